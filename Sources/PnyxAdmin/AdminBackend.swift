@@ -1,0 +1,44 @@
+import PnyxCore
+
+/// What the admin listener needs from the rest of Pnyx. The executable provides it; the admin side never
+/// touches the data path or a concrete store directly.
+public protocol AdminBackend: Sendable {
+    /// Re-reads the configuration file, builds a new pipeline, and swaps it in (or explains why not).
+    func reload() async -> ReloadResult
+    /// Recent security events, newest first.
+    func recentEvents(limit: Int, site: String?) async throws -> [SecurityEvent]
+    /// A summary for `GET /api/v1/status`.
+    func status() async -> AdminStatus
+    /// Prometheus text exposition of every metric.
+    func metricsText() -> String
+}
+
+public struct ReloadResult: Sendable, Codable, Equatable {
+    public var ok: Bool
+    public var generation: Int
+    public var errors: [String]
+    public var warnings: [String]
+    public init(ok: Bool, generation: Int, errors: [String] = [], warnings: [String] = []) {
+        self.ok = ok
+        self.generation = generation
+        self.errors = errors
+        self.warnings = warnings
+    }
+}
+
+public struct AdminStatus: Sendable, Codable {
+    public var version: String
+    public var generation: Int
+    public var sites: [String]
+    public var eventsWritten: Int
+    public var eventsDropped: Int
+    public var eventsQueued: Int
+    public init(version: String, generation: Int, sites: [String], eventsWritten: Int, eventsDropped: Int, eventsQueued: Int) {
+        self.version = version
+        self.generation = generation
+        self.sites = sites
+        self.eventsWritten = eventsWritten
+        self.eventsDropped = eventsDropped
+        self.eventsQueued = eventsQueued
+    }
+}

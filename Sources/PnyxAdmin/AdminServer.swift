@@ -1,0 +1,96 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import PnyxCore
+
+/// The admin listener (loopback by default): health, Prometheus metrics, reload and recent events.
+/// Everything under `/api/` needs `Authorization: Bearer <admin token>`.
+public enum AdminServer {
+    public static func makeApplication(
+        host: String, port: Int, backend: any AdminBackend, token: AdminToken, logger: Logger,
+        onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        let router = Router()
+        router.get("/healthz") { _, _ in "ok\n" }
+        router.get("/metrics") { _, _ -> Response in
+            let text = backend.metricsText()
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: text)))
+        }
+        let api = router.group("api/v1").add(middleware: TokenMiddleware(token: token))
+        api.post("reload") { _, _ -> Response in
+            let result = await backend.reload()
+            return try json(result, status: result.ok ? .ok : .unprocessableContent)
+        }
+        api.get("status") { _, _ -> Response in
+            try json(await backend.status())
+        }
+        api.get("events") { request, _ -> Response in
+            let limit = min(max(request.uri.queryParameters.get("limit", as: Int.self) ?? 100, 1), 1000)
+            let site = request.uri.queryParameters.get("site")
+            let events = try await backend.recentEvents(limit: limit, site: site).map(EventDTO.init)
+            return try json(events)
+        }
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname(host, port: port), serverName: "pnyx-admin"),
+            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
+            logger: logger)
+    }
+
+    static func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        let data = try encoder.encode(value)
+        return Response(
+            status: status, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+struct EventDTO: Codable {
+    var time: String
+    var site: String
+    var client: String
+    var filter: String
+    var rule: String
+    var action: String
+    var method: String
+    var path: String
+    var evidence: String
+    var requestId: String
+
+    init(_ event: SecurityEvent) {
+        let date = Date(timeIntervalSince1970: Double(event.timeMillis) / 1000)
+        self.time = date.formatted(.iso8601)
+        self.site = event.site
+        self.client = event.client
+        self.filter = event.filter
+        self.rule = event.rule
+        self.action = event.action.rawValue
+        self.method = event.method
+        self.path = event.path
+        self.evidence = event.evidence
+        self.requestId = event.requestID
+    }
+}
+
+struct TokenMiddleware<Context: Hummingbird.RequestContext>: RouterMiddleware {
+    let token: AdminToken
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
+            token.matches(header.dropFirst("Bearer ".count))
+        else {
+            return Response(
+                status: .unauthorized, headers: [.wwwAuthenticate: "Bearer", .contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: "{\"error\":\"admin token required\"}\n")))
+        }
+        return try await next(request, context)
+    }
+}

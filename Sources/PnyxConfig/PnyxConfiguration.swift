@@ -1,0 +1,94 @@
+import PnyxCore
+
+/// The whole of a decoded, validated configuration file.
+public struct PnyxConfiguration: Sendable, Equatable {
+    /// Plain-HTTP listeners.
+    public var httpListeners: [ListenAddress]
+    /// HTTPS listeners (HTTP/2 and HTTP/1.1 by ALPN; certificate chosen by SNI).
+    public var httpsListeners: [ListenAddress]
+    public var admin: AdminConfiguration
+    /// Where Pnyx keeps its state (SQLite database, admin token).
+    public var dataDirectory: String
+    /// Peers whose `X-Forwarded-For` / `Forwarded` headers are believed.
+    public var trustedProxies: [CIDR]
+    /// A site that answers requests for unknown hosts (otherwise 421).
+    public var defaultSite: SiteName?
+    public var limits: GlobalLimits
+    public var accessLog: AccessLogConfiguration
+    public var events: EventsConfiguration
+    public var sites: [SiteConfiguration]
+
+    public init(
+        httpListeners: [ListenAddress] = [], httpsListeners: [ListenAddress] = [],
+        admin: AdminConfiguration = AdminConfiguration(), dataDirectory: String = PnyxConfiguration.defaultDataDirectory,
+        trustedProxies: [CIDR] = [], defaultSite: SiteName? = nil, limits: GlobalLimits = GlobalLimits(),
+        accessLog: AccessLogConfiguration = AccessLogConfiguration(), events: EventsConfiguration = EventsConfiguration(),
+        sites: [SiteConfiguration] = []
+    ) {
+        self.httpListeners = httpListeners
+        self.httpsListeners = httpsListeners
+        self.admin = admin
+        self.dataDirectory = dataDirectory
+        self.trustedProxies = trustedProxies
+        self.defaultSite = defaultSite
+        self.limits = limits
+        self.accessLog = accessLog
+        self.events = events
+        self.sites = sites
+    }
+
+    public static let defaultDataDirectory = "/var/lib/pnyx"
+}
+
+public struct AdminConfiguration: Sendable, Equatable {
+    /// The admin API and metrics listener. Loopback by default.
+    public var listen: ListenAddress?
+    public init(listen: ListenAddress? = ListenAddress(host: "127.0.0.1", port: 9901)) {
+        self.listen = listen
+    }
+}
+
+/// Limits applied before a site is known, and defaults for every site.
+public struct GlobalLimits: Sendable, Equatable {
+    /// Largest request head (request line plus headers).
+    public var maxHeaderBytes: Int
+    /// Largest request target (path and query).
+    public var maxURIBytes: Int
+    /// Time a client has to send a whole request head once it has started (slowloris defence).
+    public var headerReadTimeout: Duration
+    /// Time an idle keep-alive connection is kept open.
+    public var idleTimeout: Duration
+    /// Time in-flight requests get to finish on shutdown.
+    public var shutdownDrainTimeout: Duration
+    /// Defaults for sites that do not say otherwise.
+    public var site: SiteLimits
+
+    public init(
+        maxHeaderBytes: Int = 32 * 1024, maxURIBytes: Int = 8 * 1024, headerReadTimeout: Duration = .seconds(10),
+        idleTimeout: Duration = .seconds(60), shutdownDrainTimeout: Duration = .seconds(30),
+        site: SiteLimits = SiteLimits()
+    ) {
+        self.maxHeaderBytes = maxHeaderBytes
+        self.maxURIBytes = maxURIBytes
+        self.headerReadTimeout = headerReadTimeout
+        self.idleTimeout = idleTimeout
+        self.shutdownDrainTimeout = shutdownDrainTimeout
+        self.site = site
+    }
+}
+
+public struct AccessLogConfiguration: Sendable, Equatable {
+    public enum Destination: Sendable, Equatable {
+        case off
+        case standardOutput
+        case file(String)
+    }
+    public var destination: Destination
+    public init(destination: Destination = .standardOutput) { self.destination = destination }
+}
+
+public struct EventsConfiguration: Sendable, Equatable {
+    /// Events waiting for the store beyond this many are dropped (and counted).
+    public var queueCapacity: Int
+    public init(queueCapacity: Int = 10_000) { self.queueCapacity = queueCapacity }
+}

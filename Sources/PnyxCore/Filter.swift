@@ -1,0 +1,50 @@
+import NIOCore
+import NIOHTTP1
+
+/// A stop on the data path. Every phase has a do-nothing default, so a filter implements only the phases it needs.
+///
+/// Filters are built once per configuration snapshot and are then read-only: every phase method is called on
+/// the event loop that owns the request, must not block, and must not touch shared mutable state without
+/// atomics or per-event-loop sharding. Per-request state lives in the ``RequestContext``.
+public protocol Filter: Sendable {
+    /// Name used in events, logs and metrics.
+    var name: FilterName { get }
+
+    /// A connection was accepted. `client` is the TCP peer (before any trusted-proxy header is read).
+    func connection(_ connection: ConnectionInfo) -> Verdict
+    /// The request head is parsed and its site resolved.
+    func requestHead(_ context: RequestContext) -> Verdict
+    /// A chunk of request body arrived. `totalBytes` counts all body bytes so far including this chunk.
+    func requestBody(_ context: RequestContext, chunk: ByteBuffer, totalBytes: Int) -> Verdict
+    /// Before the origin is asked: a filter may answer from cache with `.respond`.
+    func cache(_ context: RequestContext) -> Verdict
+    /// The head about to be sent to the origin; filters may rewrite it.
+    func upstream(_ context: RequestContext, head: inout HTTPRequestHead)
+    /// The origin's response head arrived.
+    func upstreamResponse(_ context: RequestContext, head: inout HTTPResponseHead) -> Verdict
+    /// The response head about to be sent to the client (origin or local).
+    func response(_ context: RequestContext, head: inout HTTPResponseHead)
+    /// The exchange is over, successfully or not.
+    func complete(_ context: RequestContext)
+}
+
+extension Filter {
+    public func connection(_ connection: ConnectionInfo) -> Verdict { .continue }
+    public func requestHead(_ context: RequestContext) -> Verdict { .continue }
+    public func requestBody(_ context: RequestContext, chunk: ByteBuffer, totalBytes: Int) -> Verdict { .continue }
+    public func cache(_ context: RequestContext) -> Verdict { .continue }
+    public func upstream(_ context: RequestContext, head: inout HTTPRequestHead) {}
+    public func upstreamResponse(_ context: RequestContext, head: inout HTTPResponseHead) -> Verdict { .continue }
+    public func response(_ context: RequestContext, head: inout HTTPResponseHead) {}
+    public func complete(_ context: RequestContext) {}
+}
+
+/// Facts about an accepted connection, for the `connection` phase.
+public struct ConnectionInfo: Sendable {
+    public var peer: IPAddress?
+    public var isTLS: Bool
+    public init(peer: IPAddress?, isTLS: Bool) {
+        self.peer = peer
+        self.isTLS = isTLS
+    }
+}

@@ -1,0 +1,116 @@
+import NIOCore
+import NIOHTTP1
+
+/// A request's identifier: 16 lower-case hex digits, sent upstream as `X-Request-ID` and logged.
+public struct RequestID: Hashable, Sendable, CustomStringConvertible {
+    public let value: UInt64
+    public init(_ value: UInt64) { self.value = value }
+    public var description: String {
+        let hex = String(value, radix: 16)
+        return hex.count >= 16 ? hex : String(repeating: "0", count: 16 - hex.count) + hex
+    }
+}
+
+/// Who is asking: the TCP peer, and the client address after trusted-proxy headers were read.
+public struct ClientIdentity: Sendable {
+    /// The address used for every security decision.
+    public var address: IPAddress?
+    /// The TCP peer (a load balancer when Pnyx sits behind one).
+    public var peer: IPAddress?
+    /// True when the TCP peer is a trusted proxy, so its `X-Forwarded-For`/`Forwarded` headers were believed.
+    public var peerIsTrustedProxy: Bool
+    public init(address: IPAddress?, peer: IPAddress?, peerIsTrustedProxy: Bool) {
+        self.address = address
+        self.peer = peer
+        self.peerIsTrustedProxy = peerIsTrustedProxy
+    }
+    public var addressText: String { address?.description ?? "-" }
+}
+
+/// How a request ended, for logs and metrics labels.
+public enum RequestOutcome: String, Sendable {
+    /// Forwarded to an origin and answered by it.
+    case forwarded
+    /// Answered locally by a filter (`Verdict.respond`).
+    case responded
+    /// Refused by a filter (`Verdict.block`).
+    case blocked
+    /// The origin failed (connect error, timeout, broken response).
+    case upstreamError = "upstream_error"
+    /// The client request was unusable (unknown host, malformed) or the client went away.
+    case clientError = "client_error"
+}
+
+/// Everything known about one request as it flows down the phases. One instance per request, used only on the
+/// event loop that owns the request. Filters read it and record their decisions in it.
+public final class RequestContext {
+    public let id: RequestID
+    public let site: Site
+    public let client: ClientIdentity
+    /// The request head as the client sent it.
+    public let head: HTTPRequestHead
+    /// `https` or `http`: the scheme the client used to reach Pnyx.
+    public let scheme: String
+    /// Host the client asked for, lower-case, without port.
+    public let host: String
+    /// Monotonic start time.
+    public let start: NIODeadline
+    /// Wall-clock start time, milliseconds since the epoch.
+    public let startWallMillis: Int64
+    public let events: any EventSink
+
+    public var outcome: RequestOutcome = .forwarded
+    /// The filter that responded or blocked, if any.
+    public var decidedBy: FilterName?
+    /// The rule that blocked, if any.
+    public var rule: String?
+    public var status: Int = 0
+    public var requestBodyBytes: Int64 = 0
+    public var responseBodyBytes: Int64 = 0
+    /// Origin the request went to, if any.
+    public var origin: OriginAddress?
+    /// When the upstream request started and when its response head arrived.
+    public var upstreamStart: NIODeadline?
+    public var upstreamHeadAt: NIODeadline?
+    public var end: NIODeadline?
+
+    public init(
+        id: RequestID, site: Site, client: ClientIdentity, head: HTTPRequestHead, scheme: String, host: String,
+        start: NIODeadline, startWallMillis: Int64, events: any EventSink
+    ) {
+        self.id = id
+        self.site = site
+        self.client = client
+        self.head = head
+        self.scheme = scheme
+        self.host = host
+        self.start = start
+        self.startWallMillis = startWallMillis
+        self.events = events
+    }
+
+    /// Records a security event for this request without waiting.
+    public func emit(filter: FilterName, rule: String, action: SecurityEvent.Action, evidence: String) {
+        events.emit(
+            SecurityEvent(
+                timeMillis: startWallMillis, site: site.name.rawValue, client: client.addressText,
+                filter: filter.rawValue, rule: rule, action: action, method: head.method.rawValue, path: head.uri,
+                evidence: evidence, requestID: id.description))
+    }
+
+    /// Path part of the request target (before `?`).
+    public var path: Substring {
+        let uri = head.uri
+        if let q = uri.firstIndex(of: "?") { return uri[..<q] }
+        return uri[...]
+    }
+}
+
+/// A site as the data path sees it: its configuration plus what was built from it once.
+public final class Site: Sendable {
+    public let configuration: SiteConfiguration
+    public var name: SiteName { configuration.name }
+    public init(configuration: SiteConfiguration) {
+        self.configuration = configuration
+    }
+}

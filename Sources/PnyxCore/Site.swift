@@ -1,0 +1,103 @@
+/// A site's name as written in the configuration (`county`, `state-results`).
+public struct SiteName: Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: String
+    public init(_ rawValue: String) { self.rawValue = rawValue }
+    public var description: String { rawValue }
+}
+
+/// One election site behind Pnyx: the hosts it answers, the origins it forwards to, and its limits.
+public struct SiteConfiguration: Sendable, Equatable {
+    public var name: SiteName
+    /// Lower-case host names without port. A leading `*.` matches any subdomain.
+    public var hosts: [String]
+    public var origins: [OriginAddress]
+    public var tls: TLSFiles?
+    public var limits: SiteLimits
+    /// Adds `X-Content-Type-Options`, `Referrer-Policy`, `X-Frame-Options` (and HSTS over HTTPS) when the origin
+    /// did not set them.
+    public var securityHeaders: Bool
+    /// `Strict-Transport-Security` max-age sent over HTTPS; `nil` sends none.
+    public var hstsMaxAge: Duration?
+
+    public init(
+        name: SiteName, hosts: [String], origins: [OriginAddress], tls: TLSFiles? = nil,
+        limits: SiteLimits = SiteLimits(), securityHeaders: Bool = true, hstsMaxAge: Duration? = nil
+    ) {
+        self.name = name
+        self.hosts = hosts
+        self.origins = origins
+        self.tls = tls
+        self.limits = limits
+        self.securityHeaders = securityHeaders
+        self.hstsMaxAge = hstsMaxAge
+    }
+}
+
+/// Limits that can differ per site.
+public struct SiteLimits: Sendable, Equatable {
+    /// Largest request body accepted (413 beyond). Bodies are streamed, never buffered whole.
+    public var maxBodyBytes: Int64
+    /// Time allowed to open a TCP connection to an origin (502 beyond).
+    public var upstreamConnectTimeout: Duration
+    /// Time allowed between sending the request and the origin's response head (504 beyond).
+    public var upstreamResponseTimeout: Duration
+
+    public init(
+        maxBodyBytes: Int64 = 10 * 1024 * 1024,
+        upstreamConnectTimeout: Duration = .seconds(5),
+        upstreamResponseTimeout: Duration = .seconds(60)
+    ) {
+        self.maxBodyBytes = maxBodyBytes
+        self.upstreamConnectTimeout = upstreamConnectTimeout
+        self.upstreamResponseTimeout = upstreamResponseTimeout
+    }
+}
+
+/// Certificate chain and private key files (PEM) for a site's HTTPS hosts.
+public struct TLSFiles: Sendable, Equatable {
+    public var certificatePath: String
+    public var keyPath: String
+    public init(certificatePath: String, keyPath: String) {
+        self.certificatePath = certificatePath
+        self.keyPath = keyPath
+    }
+}
+
+/// An origin server: `http://host:port`. (HTTPS to origins is not supported yet.)
+public struct OriginAddress: Sendable, Hashable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+    public var description: String {
+        host.contains(":") ? "http://[\(host)]:\(port)" : "http://\(host):\(port)"
+    }
+    /// `Host` header value for the origin when it must be named (host:port).
+    public var authority: String {
+        let h = host.contains(":") ? "[\(host)]" : host
+        return port == 80 ? h : "\(h):\(port)"
+    }
+}
+
+/// A TCP address to listen on: `127.0.0.1:8080`, `[::]:443`, `:8080` (all interfaces).
+public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+    /// Parses `host:port`, `[v6]:port` or `:port`.
+    public init?(parsing text: String) {
+        guard let colon = text.lastIndex(of: ":") else { return nil }
+        var host = String(text[..<colon])
+        guard let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else { return nil }
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        if host.isEmpty { host = "0.0.0.0" }
+        self.init(host: host, port: port)
+    }
+}

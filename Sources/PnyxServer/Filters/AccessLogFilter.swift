@@ -1,0 +1,15 @@
+import PnyxCore
+
+/// Writes one JSON line per request in the complete phase.
+public struct AccessLogFilter: Filter {
+    public let name: FilterName = "access_log"
+    let sink: AccessLogSink
+
+    public init(sink: AccessLogSink) {
+        self.sink = sink
+    }
+
+    public func complete(_ context: RequestContext) {
+        sink.append { AccessLogLine.format(context, into: &$0) }
+    }
+}

@@ -1,0 +1,83 @@
+import NIOCore
+import NIOHTTP1
+import NIOHTTP2
+import NIOSSL
+import NIOTLS
+import PnyxCore
+
+/// Builds the handler pipelines for accepted client connections.
+enum ChannelSetup {
+    /// Plain HTTP/1.1: timeouts → HTTP codec (with pipelining and 400-on-parse-error) → proxy.
+    static func configureHTTP1(
+        _ channel: any Channel, runtime: ProxyRuntime, scheme: String, peer: IPAddress?, addTimeouts: Bool = true
+    ) throws {
+        let limits = runtime.snapshots.snapshot.configuration.limits
+        let sync = channel.pipeline.syncOperations
+        if addTimeouts {
+            try sync.addHandler(
+                ClientTimeoutHandler(
+                    headerReadTimeout: TimeAmount(limits.headerReadTimeout), idleTimeout: TimeAmount(limits.idleTimeout)))
+        }
+        var decoderLimits = NIOHTTPDecoderLimitConfiguration()
+        decoderLimits.maxHeaderListSize = limits.maxHeaderBytes
+        decoderLimits.maxHeaderFieldSize = limits.maxHeaderBytes
+        try sync.configureHTTPServerPipeline(
+            withPipeliningAssistance: true, withErrorHandling: true, withOutboundHeaderValidation: true,
+            withEncoderConfiguration: .init(), withDecoderLimitConfiguration: decoderLimits)
+        try sync.addHandler(ProxyHandler(runtime: runtime, facts: ConnectionFacts(peer: peer, scheme: scheme, isHTTP2: false)))
+    }
+
+    /// HTTPS: TLS (certificate by SNI) → ALPN → HTTP/2 or HTTP/1.1.
+    static func configureHTTPS(_ channel: any Channel, runtime: ProxyRuntime, peer: IPAddress?) throws {
+        let snapshot = runtime.snapshots.snapshot
+        guard let tls = snapshot.tls else { throw ChannelError.inappropriateOperationForState }
+        let limits = snapshot.configuration.limits
+        let sync = channel.pipeline.syncOperations
+        // Watches the handshake too: a client that connects and never finishes TLS is closed.
+        try sync.addHandler(
+            ClientTimeoutHandler(
+                headerReadTimeout: TimeAmount(limits.headerReadTimeout), idleTimeout: TimeAmount(limits.idleTimeout)))
+        try sync.addHandler(NIOSSLServerHandler(context: tls))
+        let alpn = ApplicationProtocolNegotiationHandler(alpnCompleteHandler: { result, channel in
+            channel.eventLoop.makeCompletedFuture {
+                switch result {
+                case .negotiated("h2"):
+                    try configureHTTP2(channel, runtime: runtime, peer: peer)
+                default:
+                    try configureHTTP1(channel, runtime: runtime, scheme: "https", peer: peer, addTimeouts: false)
+                }
+            }
+        })
+        try sync.addHandler(alpn)
+    }
+
+    static func configureHTTP2(_ channel: any Channel, runtime: ProxyRuntime, peer: IPAddress?) throws {
+        let limits = runtime.snapshots.snapshot.configuration.limits
+        let sync = channel.pipeline.syncOperations
+        if let timeouts = try? sync.handler(type: ClientTimeoutHandler.self) { timeouts.disable() }
+        var management = NIOHTTP2ServerConnectionManagementHandler.Configuration.defaults
+        management.maxIdleTime = TimeAmount(limits.idleTimeout)
+        management.maxGraceTime = TimeAmount(limits.shutdownDrainTimeout)
+        let manager = NIOHTTP2ServerConnectionManagementHandler(eventLoop: channel.eventLoop, configuration: management)
+        var connection = NIOHTTP2Handler.ConnectionConfiguration()
+        connection.initialSettings = [
+            HTTP2Setting(parameter: .maxConcurrentStreams, value: 100),
+            HTTP2Setting(parameter: .maxHeaderListSize, value: limits.maxHeaderBytes),
+            HTTP2Setting(parameter: .initialWindowSize, value: 1 << 20),
+        ]
+        var stream = NIOHTTP2Handler.StreamConfiguration()
+        stream.targetWindowSize = 1 << 20
+        _ = try sync.configureHTTP2Pipeline(
+            mode: .server, connectionConfiguration: connection, streamConfiguration: stream,
+            streamDelegate: manager.http2StreamDelegate
+        ) { streamChannel in
+            streamChannel.eventLoop.makeCompletedFuture {
+                let streamSync = streamChannel.pipeline.syncOperations
+                try streamSync.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
+                try streamSync.addHandler(
+                    ProxyHandler(runtime: runtime, facts: ConnectionFacts(peer: peer, scheme: "https", isHTTP2: true)))
+            }
+        }
+        try sync.addHandler(manager)
+    }
+}

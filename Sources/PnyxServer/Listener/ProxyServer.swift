@@ -1,0 +1,113 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOExtras
+import NIOPosix
+import PnyxCore
+import ServiceLifecycle
+
+/// The proxy listeners as a lifecycle service: binds every HTTP and HTTPS listener, serves until graceful
+/// shutdown, then stops accepting, lets in-flight requests finish (up to the drain timeout) and returns.
+public final class ProxyServer: Service, Sendable {
+    public let runtime: ProxyRuntime
+    let group: any EventLoopGroup
+    let logger: Logger
+    private let boundAddresses: NIOLockedValueBox<[SocketAddress]> = .init([])
+    private let ready: NIOLockedValueBox<[CheckedContinuation<[SocketAddress], Never>]> = .init([])
+
+    public init(runtime: ProxyRuntime, group: any EventLoopGroup, logger: Logger) {
+        self.runtime = runtime
+        self.group = group
+        self.logger = logger
+    }
+
+    /// The addresses actually bound (useful with port 0), once `run()` has bound them.
+    public func waitUntilBound() async -> [SocketAddress] {
+        await withCheckedContinuation { continuation in
+            let now: [SocketAddress]? = boundAddresses.withLockedValue { $0.isEmpty ? nil : $0 }
+            if let now {
+                continuation.resume(returning: now)
+            } else {
+                ready.withLockedValue { $0.append(continuation) }
+            }
+        }
+    }
+
+    public func run() async throws {
+        let configuration = runtime.snapshots.snapshot.configuration
+        let quiesce = ServerQuiescingHelper(group: group)
+        let runtime = self.runtime
+        var channels: [any Channel] = []
+        do {
+            for address in configuration.httpListeners {
+                channels.append(try await bind(address, quiesce: quiesce, tls: false))
+            }
+            for address in configuration.httpsListeners {
+                channels.append(try await bind(address, quiesce: quiesce, tls: true))
+            }
+        } catch {
+            for channel in channels { try? await channel.close() }
+            throw error
+        }
+        let addresses = channels.compactMap(\.localAddress)
+        for channel in channels {
+            logger.info("pnyx listening", metadata: ["pnyx.listen": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
+        }
+        boundAddresses.withLockedValue { $0 = addresses }
+        for continuation in ready.withLockedValue({ let c = $0; $0 = []; return c }) {
+            continuation.resume(returning: addresses)
+        }
+
+        // Serve until told to stop (or cancelled).
+        try? await gracefulShutdown()
+
+        logger.info("pnyx draining in-flight requests")
+        let drained = group.next().makePromise(of: Void.self)
+        quiesce.initiateShutdown(promise: drained)
+        let drainTimeout = configuration.limits.shutdownDrainTimeout
+        let timedOut = try await withThrowingTaskGroup(of: Bool.self) { tasks in
+            tasks.addTask {
+                try await drained.futureResult.get()
+                return false
+            }
+            tasks.addTask {
+                try await Task.sleep(for: drainTimeout)
+                return true
+            }
+            let first = try await tasks.next() ?? false
+            tasks.cancelAll()
+            return first
+        }
+        if timedOut { logger.warning("pnyx drain timeout reached; closing remaining connections") }
+        runtime.pools.closeAll()
+        _ = runtime
+        logger.info("pnyx proxy stopped")
+    }
+
+    private func bind(_ address: ListenAddress, quiesce: ServerQuiescingHelper, tls: Bool) async throws -> any Channel {
+        let runtime = self.runtime
+        return try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 4096)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(quiesce.makeServerChannelHandler(channel: channel))
+                }
+            }
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let peer = channel.remoteAddress?.ipAddress.flatMap { IPAddress($0) }
+                    if tls {
+                        try ChannelSetup.configureHTTPS(channel, runtime: runtime, peer: peer)
+                    } else {
+                        try ChannelSetup.configureHTTP1(channel, runtime: runtime, scheme: "http", peer: peer)
+                    }
+                }
+            }
+            .bind(host: address.host, port: address.port)
+            .get()
+    }
+}
+

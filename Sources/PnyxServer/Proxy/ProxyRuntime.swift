@@ -1,0 +1,43 @@
+import NIOCore
+import PnyxCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// What every connection handler shares: the current snapshot and the per-loop upstream pools.
+public final class ProxyRuntime: Sendable {
+    public let snapshots: SnapshotStore
+    public let pools: UpstreamPools
+
+    public init(snapshots: SnapshotStore, pools: UpstreamPools) {
+        self.snapshots = snapshots
+        self.pools = pools
+    }
+
+    /// The site requests are attributed to before a site is known (unknown host, malformed request).
+    static let unmatchedSite = Site(configuration: SiteConfiguration(name: SiteName("-"), hosts: [], origins: []))
+
+    @inline(__always)
+    static func wallMillis() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    }
+}
+
+/// Facts about the client connection a ``ProxyHandler`` serves.
+struct ConnectionFacts {
+    var peer: IPAddress?
+    var scheme: String
+    var isHTTP2: Bool
+}
+
+extension TimeAmount {
+    init(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}

@@ -1,0 +1,141 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import PnyxCore
+
+/// Keep-alive connections to origins, one pool per event loop: a client exchange takes a connection from its own
+/// loop's pool, so the client and upstream channels share a thread and nothing is locked.
+final class UpstreamPool: @unchecked Sendable {
+    // @unchecked: every method runs on `eventLoop` (checked in debug builds).
+    let eventLoop: any EventLoop
+    let maxIdlePerOrigin: Int
+    let idleTimeout: TimeAmount
+    private var idle: [ResolvedOrigin: [UpstreamConnection]] = [:]
+    private var sweeper: RepeatedTask?
+
+    init(eventLoop: any EventLoop, maxIdlePerOrigin: Int = 256, idleTimeout: TimeAmount = .seconds(30)) {
+        self.eventLoop = eventLoop
+        self.maxIdlePerOrigin = maxIdlePerOrigin
+        self.idleTimeout = idleTimeout
+    }
+
+    /// A connection to `origin`: an idle pooled one if any, else a new one.
+    func acquire(_ origin: ResolvedOrigin, connectTimeout: TimeAmount, forceNew: Bool = false)
+        -> EventLoopFuture<UpstreamConnection>
+    {
+        eventLoop.preconditionInEventLoop()
+        if !forceNew, var stack = idle[origin] {
+            let cutoff = NIODeadline.now() - idleTimeout
+            while let connection = stack.popLast() {
+                if connection.isActive && connection.idleSince > cutoff {
+                    idle[origin] = stack
+                    return eventLoop.makeSucceededFuture(connection)
+                }
+                connection.abort()
+            }
+            idle[origin] = stack
+        }
+        return connect(origin, connectTimeout: connectTimeout)
+    }
+
+    private func connect(_ origin: ResolvedOrigin, connectTimeout: TimeAmount) -> EventLoopFuture<UpstreamConnection> {
+        ClientBootstrap(group: eventLoop)
+            .connectTimeout(connectTimeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    try channel.pipeline.syncOperations.addHandler(UpstreamConnection(origin: origin))
+                }
+            }
+            .connect(to: origin.socketAddress)
+            .assumeIsolated()
+            .flatMapThrowing { channel in
+                let connection = try channel.pipeline.syncOperations.handler(type: UpstreamConnection.self)
+                connection.pool = self
+                return connection
+            }
+            .nonisolated()
+    }
+
+    /// Returns a connection whose exchange ended cleanly. Closes it if the pool for its origin is full.
+    func release(_ connection: UpstreamConnection) {
+        eventLoop.preconditionInEventLoop()
+        guard connection.isActive, connection.state == .idle else {
+            connection.abort()
+            return
+        }
+        connection.detach()
+        connection.idleSince = .now()
+        var stack = idle[connection.origin, default: []]
+        if stack.count >= maxIdlePerOrigin {
+            connection.abort()
+            return
+        }
+        stack.append(connection)
+        idle[connection.origin] = stack
+        startSweeperIfNeeded()
+    }
+
+    /// Removes a connection that closed while idle.
+    func forget(_ connection: UpstreamConnection) {
+        guard var stack = idle[connection.origin], let index = stack.firstIndex(where: { $0 === connection }) else {
+            return
+        }
+        stack.remove(at: index)
+        idle[connection.origin] = stack
+    }
+
+    /// Closes every idle connection (shutdown).
+    func closeAll() {
+        for (_, stack) in idle { for connection in stack { connection.abort() } }
+        idle.removeAll()
+        sweeper?.cancel()
+        sweeper = nil
+    }
+
+    var idleCount: Int { idle.values.reduce(0) { $0 + $1.count } }
+
+    private func startSweeperIfNeeded() {
+        guard sweeper == nil else { return }
+        sweeper = eventLoop.scheduleRepeatedTask(initialDelay: idleTimeout, delay: idleTimeout) { [weak self] _ in
+            self?.sweep()
+        }
+    }
+
+    private func sweep() {
+        let cutoff = NIODeadline.now() - idleTimeout
+        for (origin, stack) in idle {
+            let keep = stack.filter { $0.isActive && $0.idleSince > cutoff }
+            for connection in stack where !keep.contains(where: { $0 === connection }) { connection.abort() }
+            idle[origin] = keep.isEmpty ? nil : keep
+        }
+    }
+}
+
+/// The pools of every event loop in a group. Immutable after creation.
+public final class UpstreamPools: Sendable {
+    private let pools: [ObjectIdentifier: UpstreamPool]
+
+    public init(group: any EventLoopGroup) {
+        var pools: [ObjectIdentifier: UpstreamPool] = [:]
+        for loop in group.makeIterator() {
+            pools[ObjectIdentifier(loop)] = UpstreamPool(eventLoop: loop)
+        }
+        self.pools = pools
+    }
+
+    func pool(for eventLoop: any EventLoop) -> UpstreamPool {
+        guard let pool = pools[ObjectIdentifier(eventLoop)] else {
+            preconditionFailure("event loop not part of the proxy's group")
+        }
+        return pool
+    }
+
+    /// Closes idle upstream connections on every loop.
+    public func closeAll() {
+        for pool in pools.values {
+            pool.eventLoop.execute { pool.closeAll() }
+        }
+    }
+}

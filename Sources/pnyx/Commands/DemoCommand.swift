@@ -1,0 +1,113 @@
+import ArgumentParser
+import Logging
+import PnyxConfig
+import PnyxDemo
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Run a demo election site on loopback with Pnyx in front of it.",
+        discussion: """
+            Starts a built-in election origin (home page, voter registration, polling-place lookup, results) and Pnyx
+            with its embedded defaults (SQLite under --data-dir, nothing external), then prints the URLs to open.
+            The generated configuration is written to <data-dir>/demo.yaml, so `pnyx reload --config` works on it.
+            """)
+
+    @Option(help: "Port for Pnyx (the URL to open).")
+    var port: Int = 8080
+
+    @Option(help: "Port for the demo origin server (behind Pnyx).")
+    var originPort: Int = 8081
+
+    @Option(help: "Port for the admin listener (metrics, reload).")
+    var adminPort: Int = 9901
+
+    @Option(help: "Address to listen on. Keep loopback unless you mean to expose the demo.")
+    var host: String = "127.0.0.1"
+
+    @Option(help: "Data directory (SQLite event database, admin token, access log).")
+    var dataDir: String = "./pnyx-demo-data"
+
+    @Option(help: "Log level.")
+    var logLevel: String = "info"
+
+    func run() async throws {
+        let logger = Bootstrap.start(logLevel: logLevel)
+        try Filesystem.makeDirectory(dataDir)
+        let dataDirectory = dataDir.hasPrefix("/") ? dataDir : "\(Self.currentDirectory())/\(dataDir.hasPrefix("./") ? String(dataDir.dropFirst(2)) : dataDir)"
+        let yaml = """
+            # Written by `pnyx demo`. Edit and run `pnyx reload --config \(dataDirectory)/demo.yaml`.
+            listen:
+              http: \(host):\(port)
+            admin:
+              listen: 127.0.0.1:\(adminPort)
+            data_dir: \(dataDirectory)
+            access_log:
+              path: \(dataDirectory)/access.log
+            default_site: demo
+            sites:
+              - name: demo
+                hosts: [localhost, vote.localhost, 127.0.0.1]
+                origins: [http://127.0.0.1:\(originPort)]
+
+            """
+        let configPath = "\(dataDirectory)/demo.yaml"
+        try Self.write(yaml, to: configPath)
+        let configuration: PnyxConfiguration
+        do {
+            configuration = try ConfigLoader.load(path: configPath)
+        } catch {
+            for problem in error.errors { printError(problem.description) }
+            throw ExitCode(1)
+        }
+        let origin = DemoOrigin.makeApplication(port: originPort, logger: logger)
+        var runtime = EdgeRuntime(configPath: configPath, configuration: configuration, logger: logger)
+        runtime.servicesBeforeProxy = [origin]
+        let host = self.host
+        let originPort = self.originPort
+        runtime.onReady = { addresses, adminPort in
+            let port = addresses.first?.port ?? 0
+            let base = "http://\(host == "0.0.0.0" ? "127.0.0.1" : host):\(port)"
+            Self.printOut(
+                """
+
+                Pnyx demo is running. Open these through Pnyx:
+                  Home page:           \(base)/
+                  Voter registration:  \(base)/register
+                  Polling-place API:   \(base)/api/polling-place?address=100+Main+St
+                  Results:             \(base)/results   (feed: \(base)/results/summary.json)
+                Behind it, the demo origin: http://127.0.0.1:\(originPort)/
+                Metrics:     \(adminPort.map { "http://127.0.0.1:\($0)/metrics" } ?? "admin listener off")
+                Access log:  \(dataDirectory)/access.log
+                Events:      \(dataDirectory)/pnyx.sqlite
+                Config:      \(configPath)
+                Press Ctrl-C to stop.
+
+                """)
+        }
+        try await runtime.run()
+    }
+
+    static func printOut(_ text: String) {
+        let line = text + "\n"
+        _ = line.withCString { Glibc.write(1, $0, strlen($0)) }
+    }
+
+    static func currentDirectory() -> String {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        guard getcwd(&buffer, buffer.count) != nil else { return "." }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    static func write(_ text: String, to path: String) throws {
+        guard let file = fopen(path, "w") else {
+            throw ValidationError("cannot write \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { fclose(file) }
+        fputs(text, file)
+    }
+}

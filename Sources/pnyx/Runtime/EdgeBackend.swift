@@ -1,0 +1,46 @@
+import PnyxAdmin
+import PnyxCore
+import PnyxServer
+import PnyxStore
+
+/// The admin listener's view of the running edge.
+struct EdgeBackend: AdminBackend {
+    let coordinator: ReloadCoordinator
+    let events: EventQueue
+    let store: any EventStore
+    let snapshots: SnapshotStore
+    let accessLog: AccessLogSink?
+
+    func reload() async -> ReloadResult { await coordinator.reload() }
+
+    func recentEvents(limit: Int, site: String?) async throws -> [SecurityEvent] {
+        await events.drain()
+        return try await store.recent(limit: limit, site: site)
+    }
+
+    func status() async -> AdminStatus {
+        let snapshot = snapshots.snapshot
+        return AdminStatus(
+            version: PnyxVersion.string, generation: snapshot.generation,
+            sites: snapshot.configuration.sites.map(\.name.rawValue),
+            eventsWritten: events.written.load(ordering: .relaxed), eventsDropped: events.dropped.load(ordering: .relaxed),
+            eventsQueued: events.queued)
+    }
+
+    func metricsText() -> String {
+        var text = Bootstrap.registry.emitToString()
+        func counter(_ name: String, _ help: String, _ value: Int) {
+            text += "# HELP \(name) \(help)\n# TYPE \(name) counter\n\(name) \(value)\n"
+        }
+        counter("pnyx_events_written_total", "Security events written to the store.", events.written.load(ordering: .relaxed))
+        counter(
+            "pnyx_events_dropped_total", "Security events dropped (queue full or store failing).",
+            events.dropped.load(ordering: .relaxed))
+        counter(
+            "pnyx_access_log_dropped_lines_total", "Access-log lines dropped because the writer fell behind.",
+            accessLog?.droppedLines.load(ordering: .relaxed) ?? 0)
+        text += "# HELP pnyx_config_generation Configuration generation in use.\n# TYPE pnyx_config_generation gauge\n"
+        text += "pnyx_config_generation \(snapshots.snapshot.generation)\n"
+        return text
+    }
+}

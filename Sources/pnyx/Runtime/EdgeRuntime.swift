@@ -1,0 +1,152 @@
+import Logging
+import NIOCore
+import NIOPosix
+import PnyxAdmin
+import PnyxConfig
+import PnyxCore
+import PnyxServer
+import PnyxStore
+import ServiceLifecycle
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Assembles a running Pnyx: event store and queue, access log, proxy listeners, admin listener and reload
+/// signal handling, as one ServiceGroup. SIGTERM/SIGINT shut it down in reverse order: the admin listener
+/// stops, the proxy drains in-flight requests, then logs and events are flushed.
+struct EdgeRuntime {
+    let configPath: String?
+    let configuration: PnyxConfiguration
+    let logger: Logger
+    /// Services that run before the proxy and stop after it (the demo origin).
+    var servicesBeforeProxy: [any Service] = []
+    /// Called once the proxy and admin listeners are bound.
+    var onReady: (@Sendable (_ proxy: [SocketAddress], _ adminPort: Int?) async -> Void)?
+
+    func run() async throws {
+        let dataDirectory = configuration.dataDirectory
+        try Filesystem.makeDirectory(dataDirectory)
+
+        let store: any EventStore
+        do {
+            store = try SQLiteEventStore(path: "\(dataDirectory)/pnyx.sqlite")
+        } catch {
+            logger.error(
+                "cannot open the event database; serving without recording events",
+                metadata: ["error": "\(error)", "pnyx.data_dir": "\(dataDirectory)"])
+            store = UnavailableEventStore(reason: "\(error)")
+        }
+        let events = EventQueue(store: store, capacity: configuration.events.queueCapacity, logger: logger)
+
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        let accessLog = try AccessLogSink.make(configuration.accessLog, group: group)
+        let builder = SnapshotBuilder(events: events) { configuration, sites in
+            PipelineFactory.makeChain(configuration: configuration, sites: sites, accessLog: accessLog)
+        }
+        let snapshot: ProxySnapshot
+        do {
+            snapshot = try builder.build(configuration, generation: 1)
+        } catch {
+            logger.critical("cannot start: \(error)")
+            try await group.shutdownGracefully()
+            throw error
+        }
+        let snapshots = SnapshotStore(snapshot)
+        let runtime = ProxyRuntime(snapshots: snapshots, pools: UpstreamPools(group: group))
+        let proxy = ProxyServer(runtime: runtime, group: group, logger: logger)
+        let coordinator = ReloadCoordinator(
+            configPath: configPath, builder: builder, snapshots: snapshots, logger: logger)
+        let backend = EdgeBackend(
+            coordinator: coordinator, events: events, store: store, snapshots: snapshots, accessLog: accessLog)
+
+        var services: [any Service] = [events]
+        if let accessLog { services.append(accessLog) }
+        services += servicesBeforeProxy
+        services.append(proxy)
+        let adminPort = AsyncBox<Int?>()
+        if let admin = configuration.admin.listen {
+            let token = try AdminToken.loadOrCreate(dataDirectory: dataDirectory)
+            services.append(
+                AdminServer.makeApplication(
+                    host: admin.host, port: admin.port, backend: backend, token: token, logger: logger,
+                    onRunning: { port in adminPort.set(port) }))
+        } else {
+            adminPort.set(nil)
+        }
+        services.append(ReloadSignalService(coordinator: coordinator, logger: logger))
+        if let onReady {
+            services.append(
+                ReadinessService {
+                    let addresses = await proxy.waitUntilBound()
+                    let port = await adminPort.value()
+                    await onReady(addresses, port)
+                })
+        }
+
+        let serviceGroup = ServiceGroup(
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        do {
+            try await serviceGroup.run()
+        } catch {
+            logger.error("pnyx stopped with an error: \(error)")
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        try await group.shutdownGracefully()
+        logger.info("pnyx stopped")
+    }
+}
+
+/// Runs a one-off task after start-up, then waits for shutdown like every other service.
+struct ReadinessService: Service {
+    let task: @Sendable () async -> Void
+    func run() async throws {
+        await task()
+        try? await gracefulShutdown()
+    }
+}
+
+/// A value set once and awaited by others.
+final class AsyncBox<Value: Sendable>: Sendable {
+    private let state = NIOLockedValueBoxCompat<(Value?, Bool, [CheckedContinuation<Value, Never>])>((nil, false, []))
+
+    func set(_ value: Value) {
+        let waiters = state.withLock { s -> [CheckedContinuation<Value, Never>] in
+            s.0 = value
+            s.1 = true
+            let w = s.2
+            s.2 = []
+            return w
+        }
+        for waiter in waiters { waiter.resume(returning: value) }
+    }
+
+    func value() async -> Value {
+        await withCheckedContinuation { continuation in
+            let ready: Value?? = state.withLock { s in
+                if s.1 { return .some(s.0) }
+                s.2.append(continuation)
+                return .none
+            }
+            if case .some(let value) = ready { continuation.resume(returning: value!) }
+        }
+    }
+}
+
+enum Filesystem {
+    static func makeDirectory(_ path: String) throws {
+        var current = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            current += "/\(component)"
+            if mkdir(current, 0o750) != 0 && errno != EEXIST {
+                throw FilesystemError(message: "cannot create data directory \(path): \(String(cString: strerror(errno)))")
+            }
+        }
+    }
+}
+
+struct FilesystemError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}

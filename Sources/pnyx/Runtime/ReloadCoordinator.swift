@@ -1,0 +1,77 @@
+import Logging
+import PnyxAdmin
+import PnyxConfig
+import PnyxServer
+import ServiceLifecycle
+import UnixSignals
+
+/// Reloads the configuration: decode strictly, validate, build the whole new pipeline, then swap it in
+/// atomically. Any failure leaves the running snapshot untouched and says why.
+actor ReloadCoordinator {
+    let configPath: String?
+    let builder: SnapshotBuilder
+    let snapshots: SnapshotStore
+    let logger: Logger
+
+    init(configPath: String?, builder: SnapshotBuilder, snapshots: SnapshotStore, logger: Logger) {
+        self.configPath = configPath
+        self.builder = builder
+        self.snapshots = snapshots
+        self.logger = logger
+    }
+
+    func reload() async -> ReloadResult {
+        let current = snapshots.snapshot
+        guard let configPath else {
+            return ReloadResult(ok: false, generation: current.generation, errors: ["this instance has no configuration file"])
+        }
+        let configuration: PnyxConfiguration
+        do {
+            configuration = try ConfigLoader.load(path: configPath)
+        } catch {
+            let errors = error.errors.map(\.description)
+            logger.error("reload refused; the running configuration stays", metadata: ["errors": "\(errors)"])
+            return ReloadResult(ok: false, generation: current.generation, errors: errors)
+        }
+        let old = current.configuration
+        var restartOnly: [String] = []
+        if old.httpListeners != configuration.httpListeners || old.httpsListeners != configuration.httpsListeners {
+            restartOnly.append("listen")
+        }
+        if old.admin != configuration.admin { restartOnly.append("admin") }
+        if old.dataDirectory != configuration.dataDirectory { restartOnly.append("data_dir") }
+        if !restartOnly.isEmpty {
+            let message = "changing \(restartOnly.joined(separator: ", ")) needs a restart; reload refused"
+            logger.error("\(message)")
+            return ReloadResult(ok: false, generation: current.generation, errors: [message])
+        }
+        var warnings: [String] = []
+        if old.accessLog != configuration.accessLog { warnings.append("access_log changes take effect after a restart") }
+        if old.events != configuration.events { warnings.append("events changes take effect after a restart") }
+        do {
+            let snapshot = try builder.build(configuration, generation: current.generation + 1)
+            snapshots.swap(snapshot)
+            logger.info(
+                "configuration reloaded",
+                metadata: ["pnyx.generation": "\(snapshot.generation)", "pnyx.sites": "\(configuration.sites.count)"])
+            return ReloadResult(ok: true, generation: snapshot.generation, warnings: warnings)
+        } catch {
+            logger.error("reload refused; the running configuration stays", metadata: ["error": "\(error)"])
+            return ReloadResult(ok: false, generation: current.generation, errors: ["\(error)"])
+        }
+    }
+}
+
+/// Reloads on SIGHUP.
+struct ReloadSignalService: Service {
+    let coordinator: ReloadCoordinator
+    let logger: Logger
+
+    func run() async throws {
+        let signals = await UnixSignalsSequence(trapping: .sighup)
+        for await _ in signals.cancelOnGracefulShutdown() {
+            logger.info("SIGHUP: reloading configuration")
+            _ = await coordinator.reload()
+        }
+    }
+}
