@@ -1,45 +1,145 @@
 import NIOHTTP1
 import PnyxCore
 
-/// Writes the headers an origin needs to know who asked: `X-Forwarded-For`, `X-Forwarded-Proto`,
+/// Builds the header list sent to the origin in one pass over the client's headers: hop-by-hop headers
+/// (RFC 9110 §7.6.1, and every header named in `Connection`) are dropped, `Expect` is answered by Pnyx, and
+/// the headers telling the origin who asked are set: `X-Forwarded-For`, `X-Forwarded-Proto`,
 /// `X-Forwarded-Host`, `Forwarded` (RFC 7239), `Via` and `X-Request-ID`.
 ///
 /// What a trusted proxy in front of Pnyx said is kept and extended; anything a client sent directly is replaced.
 enum ForwardingHeaders {
-    static func apply(
-        to headers: inout HTTPHeaders, client: ClientIdentity, scheme: String, host: String, requestID: RequestID,
-        httpVersion: HTTPVersion
-    ) {
-        let peerText = client.peer?.description ?? "unknown"
-        if client.peer != nil, client.peerIsTrustedProxy {
-            let previous = headers["x-forwarded-for"].joined(separator: ", ")
-            headers.replaceOrAdd(name: "x-forwarded-for", value: previous.isEmpty ? peerText : "\(previous), \(peerText)")
-            let previousForwarded = headers["forwarded"].joined(separator: ", ")
-            let element = forwardedElement(for: client.peer, scheme: scheme, host: host)
-            headers.replaceOrAdd(name: "forwarded", value: previousForwarded.isEmpty ? element : "\(previousForwarded), \(element)")
-            if headers["x-forwarded-proto"].isEmpty { headers.add(name: "x-forwarded-proto", value: scheme) }
-            if headers["x-forwarded-host"].isEmpty { headers.add(name: "x-forwarded-host", value: host) }
-            if headers["x-request-id"].isEmpty { headers.add(name: "x-request-id", value: requestID.description) }
-        } else {
-            headers.replaceOrAdd(name: "x-forwarded-for", value: peerText)
-            headers.replaceOrAdd(name: "forwarded", value: forwardedElement(for: client.peer, scheme: scheme, host: host))
-            headers.replaceOrAdd(name: "x-forwarded-proto", value: scheme)
-            headers.replaceOrAdd(name: "x-forwarded-host", value: host)
-            headers.replaceOrAdd(name: "x-request-id", value: requestID.description)
-        }
-        let via = "\(httpVersion.major).\(httpVersion.minor) pnyx"
-        let previousVia = headers["via"].joined(separator: ", ")
-        headers.replaceOrAdd(name: "via", value: previousVia.isEmpty ? via : "\(previousVia), \(via)")
+    struct Result {
+        var headers: HTTPHeaders
+        var expectsContinue: Bool
     }
 
-    static func forwardedElement(for peer: IPAddress?, scheme: String, host: String) -> String {
+    enum Kind {
+        case keep, hopByHop, connection, expect, transferEncoding, contentLength
+        case xForwardedFor, forwarded, xForwardedProto, xForwardedHost, requestID, via
+    }
+
+    static func build(
+        from incoming: HTTPHeaders, client: ClientIdentity, peerText: String, scheme: String, host: String,
+        requestID: RequestID, httpVersion: HTTPVersion, hostOverride: String? = nil
+    ) -> Result {
+        // Names listed in Connection are hop-by-hop too.
+        var connectionNamed: [Substring] = []
+        for (name, value) in incoming where kind(of: name) == .connection {
+            for token in value.split(separator: ",") {
+                let t = token.trimmingSpaces()
+                if !t.isEmpty && !equalsIgnoringCase(t, "close") && !equalsIgnoringCase(t, "keep-alive") {
+                    connectionNamed.append(t)
+                }
+            }
+        }
+        let trusted = client.peer != nil && client.peerIsTrustedProxy
+        var out: [(String, String)] = []
+        out.reserveCapacity(incoming.count + 7)
+        var expectsContinue = false
+        var chunked = false
+        var hasContentLength = false
+        var xff: String?
+        var forwarded: String?
+        var via: String?
+        var keptProto = false, keptHost = false, keptRequestID = false
+
+        for (name, value) in incoming {
+            let k = kind(of: name)
+            switch k {
+            case .keep:
+                if !connectionNamed.isEmpty && connectionNamed.contains(where: { equalsIgnoringCase(Substring(name), $0) }) {
+                    continue
+                }
+                if hostOverride != nil && equalsIgnoringCase(Substring(name), "host") { continue }
+                out.append((name, value))
+            case .hopByHop, .connection:
+                continue
+            case .transferEncoding:
+                if value.utf8.count >= 7 && value.lowercased().contains("chunked") { chunked = true }
+            case .contentLength:
+                hasContentLength = true
+                out.append((name, value))
+            case .expect:
+                if equalsIgnoringCase(Substring(value).trimmingSpaces(), "100-continue") { expectsContinue = true }
+            case .xForwardedFor:
+                if trusted { xff = xff.map { "\($0), \(value)" } ?? value }
+            case .forwarded:
+                if trusted { forwarded = forwarded.map { "\($0), \(value)" } ?? value }
+            case .via:
+                via = via.map { "\($0), \(value)" } ?? value
+            case .xForwardedProto:
+                if trusted { keptProto = true; out.append((name, value)) }
+            case .xForwardedHost:
+                if trusted { keptHost = true; out.append((name, value)) }
+            case .requestID:
+                if trusted { keptRequestID = true; out.append((name, value)) }
+            }
+        }
+        if let hostOverride { out.append(("host", hostOverride)) }
+        if chunked && !hasContentLength { out.append(("transfer-encoding", "chunked")) }
+        out.append(("x-forwarded-for", xff.map { "\($0), \(peerText)" } ?? peerText))
+        let element = forwardedElement(peerText: peerText, peer: client.peer, scheme: scheme, host: host)
+        out.append(("forwarded", forwarded.map { "\($0), \(element)" } ?? element))
+        if !keptProto { out.append(("x-forwarded-proto", scheme)) }
+        if !keptHost { out.append(("x-forwarded-host", host)) }
+        if !keptRequestID { out.append(("x-request-id", requestID.description)) }
+        let ourVia = httpVersion.major == 2 ? "2 pnyx" : (httpVersion.minor == 0 ? "1.0 pnyx" : "1.1 pnyx")
+        out.append(("via", via.map { "\($0), \(ourVia)" } ?? ourVia))
+        return Result(headers: HTTPHeaders(out), expectsContinue: expectsContinue)
+    }
+
+    @inline(__always)
+    static func kind(of name: String) -> Kind {
+        switch name.utf8.count {
+        case 2: return equalsIgnoringCase(Substring(name), "te") ? .hopByHop : .keep
+        case 3: return equalsIgnoringCase(Substring(name), "via") ? .via : .keep
+        case 6: return equalsIgnoringCase(Substring(name), "expect") ? .expect : .keep
+        case 7:
+            return equalsIgnoringCase(Substring(name), "trailer") || equalsIgnoringCase(Substring(name), "upgrade")
+                ? .hopByHop : .keep
+        case 9: return equalsIgnoringCase(Substring(name), "forwarded") ? .forwarded : .keep
+        case 10:
+            if equalsIgnoringCase(Substring(name), "connection") { return .connection }
+            return equalsIgnoringCase(Substring(name), "keep-alive") ? .hopByHop : .keep
+        case 12: return equalsIgnoringCase(Substring(name), "x-request-id") ? .requestID : .keep
+        case 14: return equalsIgnoringCase(Substring(name), "content-length") ? .contentLength : .keep
+        case 15: return equalsIgnoringCase(Substring(name), "x-forwarded-for") ? .xForwardedFor : .keep
+        case 16:
+            if equalsIgnoringCase(Substring(name), "proxy-connection") { return .hopByHop }
+            return equalsIgnoringCase(Substring(name), "x-forwarded-host") ? .xForwardedHost : .keep
+        case 17:
+            if equalsIgnoringCase(Substring(name), "transfer-encoding") { return .transferEncoding }
+            return equalsIgnoringCase(Substring(name), "x-forwarded-proto") ? .xForwardedProto : .keep
+        case 18: return equalsIgnoringCase(Substring(name), "proxy-authenticate") ? .hopByHop : .keep
+        case 19: return equalsIgnoringCase(Substring(name), "proxy-authorization") ? .hopByHop : .keep
+        default: return .keep
+        }
+    }
+
+    /// ASCII case-insensitive comparison without allocating.
+    @inline(__always)
+    static func equalsIgnoringCase(_ a: Substring, _ b: some StringProtocol) -> Bool {
+        var ia = a.utf8.makeIterator()
+        var ib = b.utf8.makeIterator()
+        while true {
+            switch (ia.next(), ib.next()) {
+            case (nil, nil): return true
+            case (let x?, let y?):
+                let lx = x >= 65 && x <= 90 ? x | 0x20 : x
+                let ly = y >= 65 && y <= 90 ? y | 0x20 : y
+                if lx != ly { return false }
+            default: return false
+            }
+        }
+    }
+
+    static func forwardedElement(peerText: String, peer: IPAddress?, scheme: String, host: String) -> String {
         let node: String
         if let peer {
-            node = peer.isIPv4 ? peer.description : "\"[\(peer.description)]\""
+            node = peer.isIPv4 ? peerText : "\"[\(peerText)]\""
         } else {
             node = "unknown"
         }
-        let hostPart = host.isEmpty ? "" : ";host=\"\(host)\""
-        return "for=\(node);proto=\(scheme)\(hostPart)"
+        return host.isEmpty ? "for=\(node);proto=\(scheme)" : "for=\(node);proto=\(scheme);host=\"\(host)\""
     }
 }

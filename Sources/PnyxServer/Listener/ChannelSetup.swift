@@ -7,24 +7,31 @@ import PnyxCore
 
 /// Builds the handler pipelines for accepted client connections.
 enum ChannelSetup {
-    /// Plain HTTP/1.1: timeouts → HTTP codec (with pipelining and 400-on-parse-error) → proxy.
+    /// Plain HTTP/1.1: timeouts → HTTP codec → proxy. The proxy handler itself serializes pipelined requests and
+    /// answers parse errors (NIO's pipelining handler would pause reads, costing two epoll_ctl calls per request).
     static func configureHTTP1(
         _ channel: any Channel, runtime: ProxyRuntime, scheme: String, peer: IPAddress?, addTimeouts: Bool = true
     ) throws {
         let limits = runtime.snapshots.snapshot.configuration.limits
         let sync = channel.pipeline.syncOperations
+        let timeouts: ClientTimeoutHandler
         if addTimeouts {
-            try sync.addHandler(
-                ClientTimeoutHandler(
-                    headerReadTimeout: TimeAmount(limits.headerReadTimeout), idleTimeout: TimeAmount(limits.idleTimeout)))
+            timeouts = ClientTimeoutHandler(
+                headerReadTimeout: TimeAmount(limits.headerReadTimeout), idleTimeout: TimeAmount(limits.idleTimeout))
+            try sync.addHandler(timeouts)
+        } else {
+            timeouts = try sync.handler(type: ClientTimeoutHandler.self)
         }
         var decoderLimits = NIOHTTPDecoderLimitConfiguration()
         decoderLimits.maxHeaderListSize = limits.maxHeaderBytes
         decoderLimits.maxHeaderFieldSize = limits.maxHeaderBytes
-        try sync.configureHTTPServerPipeline(
-            withPipeliningAssistance: true, withErrorHandling: true, withOutboundHeaderValidation: true,
-            withEncoderConfiguration: .init(), withDecoderLimitConfiguration: decoderLimits)
-        try sync.addHandler(ProxyHandler(runtime: runtime, facts: ConnectionFacts(peer: peer, scheme: scheme, isHTTP2: false)))
+        // Only NIO's request decoder (llhttp: strict, smuggling-resistant); responses are serialized by the proxy.
+        try sync.addHandler(
+            ByteToMessageHandler(
+                HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes, informationalResponseStrategy: .drop,
+                    limitConfiguration: decoderLimits)))
+        try sync.addHandler(
+            ProxyHandler(runtime: runtime, facts: ConnectionFacts(peer: peer, scheme: scheme, isHTTP2: false), timeouts: timeouts))
     }
 
     /// HTTPS: TLS (certificate by SNI) → ALPN → HTTP/2 or HTTP/1.1.

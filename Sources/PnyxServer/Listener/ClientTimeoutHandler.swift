@@ -3,8 +3,8 @@ import NIOCore
 /// Closes HTTP/1 connections that sit idle too long between requests, and answers 408 to clients that take
 /// too long to send a request head once they have started (slowloris).
 ///
-/// It sits before the HTTP codec and sees raw bytes. The ``ProxyHandler`` tells it when a request head has
-/// arrived and when a response has finished, through outbound user events. One lazy timer per connection:
+/// It sits before the HTTP codec and sees raw bytes. The ``ProxyHandler`` of the same pipeline (same event loop)
+/// tells it when a request head has arrived and when a response has finished. One lazy timer per connection:
 /// it is never re-armed per request; when it fires early it re-arms for the remaining time, at most one
 /// header-read period ahead, so a new deadline is never earlier than the armed one.
 final class ClientTimeoutHandler: ChannelDuplexHandler {
@@ -12,9 +12,6 @@ final class ClientTimeoutHandler: ChannelDuplexHandler {
     typealias InboundOut = ByteBuffer
     typealias OutboundIn = IOData
     typealias OutboundOut = IOData
-
-    struct RequestStarted {}
-    struct ResponseFinished {}
 
     enum State {
         case idle(since: NIODeadline)
@@ -57,17 +54,14 @@ final class ClientTimeoutHandler: ChannelDuplexHandler {
         context.fireChannelRead(data)
     }
 
-    func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
-        switch event {
-        case is RequestStarted:
-            if case .disabled = state {} else { state = .busy }
-            promise?.succeed()
-        case is ResponseFinished:
-            if case .disabled = state {} else { state = .idle(since: .now()) }
-            promise?.succeed()
-        default:
-            context.triggerUserOutboundEvent(event, promise: promise)
-        }
+    /// A request head arrived: the header-read clock stops.
+    func requestStarted() {
+        if case .disabled = state {} else { state = .busy }
+    }
+
+    /// A response finished: the connection is idle until the next request's first byte.
+    func responseFinished() {
+        if case .disabled = state {} else { state = .idle(since: .now()) }
     }
 
     /// HTTP/2 was negotiated: stop watching (streams are not visible here).

@@ -20,9 +20,14 @@ final class Exchange {
     var upstreamHead: HTTPRequestHead
     var phase: Phase = .connecting
     var upstream: UpstreamConnection?
-    var buffered: [HTTPClientRequestPart] = []
+    /// Body chunks that arrived before the upstream connection was ready.
+    var buffered: [ByteBuffer] = []
+    /// How the response body is framed to an HTTP/1 client.
+    var framing: ResponseFraming = .raw
     var requestEnded = false
     var responseStarted = false
+    /// The last part of the response has been handed to the client channel.
+    var responseEnded = false
     var bodyBytes = 0
     /// Whether the client connection stays open after this response.
     var keepAlive: Bool
@@ -42,4 +47,14 @@ final class Exchange {
         self.keepAlive = keepAlive
         self.retryable = retryable
     }
+}
+
+/// How a response body is written to an HTTP/1 client.
+enum ResponseFraming {
+    /// No body (HEAD, 204, 304).
+    case none
+    /// Body bytes as they are (a Content-Length is set, or the connection closes at the end).
+    case raw
+    /// Chunked transfer coding (no length known, HTTP/1.1 client).
+    case chunked
 }

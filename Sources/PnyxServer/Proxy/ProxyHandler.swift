@@ -17,16 +17,32 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamDelegate {
     private var context: ChannelHandlerContext?
     private var pool: UpstreamPool?
     private var exchange: Exchange?
-    /// After a local answer to a request whose body had not finished, the rest of the body is dropped.
+    /// Requests that arrived (HTTP/1.1 pipelining) while an earlier response was still being sent. Replayed in
+    /// order; reads stop while more than a few are queued.
+    private var pipelined: [HTTPServerRequestPart] = []
+    private var pipelinedHeads = 0
+    static let maxPipelined = 8
+    /// The server is shutting down: close after the current response (or now, if idle).
+    private var quiescing = false
+    /// After a local answer to a request whose body had not finished, the rest of the body is read and dropped
+    /// for a short while before closing ("lingering close"), so the client sees the answer instead of a reset.
     private var discardingBody = false
+    private var lingerBytes = 0
+    private var lingerTimer: Scheduled<Void>?
+    static let maxLingerBytes = 1 << 20
+    static let lingerTime = TimeAmount.seconds(2)
     private var readsPaused = false
     private var pendingRead = false
     private let idBase: UInt64
     private var idCount: UInt64 = 0
 
-    init(runtime: ProxyRuntime, facts: ConnectionFacts) {
+    /// The connection's header-read and idle timer (HTTP/1 only); same pipeline, same event loop.
+    private let timeouts: ClientTimeoutHandler?
+
+    init(runtime: ProxyRuntime, facts: ConnectionFacts, timeouts: ClientTimeoutHandler? = nil) {
         self.runtime = runtime
         self.facts = facts
+        self.timeouts = timeouts
         self.idBase = UInt64.random(in: 0...UInt64.max)
     }
 
@@ -42,15 +58,56 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamDelegate {
     // MARK: inbound from the client
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
+        let part = unwrapInboundIn(data)
+        if !pipelined.isEmpty || (exchange != nil && exchange!.requestEnded) || (discardingBody && isHead(part)) {
+            // A pipelined request: keep it until the current response is done.
+            if isHead(part) { pipelinedHeads += 1 }
+            pipelined.append(part)
+            if pipelinedHeads > Self.maxPipelined { pauseClientReads() }
+            return
+        }
+        handle(part, context: context)
+    }
+
+    private func isHead(_ part: HTTPServerRequestPart) -> Bool {
+        if case .head = part { return true }
+        return false
+    }
+
+    private func handle(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+        switch part {
         case .head(let head):
-            discardingBody = false
             startExchange(head, context: context)
         case .body(let body):
             requestBody(body)
         case .end:
             requestEnd()
         }
+    }
+
+    /// Feeds queued pipelined requests in, one exchange at a time.
+    private func replayPipelined() {
+        guard let context else { return }
+        while exchange == nil || !exchange!.requestEnded, !pipelined.isEmpty, !discardingBody {
+            let part = pipelined.removeFirst()
+            if isHead(part) { pipelinedHeads -= 1 }
+            handle(part, context: context)
+            if let exchange, exchange.requestEnded { break }
+        }
+        if pipelinedHeads <= Self.maxPipelined / 2 && exchange == nil { resumeClientReads() }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent {
+            quiescing = true
+            if exchange == nil && pipelined.isEmpty {
+                context.close(promise: nil)
+            } else {
+                exchange?.keepAlive = false
+            }
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -63,9 +120,10 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamDelegate {
             // The client went away before its response was complete (logged as 499 if nothing was sent).
             exchange.upstream?.abort()
             exchange.upstream = nil
-            if exchange.context.outcome == .forwarded { exchange.context.outcome = .clientError }
+            if exchange.context.outcome == .forwarded && !exchange.responseEnded { exchange.context.outcome = .clientError }
             finish(exchange, notifyTimeouts: false)
         }
+        lingerTimer?.cancel()
         context.fireChannelInactive()
     }
 
@@ -75,7 +133,24 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamDelegate {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        context.close(promise: nil)
+        guard let parseError = error as? HTTPParserError, exchange == nil || !(exchange!.responseStarted) else {
+            context.close(promise: nil)
+            return
+        }
+        // A malformed request: answer 400 (431 for oversized headers), forward nothing, close.
+        exchange?.upstream?.abort()
+        exchange = nil
+        pipelined.removeAll()
+        let status: HTTPResponseStatus = parseError == .headerOverflow ? .requestHeaderFieldsTooLarge : .badRequest
+        let body = status == .badRequest ? "Bad request\n" : "Request headers too large\n"
+        var head = HTTPResponseHead(version: .http1_1, status: status)
+        head.headers.add(name: "content-type", value: "text/plain; charset=utf-8")
+        head.headers.add(name: "content-length", value: String(body.utf8.count))
+        head.headers.add(name: "connection", value: "close")
+        var bytes = HTTP1Serializer.responseHead(head, allocator: context.channel.allocator)
+        bytes.writeString(body)
+        let channel = context.channel
+        context.writeAndFlush(NIOAny(IOData.byteBuffer(bytes))).whenComplete { _ in channel.close(promise: nil) }
     }
 
     func read(context: ChannelHandlerContext) {
@@ -99,7 +174,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamDelegate {
     // MARK: request head
 
     private func startExchange(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
-        if !facts.isHTTP2 { context.triggerUserOutboundEvent(ClientTimeoutHandler.RequestStarted(), promise: nil) }
+        timeouts?.requestStarted()
         let snapshot = runtime.snapshots.snapshot
         let configuration = snapshot.configuration
         idCount &+= 1
@@ -121,7 +196,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamDelegate {
             let exchange = Exchange(
                 context: requestContext, snapshot: snapshot, route: route ?? SiteRoute(site: ProxyRuntime.unmatchedSite, origins: []),
                 origin: nil,
-                upstreamHead: head, keepAlive: false, retryable: false)
+                upstreamHead: head, keepAlive: keepAlive && status != .badRequest && !quiescing, retryable: false)
             self.exchange = exchange
             respondLocally(
                 exchange, ErrorPage.response(status: status, title: title, message: message, requestID: id, wantsJSON: ErrorPage.wantsJSON(head)),
@@ -157,33 +232,29 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamDelegate {
         }
         let exchange = Exchange(
             context: requestContext, snapshot: snapshot, route: route, origin: route.pickOrigin(), upstreamHead: head,
-            keepAlive: keepAlive, retryable: retryable)
+            keepAlive: keepAlive && !quiescing, retryable: retryable)
         self.exchange = exchange
 
         if apply(snapshot.chain.requestHead(requestContext), to: exchange) { return }
         if apply(snapshot.chain.cache(requestContext), to: exchange) { return }
 
-        var upstreamHead = head
-        upstreamHead.version = .http1_1
-        let chunked = head.headers["transfer-encoding"].contains { $0.lowercased().contains("chunked") }
-        HopByHop.strip(&upstreamHead.headers)
-        let expectsContinue = upstreamHead.headers["expect"].contains { $0.lowercased() == "100-continue" }
-        if expectsContinue { upstreamHead.headers.remove(name: "expect") }
-        if chunked && !upstreamHead.headers.contains(name: "content-length") {
+        let forwarded = ForwardingHeaders.build(
+            from: head.headers, client: client, peerText: facts.peerText, scheme: facts.scheme, host: host,
+            requestID: id, httpVersion: head.version,
+            hostOverride: host.isEmpty ? exchange.origin?.address.authority : nil)
+        var upstreamHead = HTTPRequestHead(version: .http1_1, method: head.method, uri: head.uri, headers: forwarded.headers)
+        if facts.isHTTP2 && !upstreamHead.headers.contains(name: "content-length")
+            && (head.method == .POST || head.method == .PUT || head.method == .PATCH)
+        {
+            // HTTP/2 bodies need not announce a length; HTTP/1.1 to the origin then uses chunked framing.
             upstreamHead.headers.add(name: "transfer-encoding", value: "chunked")
         }
-        if host.isEmpty, let origin = exchange.origin {
-            upstreamHead.headers.replaceOrAdd(name: "host", value: origin.address.authority)
-        }
-        ForwardingHeaders.apply(
-            to: &upstreamHead.headers, client: client, scheme: facts.scheme, host: host, requestID: id,
-            httpVersion: head.version)
+        let expectsContinue = forwarded.expectsContinue
         snapshot.chain.upstream(requestContext, head: &upstreamHead)
         exchange.upstreamHead = upstreamHead
 
         if expectsContinue && !facts.isHTTP2 && head.version == .http1_1 {
-            context.writeAndFlush(
-                wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .continue))), promise: nil)
+            context.writeAndFlush(NIOAny(IOData.byteBuffer(HTTP1Serializer.continueResponse)), promise: nil)
         }
         connectUpstream(exchange, forceNew: false)
     }
@@ -231,7 +302,12 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamDelegate {
     // MARK: request body
 
     private func requestBody(_ body: ByteBuffer) {
-        guard let exchange, !discardingBody else { return }
+        if discardingBody {
+            lingerBytes += body.readableBytes
+            if lingerBytes > Self.maxLingerBytes { context?.close(promise: nil) }
+            return
+        }
+        guard let exchange else { return }
         exchange.bodyBytes += body.readableBytes
         exchange.context.requestBodyBytes = Int64(exchange.bodyBytes)
         if exchange.phase == .local { return }
@@ -250,10 +326,10 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamDelegate {
         }
         switch exchange.phase {
         case .connecting:
-            exchange.buffered.append(.body(.byteBuffer(body)))
+            exchange.buffered.append(body)
         case .forwarding:
             guard let upstream = exchange.upstream else { return }
-            upstream.write(.body(.byteBuffer(body)))
+            upstream.sendBody(body)
             if !upstream.isWritable {
                 upstream.flush()
                 pauseClientReads()
@@ -264,17 +340,20 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamDelegate {
     }
 
     private func requestEnd() {
-        guard let exchange else {
+        if discardingBody {
             discardingBody = false
+            lingerTimer?.cancel()
+            lingerTimer = nil
+            context?.close(promise: nil)
             return
         }
+        guard let exchange else { return }
         exchange.requestEnded = true
         switch exchange.phase {
         case .connecting:
-            exchange.buffered.append(.end(nil))
+            break  // sent after the buffered body once connected
         case .forwarding:
-            exchange.upstream?.write(.end(nil))
-            exchange.upstream?.flush()
+            exchange.upstream?.sendEnd()
         case .local:
             break
         }
@@ -319,11 +398,12 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamDelegate {
         exchange.context.upstreamStart = .now()
         connection.begin(
             delegate: self,
-            responseTimeout: TimeAmount(exchange.route.site.configuration.limits.upstreamResponseTimeout))
-        connection.write(.head(exchange.upstreamHead))
-        for part in exchange.buffered { connection.write(part) }
+            responseTimeout: TimeAmount(exchange.route.site.configuration.limits.upstreamResponseTimeout),
+            isHEAD: exchange.upstreamHead.method == .HEAD)
+        connection.sendHead(exchange.upstreamHead)
+        for body in exchange.buffered { connection.sendBody(body) }
         exchange.buffered.removeAll()
-        connection.flush()
+        if exchange.requestEnded { connection.sendEnd() } else { connection.flush() }
         if !exchange.requestEnded && connection.isWritable { resumeClientReads() }
     }
 
@@ -341,17 +421,17 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamDelegate {
             return
         }
         HopByHop.strip(&head.headers)
-        prepare(&head, for: exchange, bodyLength: nil)
         exchange.snapshot.chain.response(requestContext, head: &head)
+        prepare(&head, for: exchange)
         requestContext.status = Int(head.status.code)
         exchange.responseStarted = true
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        writeHead(head, context: context)
     }
 
     func upstreamResponseBody(_ body: ByteBuffer) {
         guard let exchange, let context else { return }
         exchange.context.responseBodyBytes += Int64(body.readableBytes)
-        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        writeBody(body, exchange: exchange, context: context)
         if !context.channel.isWritable {
             context.flush()
             exchange.upstream?.pauseReads()
@@ -375,16 +455,8 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamDelegate {
         if !exchange.requestEnded {
             // The origin answered before the client finished sending: stop reading the rest.
             exchange.keepAlive = false
-            discardingBody = true
         }
-        let close = !exchange.keepAlive
-        let promise: EventLoopPromise<Void>? = close ? context.eventLoop.makePromise() : nil
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: promise)
-        if let promise {
-            let channel = context.channel
-            promise.futureResult.whenComplete { _ in channel.close(promise: nil) }
-        }
-        finish(exchange, notifyTimeouts: !close)
+        endResponse(exchange, context: context)
     }
 
     func upstreamFailed(_ failure: UpstreamFailure) {
@@ -425,14 +497,25 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamDelegate {
 
     // MARK: responses
 
-    /// Sets the response version and connection headers for the client's protocol.
-    private func prepare(_ head: inout HTTPResponseHead, for exchange: Exchange, bodyLength: Int?) {
-        if facts.isHTTP2 { return }
+    /// Sets the response version, framing and connection headers for the client's protocol.
+    private func prepare(_ head: inout HTTPResponseHead, for exchange: Exchange) {
+        if facts.isHTTP2 {
+            exchange.framing = .raw
+            return
+        }
         let requestHead = exchange.context.head
         head.version = requestHead.version == .http1_0 ? .http1_0 : .http1_1
-        if requestHead.version == .http1_0 && !head.headers.contains(name: "content-length") && bodyLength == nil
-            && head.status.code != 204 && head.status.code != 304 && requestHead.method != .HEAD
-        {
+        let code = head.status.code
+        if requestHead.method == .HEAD || code == 204 || code == 304 || code < 200 {
+            exchange.framing = .none
+        } else if head.headers.contains(name: "content-length") {
+            exchange.framing = .raw
+        } else if requestHead.version == .http1_1 {
+            head.headers.add(name: "transfer-encoding", value: "chunked")
+            exchange.framing = .chunked
+        } else {
+            // An HTTP/1.0 client and no length: the body ends when the connection closes.
+            exchange.framing = .raw
             exchange.keepAlive = false
         }
         if !exchange.keepAlive {
@@ -442,31 +525,85 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamDelegate {
         }
     }
 
+    private func writeHead(_ head: HTTPResponseHead, context: ChannelHandlerContext) {
+        if facts.isHTTP2 {
+            context.write(wrapOutboundOut(.head(head)), promise: nil)
+        } else {
+            context.write(NIOAny(IOData.byteBuffer(HTTP1Serializer.responseHead(head, allocator: context.channel.allocator))), promise: nil)
+        }
+    }
+
+    private func writeBody(_ body: ByteBuffer, exchange: Exchange, context: ChannelHandlerContext) {
+        if facts.isHTTP2 {
+            context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+            return
+        }
+        switch exchange.framing {
+        case .none:
+            break
+        case .raw:
+            context.write(NIOAny(IOData.byteBuffer(body)), promise: nil)
+        case .chunked:
+            guard body.readableBytes > 0 else { return }
+            context.write(NIOAny(IOData.byteBuffer(HTTP1Serializer.chunkHeader(body.readableBytes, allocator: context.channel.allocator))), promise: nil)
+            context.write(NIOAny(IOData.byteBuffer(body)), promise: nil)
+            context.write(NIOAny(IOData.byteBuffer(HTTP1Serializer.crlf)), promise: nil)
+        }
+    }
+
+    /// Writes the end of the response and flushes; the returned future completes when it is written.
+    private func writeEnd(exchange: Exchange, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+        if facts.isHTTP2 {
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: promise)
+        } else if exchange.framing == .chunked {
+            context.writeAndFlush(NIOAny(IOData.byteBuffer(HTTP1Serializer.lastChunk)), promise: promise)
+        } else if let promise {
+            // An empty write completes after everything before it is on the wire.
+            context.writeAndFlush(NIOAny(IOData.byteBuffer(ByteBuffer())), promise: promise)
+        } else {
+            context.flush()
+        }
+    }
+
     private func respondLocally(_ exchange: Exchange, _ response: LocalResponse, runResponseFilters: Bool) {
         guard let context else { return }
         exchange.phase = .local
         exchange.buffered.removeAll()
-        if !exchange.requestEnded {
-            exchange.keepAlive = false
-            discardingBody = true
-        }
+        // A request body that has not been read would have to be drained: close instead. A body-less request's
+        // `end` part is simply ignored when it arrives, and the connection stays open.
+        if !exchange.requestEnded && Self.hasBody(exchange.context.head) { exchange.keepAlive = false }
         var head = HTTPResponseHead(version: .http1_1, status: response.status, headers: response.headers)
         head.headers.replaceOrAdd(name: "content-length", value: String(response.body.readableBytes))
-        prepare(&head, for: exchange, bodyLength: response.body.readableBytes)
         if runResponseFilters { exchange.snapshot.chain.response(exchange.context, head: &head) }
+        prepare(&head, for: exchange)
         exchange.context.status = Int(head.status.code)
         exchange.responseStarted = true
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        writeHead(head, context: context)
         if response.body.readableBytes > 0 && exchange.context.head.method != .HEAD {
             exchange.context.responseBodyBytes = Int64(response.body.readableBytes)
-            context.write(wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil)
+            writeBody(response.body, exchange: exchange, context: context)
         }
+        endResponse(exchange, context: context)
+    }
+
+    /// Writes the end of the response, closes (or lingers) when the connection cannot be reused, and finishes.
+    private func endResponse(_ exchange: Exchange, context: ChannelHandlerContext) {
         let close = !exchange.keepAlive
-        let promise: EventLoopPromise<Void>? = close ? context.eventLoop.makePromise() : nil
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: promise)
-        if let promise {
+        let linger = close && !exchange.requestEnded && !facts.isHTTP2 && Self.hasBody(exchange.context.head)
+        exchange.responseEnded = true
+        if linger {
+            discardingBody = true
+            lingerBytes = 0
+            writeEnd(exchange: exchange, context: context, promise: nil)
             let channel = context.channel
+            lingerTimer = context.eventLoop.scheduleTask(in: Self.lingerTime) { channel.close(promise: nil) }
+        } else if close {
+            let channel = context.channel
+            let promise = context.eventLoop.makePromise(of: Void.self)
+            writeEnd(exchange: exchange, context: context, promise: promise)
             promise.futureResult.whenComplete { _ in channel.close(promise: nil) }
+        } else {
+            writeEnd(exchange: exchange, context: context, promise: nil)
         }
         finish(exchange, notifyTimeouts: !close)
     }
@@ -479,9 +616,13 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamDelegate {
         requestContext.end = .now()
         if requestContext.status == 0 { requestContext.status = 499 }
         exchange.snapshot.chain.complete(requestContext)
-        if notifyTimeouts, !facts.isHTTP2, let context {
-            context.triggerUserOutboundEvent(ClientTimeoutHandler.ResponseFinished(), promise: nil)
+        if notifyTimeouts { timeouts?.responseFinished() }
+        if !pipelined.isEmpty {
+            context?.eventLoop.assumeIsolated().execute { self.replayPipelined() }
+        } else if quiescing {
+            context?.close(promise: nil)
+        } else {
+            resumeClientReads()
         }
-        resumeClientReads()
     }
 }

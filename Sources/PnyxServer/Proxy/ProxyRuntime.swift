@@ -28,11 +28,21 @@ public final class ProxyRuntime: Sendable {
     }
 }
 
-/// Facts about the client connection a ``ProxyHandler`` serves.
+/// Facts about the client connection a ``ProxyHandler`` serves, with the strings derived from them computed once
+/// per connection rather than per request.
 struct ConnectionFacts {
-    var peer: IPAddress?
-    var scheme: String
-    var isHTTP2: Bool
+    let peer: IPAddress?
+    let scheme: String
+    let isHTTP2: Bool
+    /// The peer address as text (`unknown` if not an IP connection).
+    let peerText: String
+
+    init(peer: IPAddress?, scheme: String, isHTTP2: Bool) {
+        self.peer = peer
+        self.scheme = scheme
+        self.isHTTP2 = isHTTP2
+        self.peerText = peer?.description ?? "unknown"
+    }
 }
 
 extension TimeAmount {

@@ -8,7 +8,7 @@ enum UpstreamFailure: Error {
     case closed
     /// No response head within the site's upstream response timeout.
     case timeout
-    /// The origin sent something that is not HTTP.
+    /// The origin sent something that is not valid HTTP/1.1.
     case protocolError(any Error)
 }
 
@@ -23,12 +23,13 @@ protocol UpstreamDelegate: AnyObject {
     func upstreamWritabilityChanged(isWritable: Bool)
 }
 
-/// One keep-alive HTTP/1.1 connection to an origin: the last handler of its channel. It is held by one client
-/// exchange at a time, or parked idle in its event loop's ``UpstreamPool``.
+/// One keep-alive HTTP/1.1 connection to an origin: the only handler of its channel. It writes request heads
+/// and bodies as bytes and parses responses with ``HTTP1ResponseParser``, handing body slices straight on.
+/// It is held by one client exchange at a time, or parked idle in its event loop's ``UpstreamPool``.
 final class UpstreamConnection: ChannelDuplexHandler {
-    typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundIn = HTTPClientRequestPart
-    typealias OutboundOut = HTTPClientRequestPart
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = IOData
+    typealias OutboundOut = IOData
 
     enum State {
         case idle
@@ -43,8 +44,9 @@ final class UpstreamConnection: ChannelDuplexHandler {
     weak var pool: UpstreamPool?
     /// The exchange currently using this connection. Cleared when its response ends or fails.
     private var delegate: (any UpstreamDelegate)?
-    /// Whether the origin allowed the connection to be reused after the current response.
-    private(set) var responseKeepAlive = true
+    private var parser = HTTP1ResponseParser()
+    /// Whether the request body is sent with chunked framing.
+    private var requestChunked = false
     /// How many requests this connection has carried.
     private(set) var requestCount = 0
     var idleSince: NIODeadline = .now()
@@ -58,30 +60,52 @@ final class UpstreamConnection: ChannelDuplexHandler {
         self.origin = origin
     }
 
-    var channel: (any Channel)? { context?.channel }
     var isActive: Bool { state != .closed && (context?.channel.isActive ?? false) }
     var isReused: Bool { requestCount > 1 }
+    /// Whether the connection can carry another request after the response that just ended.
+    private(set) var responseKeepAlive = true
+    var isWritable: Bool { context?.channel.isWritable ?? false }
 
     // MARK: used by the exchange
 
-    func begin(delegate: any UpstreamDelegate, responseTimeout: TimeAmount) {
+    func begin(delegate: any UpstreamDelegate, responseTimeout: TimeAmount, isHEAD: Bool) {
         self.delegate = delegate
         self.state = .awaitingHead
         self.requestCount += 1
-        self.responseKeepAlive = true
+        self.parser.expectResponse(toHEAD: isHEAD)
         self.responseDeadline = .now() + responseTimeout
         self.armTimer(at: responseDeadline)
     }
 
-    func write(_ part: HTTPClientRequestPart) {
-        context?.write(wrapOutboundOut(part), promise: nil)
+    func sendHead(_ head: HTTPRequestHead) {
+        guard let context else { return }
+        requestChunked = false
+        for value in head.headers[canonicalForm: "transfer-encoding"] where value.lowercased() == "chunked" {
+            requestChunked = true
+        }
+        context.write(wrapOutboundOut(.byteBuffer(HTTP1Serializer.requestHead(head, allocator: context.channel.allocator))), promise: nil)
+    }
+
+    func sendBody(_ body: ByteBuffer) {
+        guard let context, body.readableBytes > 0 else { return }
+        if requestChunked {
+            context.write(wrapOutboundOut(.byteBuffer(HTTP1Serializer.chunkHeader(body.readableBytes, allocator: context.channel.allocator))), promise: nil)
+            context.write(wrapOutboundOut(.byteBuffer(body)), promise: nil)
+            context.write(wrapOutboundOut(.byteBuffer(HTTP1Serializer.crlf)), promise: nil)
+        } else {
+            context.write(wrapOutboundOut(.byteBuffer(body)), promise: nil)
+        }
+    }
+
+    func sendEnd() {
+        guard let context else { return }
+        if requestChunked { context.write(wrapOutboundOut(.byteBuffer(HTTP1Serializer.lastChunk)), promise: nil) }
+        context.flush()
     }
 
     func flush() {
         context?.flush()
     }
-
-    var isWritable: Bool { context?.channel.isWritable ?? false }
 
     /// Detaches the exchange without closing (its response ended).
     func detach() {
@@ -119,27 +143,34 @@ final class UpstreamConnection: ChannelDuplexHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let part = unwrapInboundIn(data)
-        switch part {
-        case .head(let head):
-            guard state == .awaitingHead, let delegate else {
-                // A response nobody asked for: the connection is unusable.
-                state = .closed
-                context.close(promise: nil)
-                return
+        let bytes = unwrapInboundIn(data)
+        guard state == .awaitingHead || state == .streamingResponse else {
+            // Bytes nobody asked for (an idle connection): it cannot be trusted any more.
+            fail(.closed, context: context)
+            return
+        }
+        let events: [HTTP1ResponseParser.Event]
+        do {
+            events = try parser.feed(bytes)
+        } catch {
+            fail(.protocolError(error), context: context)
+            return
+        }
+        // Dispatched after parsing: a delegate may close or release the connection from inside a callback.
+        for event in events {
+            guard let delegate = self.delegate, state != .closed else { return }
+            switch event {
+            case .head(let head):
+                state = .streamingResponse
+                delegate.upstreamResponseHead(head)
+            case .body(let body):
+                delegate.upstreamResponseBody(body)
+            case .end(let reusable):
+                responseKeepAlive = reusable
+                state = reusable ? .idle : .closed
+                self.delegate = nil
+                delegate.upstreamResponseEnd()
             }
-            if head.status.code < 200 { return }
-            state = .streamingResponse
-            responseKeepAlive = head.isKeepAlive
-            delegate.upstreamResponseHead(head)
-        case .body(let body):
-            delegate?.upstreamResponseBody(body)
-        case .end:
-            guard state == .streamingResponse else { return }
-            state = .idle
-            let delegate = self.delegate
-            self.delegate = nil
-            delegate?.upstreamResponseEnd()
         }
     }
 
@@ -148,24 +179,31 @@ final class UpstreamConnection: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        state = .closed
         timer?.cancel()
         let delegate = self.delegate
         self.delegate = nil
+        if state == .streamingResponse && parser.connectionClosed() {
+            // A close-delimited body ends with the connection.
+            state = .closed
+            responseKeepAlive = false
+            delegate?.upstreamResponseEnd()
+        } else {
+            state = .closed
+            delegate?.upstreamFailed(.closed)
+        }
         pool?.forget(self)
-        delegate?.upstreamFailed(.closed)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        fail(.closed, context: context)
+    }
+
+    private func fail(_ failure: UpstreamFailure, context: ChannelHandlerContext) {
         let delegate = self.delegate
         self.delegate = nil
         state = .closed
         context.close(promise: nil)
-        if error is HTTPParserError {
-            delegate?.upstreamFailed(.protocolError(error))
-        } else {
-            delegate?.upstreamFailed(.closed)
-        }
+        delegate?.upstreamFailed(failure)
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -192,14 +230,9 @@ final class UpstreamConnection: ChannelDuplexHandler {
 
     private func timerFired() {
         timer = nil
-        guard state == .awaitingHead else { return }
-        let now = NIODeadline.now()
-        if now >= responseDeadline {
-            let delegate = self.delegate
-            self.delegate = nil
-            state = .closed
-            context?.close(promise: nil)
-            delegate?.upstreamFailed(.timeout)
+        guard state == .awaitingHead, let context else { return }
+        if NIODeadline.now() >= responseDeadline {
+            fail(.timeout, context: context)
         } else {
             armTimer(at: responseDeadline)
         }

@@ -10,7 +10,11 @@ final class UpstreamPool: @unchecked Sendable {
     let eventLoop: any EventLoop
     let maxIdlePerOrigin: Int
     let idleTimeout: TimeAmount
-    private var idle: [ResolvedOrigin: [UpstreamConnection]] = [:]
+    /// Idle connections per origin, most recently used last. A class, so popping and pushing mutate in place.
+    private final class IdleStack {
+        var connections: [UpstreamConnection] = []
+    }
+    private var idle: [ResolvedOrigin: IdleStack] = [:]
     private var sweeper: RepeatedTask?
 
     init(eventLoop: any EventLoop, maxIdlePerOrigin: Int = 256, idleTimeout: TimeAmount = .seconds(30)) {
@@ -24,16 +28,14 @@ final class UpstreamPool: @unchecked Sendable {
         -> EventLoopFuture<UpstreamConnection>
     {
         eventLoop.preconditionInEventLoop()
-        if !forceNew, var stack = idle[origin] {
+        if !forceNew, let stack = idle[origin] {
             let cutoff = NIODeadline.now() - idleTimeout
-            while let connection = stack.popLast() {
+            while let connection = stack.connections.popLast() {
                 if connection.isActive && connection.idleSince > cutoff {
-                    idle[origin] = stack
                     return eventLoop.makeSucceededFuture(connection)
                 }
                 connection.abort()
             }
-            idle[origin] = stack
         }
         return connect(origin, connectTimeout: connectTimeout)
     }
@@ -44,7 +46,6 @@ final class UpstreamPool: @unchecked Sendable {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
                     try channel.pipeline.syncOperations.addHandler(UpstreamConnection(origin: origin))
                 }
             }
@@ -67,34 +68,38 @@ final class UpstreamPool: @unchecked Sendable {
         }
         connection.detach()
         connection.idleSince = .now()
-        var stack = idle[connection.origin, default: []]
-        if stack.count >= maxIdlePerOrigin {
+        let stack: IdleStack
+        if let existing = idle[connection.origin] {
+            stack = existing
+        } else {
+            stack = IdleStack()
+            idle[connection.origin] = stack
+        }
+        if stack.connections.count >= maxIdlePerOrigin {
             connection.abort()
             return
         }
-        stack.append(connection)
-        idle[connection.origin] = stack
+        stack.connections.append(connection)
         startSweeperIfNeeded()
     }
 
     /// Removes a connection that closed while idle.
     func forget(_ connection: UpstreamConnection) {
-        guard var stack = idle[connection.origin], let index = stack.firstIndex(where: { $0 === connection }) else {
-            return
-        }
-        stack.remove(at: index)
-        idle[connection.origin] = stack
+        guard let stack = idle[connection.origin],
+            let index = stack.connections.firstIndex(where: { $0 === connection })
+        else { return }
+        stack.connections.remove(at: index)
     }
 
     /// Closes every idle connection (shutdown).
     func closeAll() {
-        for (_, stack) in idle { for connection in stack { connection.abort() } }
+        for (_, stack) in idle { for connection in stack.connections { connection.abort() } }
         idle.removeAll()
         sweeper?.cancel()
         sweeper = nil
     }
 
-    var idleCount: Int { idle.values.reduce(0) { $0 + $1.count } }
+    var idleCount: Int { idle.values.reduce(0) { $0 + $1.connections.count } }
 
     private func startSweeperIfNeeded() {
         guard sweeper == nil else { return }
@@ -105,10 +110,10 @@ final class UpstreamPool: @unchecked Sendable {
 
     private func sweep() {
         let cutoff = NIODeadline.now() - idleTimeout
-        for (origin, stack) in idle {
-            let keep = stack.filter { $0.isActive && $0.idleSince > cutoff }
-            for connection in stack where !keep.contains(where: { $0 === connection }) { connection.abort() }
-            idle[origin] = keep.isEmpty ? nil : keep
+        for (_, stack) in idle {
+            let keep = stack.connections.filter { $0.isActive && $0.idleSince > cutoff }
+            for connection in stack.connections where !keep.contains(where: { $0 === connection }) { connection.abort() }
+            stack.connections = keep
         }
     }
 }

@@ -1,0 +1,316 @@
+import NIOCore
+import NIOHTTP1
+
+/// An incremental HTTP/1.1 response parser for the upstream side (RFC 9112). It parses the head once into an
+/// `HTTPResponseHead` for the filters, and hands body bytes on as slices of the read buffer (no copies): raw for
+/// `Content-Length` bodies, de-chunked for `Transfer-Encoding: chunked`.
+///
+/// Origins are the operator's own servers, but a confused or compromised one must not be able to confuse the
+/// proxy: heads are bounded, framing follows RFC 9112 §6.3 strictly (invalid or conflicting lengths are errors,
+/// a response with both `Transfer-Encoding` and `Content-Length` is never reused).
+struct HTTP1ResponseParser {
+    enum Event {
+        case head(HTTPResponseHead)
+        case body(ByteBuffer)
+        /// The response is complete; `reusable` says whether the connection can carry another request.
+        case end(reusable: Bool)
+    }
+
+    struct ParseError: Error, CustomStringConvertible {
+        let reason: String
+        var description: String { "invalid upstream response: \(reason)" }
+    }
+
+    private enum State {
+        case head
+        case fixed(remaining: Int)
+        case chunkSize
+        case chunkData(remaining: Int)
+        case chunkDataEnd
+        case trailers
+        case untilClose
+        case done
+    }
+
+    static let maxHeadBytes = 64 * 1024
+
+    private var state: State = .done
+    private var pending = ByteBuffer()
+    /// The response to the current request must have no body (HEAD).
+    private var noBody = false
+    /// Whether the connection may carry another request after this response.
+    private(set) var reusable = true
+
+    /// Prepares for the response to a new request.
+    mutating func expectResponse(toHEAD isHEAD: Bool) {
+        state = .head
+        noBody = isHEAD
+        reusable = true
+        pending.clear()
+    }
+
+    var isIdle: Bool {
+        if case .done = state { return true }
+        return false
+    }
+
+    var isReadingUntilClose: Bool {
+        if case .untilClose = state { return true }
+        return false
+    }
+
+    /// Consumes bytes and returns the events they complete, in order. Bytes after the end of the response are an
+    /// error (HTTP/1.1 pipelining is never used upstream).
+    mutating func feed(_ input: ByteBuffer) throws -> [Event] {
+        var events: [Event] = []
+        events.reserveCapacity(3)
+        try feed(input) { events.append($0) }
+        return events
+    }
+
+    private mutating func feed(_ input: ByteBuffer, _ emit: (Event) -> Void) throws {
+        var buffer: ByteBuffer
+        if pending.readableBytes > 0 {
+            pending.writeImmutableBuffer(input)
+            buffer = pending
+            pending = ByteBuffer()
+        } else {
+            buffer = input
+        }
+        while buffer.readableBytes > 0 {
+            switch state {
+            case .done:
+                throw ParseError(reason: "bytes after the end of the response")
+            case .head:
+                guard let headLength = Self.headLength(buffer) else {
+                    if buffer.readableBytes > Self.maxHeadBytes { throw ParseError(reason: "response head too large") }
+                    pending = buffer
+                    return
+                }
+                let head = try Self.parseHead(buffer.readSlice(length: headLength)!)
+                if head.status.code >= 100 && head.status.code < 200 {
+                    if head.status.code == 101 { throw ParseError(reason: "protocol upgrade is not supported") }
+                    continue  // informational: wait for the final response
+                }
+                try startBody(for: head)
+                emit(.head(head))
+                if case .done = state { emit(.end(reusable: reusable)) }
+            case .fixed(let remaining):
+                let n = min(remaining, buffer.readableBytes)
+                emit(.body(buffer.readSlice(length: n)!))
+                if n == remaining {
+                    state = .done
+                    emit(.end(reusable: reusable))
+                } else {
+                    state = .fixed(remaining: remaining - n)
+                }
+            case .chunkSize:
+                guard let lineEnd = Self.lineLength(buffer) else {
+                    if buffer.readableBytes > 4096 { throw ParseError(reason: "chunk size line too long") }
+                    pending = buffer
+                    return
+                }
+                let line = buffer.readSlice(length: lineEnd)!
+                buffer.moveReaderIndex(forwardBy: 2)
+                let size = try Self.parseChunkSize(line)
+                state = size == 0 ? .trailers : .chunkData(remaining: size)
+            case .chunkData(let remaining):
+                let n = min(remaining, buffer.readableBytes)
+                emit(.body(buffer.readSlice(length: n)!))
+                state = n == remaining ? .chunkDataEnd : .chunkData(remaining: remaining - n)
+            case .chunkDataEnd:
+                guard buffer.readableBytes >= 2 else {
+                    pending = buffer
+                    return
+                }
+                guard buffer.readInteger(as: UInt16.self) == 0x0D0A else { throw ParseError(reason: "missing CRLF after chunk") }
+                state = .chunkSize
+            case .trailers:
+                guard let lineEnd = Self.lineLength(buffer) else {
+                    if buffer.readableBytes > Self.maxHeadBytes { throw ParseError(reason: "trailers too large") }
+                    pending = buffer
+                    return
+                }
+                buffer.moveReaderIndex(forwardBy: lineEnd + 2)
+                if lineEnd == 0 {
+                    state = .done
+                    emit(.end(reusable: reusable))
+                }
+            case .untilClose:
+                emit(.body(buffer.readSlice(length: buffer.readableBytes)!))
+            }
+        }
+    }
+
+    /// The origin closed the connection. Ends a close-delimited body; anything else is a truncation.
+    mutating func connectionClosed() -> Bool {
+        if case .untilClose = state {
+            state = .done
+            return true
+        }
+        return false
+    }
+
+    private mutating func startBody(for head: HTTPResponseHead) throws {
+        var contentLength: Int?
+        var chunked = false
+        var hasTransferEncoding = false
+        var close = false
+        for (name, value) in head.headers {
+            switch ForwardingHeaders.kind(of: name) {
+            case .contentLength:
+                guard let n = Int(Substring(value).trimmingSpaces()), n >= 0, value.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 || $0 == 32 })
+                else { throw ParseError(reason: "invalid Content-Length") }
+                if let existing = contentLength, existing != n { throw ParseError(reason: "conflicting Content-Length") }
+                contentLength = n
+            case .transferEncoding:
+                hasTransferEncoding = true
+                let last = value.split(separator: ",").last.map { $0.trimmingSpaces() } ?? ""
+                chunked = ForwardingHeaders.equalsIgnoringCase(last, "chunked")
+            case .connection:
+                for token in value.split(separator: ",") where ForwardingHeaders.equalsIgnoringCase(token.trimmingSpaces(), "close") {
+                    close = true
+                }
+            default:
+                break
+            }
+        }
+        if head.version.minor == 0 && head.version.major == 1 {
+            close = close || !head.headers[canonicalForm: "connection"].contains { $0.lowercased() == "keep-alive" }
+        }
+        if close { reusable = false }
+        let code = head.status.code
+        if noBody || code == 204 || code == 304 {
+            state = .done
+            return
+        }
+        if hasTransferEncoding {
+            if contentLength != nil { reusable = false }
+            if chunked {
+                state = .chunkSize
+            } else {
+                reusable = false
+                state = .untilClose
+            }
+            return
+        }
+        if let contentLength {
+            state = contentLength == 0 ? .done : .fixed(remaining: contentLength)
+            return
+        }
+        reusable = false
+        state = .untilClose
+    }
+
+    // MARK: byte-level helpers
+
+    /// Length of the head including the final CRLFCRLF, if complete.
+    static func headLength(_ buffer: ByteBuffer) -> Int? {
+        buffer.withUnsafeReadableBytes { raw -> Int? in
+            let count = raw.count
+            guard count >= 4 else { return nil }
+            var i = 0
+            while i <= count - 4 {
+                if raw[i + 3] == 10 {
+                    if raw[i] == 13 && raw[i + 1] == 10 && raw[i + 2] == 13 { return i + 4 }
+                    i += 1
+                } else if raw[i + 3] == 13 {
+                    i += 1
+                } else {
+                    i += 4
+                }
+            }
+            return nil
+        }
+    }
+
+    /// Length of the line before the next CRLF, if complete.
+    static func lineLength(_ buffer: ByteBuffer) -> Int? {
+        buffer.withUnsafeReadableBytes { raw -> Int? in
+            guard raw.count >= 2 else { return nil }
+            for i in 0..<(raw.count - 1) where raw[i] == 13 && raw[i + 1] == 10 { return i }
+            return nil
+        }
+    }
+
+    static func parseChunkSize(_ line: ByteBuffer) throws -> Int {
+        var size = 0
+        var digits = 0
+        for byte in line.readableBytesView {
+            let value: Int
+            switch byte {
+            case 48...57: value = Int(byte) - 48
+            case 65...70: value = Int(byte) - 55
+            case 97...102: value = Int(byte) - 87
+            case 59, 32, 9: // ';' extension, or whitespace before it
+                guard digits > 0 else { throw ParseError(reason: "invalid chunk size") }
+                return size
+            default:
+                throw ParseError(reason: "invalid chunk size")
+            }
+            digits += 1
+            guard digits <= 15 else { throw ParseError(reason: "chunk too large") }
+            size = size << 4 | value
+        }
+        guard digits > 0 else { throw ParseError(reason: "invalid chunk size") }
+        return size
+    }
+
+    static func parseHead(_ head: ByteBuffer) throws -> HTTPResponseHead {
+        try head.withUnsafeReadableBytes { raw -> HTTPResponseHead in
+            let count = raw.count - 2  // drop the final CRLF of the empty line
+            // Status line: HTTP/1.x SP 3DIGIT SP reason CRLF
+            guard count >= 14, raw[0] == 72, raw[1] == 84, raw[2] == 84, raw[3] == 80, raw[4] == 47, raw[5] == 49,
+                raw[6] == 46, raw[8] == 32
+            else { throw ParseError(reason: "bad status line") }
+            let minor = Int(raw[7]) - 48
+            guard minor == 0 || minor == 1 else { throw ParseError(reason: "unsupported HTTP version") }
+            var code = 0
+            for i in 9..<12 {
+                guard raw[i] >= 48 && raw[i] <= 57 else { throw ParseError(reason: "bad status code") }
+                code = code * 10 + Int(raw[i]) - 48
+            }
+            var i = 12
+            var reasonStart = 12
+            if raw[12] == 32 { reasonStart = 13 }
+            while i < count && raw[i] != 13 { i += 1 }
+            let reason = String(decoding: UnsafeRawBufferPointer(rebasing: raw[reasonStart..<i]), as: UTF8.self)
+            i += 2
+            var headers: [(String, String)] = []
+            headers.reserveCapacity(12)
+            while i < count {
+                var end = i
+                while end < count && raw[end] != 13 { end += 1 }
+                guard end + 1 < raw.count, raw[end + 1] == 10 else { throw ParseError(reason: "bare CR in head") }
+                var colon = i
+                while colon < end && raw[colon] != 58 { colon += 1 }
+                guard colon < end, colon > i else { throw ParseError(reason: "bad header line") }
+                for j in i..<colon where !isTokenByte(raw[j]) { throw ParseError(reason: "bad header name") }
+                var valueStart = colon + 1
+                while valueStart < end && (raw[valueStart] == 32 || raw[valueStart] == 9) { valueStart += 1 }
+                var valueEnd = end
+                while valueEnd > valueStart && (raw[valueEnd - 1] == 32 || raw[valueEnd - 1] == 9) { valueEnd -= 1 }
+                for j in valueStart..<valueEnd where raw[j] == 0 || raw[j] == 10 || raw[j] == 13 {
+                    throw ParseError(reason: "bad header value")
+                }
+                headers.append((
+                    String(decoding: UnsafeRawBufferPointer(rebasing: raw[i..<colon]), as: UTF8.self),
+                    String(decoding: UnsafeRawBufferPointer(rebasing: raw[valueStart..<valueEnd]), as: UTF8.self)
+                ))
+                i = end + 2
+            }
+            return HTTPResponseHead(
+                version: HTTPVersion(major: 1, minor: minor),
+                status: HTTPResponseStatus(statusCode: code, reasonPhrase: reason), headers: HTTPHeaders(headers))
+        }
+    }
+
+    @inline(__always)
+    static func isTokenByte(_ b: UInt8) -> Bool {
+        switch b {
+        case 48...57, 65...90, 97...122: return true
+        case 33, 35, 36, 37, 38, 39, 42, 43, 45, 46, 94, 95, 96, 124, 126: return true
+        default: return false
+        }
+    }
+}

@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# bench/proxy.sh — Pnyx vs nginx as a plain reverse proxy, side by side in one run.
+#
+# Starts an nginx origin serving a small (2.7 KB) page, nginx as a reverse proxy in front of it
+# (worker_processes auto, upstream keepalive), and Pnyx (release build, full pipeline: limits, security
+# headers, metrics; access log off like nginx's, and a second Pnyx with its JSON access log on), then runs
+# wrk against each in turn for several rounds and prints requests/s, p99 latency and the Pnyx/nginx ratio.
+#
+#   bench/proxy.sh                 # 3 rounds of 10 s, 50 connections
+#   ROUNDS=5 DURATION=15 CONNECTIONS=100 bench/proxy.sh
+#
+# Loopback only. Needs nginx and wrk (installed from Debian if missing) and a Swift toolchain.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-10}
+CONNECTIONS=${CONNECTIONS:-50}
+THREADS=${THREADS:-1}
+D=${BENCH_DIR:-/tmp/pnyx-bench}
+ORIGIN_PORT=19101 NGINX_PORT=19102 PNYX_PORT=19103 PNYX_LOG_PORT=19104
+
+need=()
+command -v nginx >/dev/null || need+=(nginx)
+command -v wrk >/dev/null || need+=(wrk)
+if [ ${#need[@]} -gt 0 ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+echo "building pnyx (release)…" >&2
+swift build -c release --product pnyx >/dev/null
+PNYX="$(swift build -c release --show-bin-path)/pnyx"
+
+rm -rf "$D"; mkdir -p "$D/www" "$D/logs" "$D/tmp" "$D/data" "$D/data-log"
+head -c 2000 /dev/urandom | base64 -w 76 > "$D/www/index.html"   # ~2.7 KB
+cat > "$D/nginx.conf" <<NG
+worker_processes auto;
+pid $D/nginx.pid;
+error_log $D/logs/error.log warn;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  client_body_temp_path $D/tmp/cb; proxy_temp_path $D/tmp/px; fastcgi_temp_path $D/tmp/fc;
+  uwsgi_temp_path $D/tmp/uw; scgi_temp_path $D/tmp/sc;
+  keepalive_requests 1000000;
+  upstream origin { server 127.0.0.1:$ORIGIN_PORT; keepalive 128; }
+  server { listen 127.0.0.1:$ORIGIN_PORT reuseport backlog=4096; root $D/www;
+    location / { try_files /index.html =404; } }
+  server { listen 127.0.0.1:$NGINX_PORT reuseport backlog=4096;
+    location / { proxy_pass http://origin; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_set_header Host \$host; } }
+}
+NG
+pnyx_config() { # port data_dir access_log
+  cat <<YAML
+listen: { http: 127.0.0.1:$1 }
+admin: { listen: off }
+data_dir: $2
+access_log: { path: $3 }
+sites:
+  - name: bench
+    hosts: [127.0.0.1, localhost]
+    origins: [http://127.0.0.1:$ORIGIN_PORT]
+YAML
+}
+pnyx_config $PNYX_PORT "$D/data" off > "$D/pnyx.yaml"
+pnyx_config $PNYX_LOG_PORT "$D/data-log" "$D/logs/pnyx-access.log" > "$D/pnyx-log.yaml"
+
+cleanup() {
+  [ -f "$D/nginx.pid" ] && kill "$(cat "$D/nginx.pid")" 2>/dev/null || true
+  [ -n "${P1:-}" ] && kill "$P1" 2>/dev/null || true
+  [ -n "${P2:-}" ] && kill "$P2" 2>/dev/null || true
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+nginx -c "$D/nginx.conf" -p "$D/"
+"$PNYX" serve --config "$D/pnyx.yaml" --log-level warning 2>"$D/logs/pnyx.err" & P1=$!
+"$PNYX" serve --config "$D/pnyx-log.yaml" --log-level warning 2>"$D/logs/pnyx-log.err" & P2=$!
+for p in $ORIGIN_PORT $NGINX_PORT $PNYX_PORT $PNYX_LOG_PORT; do
+  for i in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$p/" && break; sleep 0.1; done
+  curl -sf -o /dev/null "http://127.0.0.1:$p/" || { echo "port $p did not come up" >&2; exit 1; }
+done
+
+# One wrk run: prints "req_per_s p99_ms"
+measure() {
+  local out rps p99 unit
+  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "http://127.0.0.1:$1/")
+  rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
+  p99=$(awk '$1=="99%" {print $2}' <<<"$out")
+  case "$p99" in
+    *us) p99=$(awk -v v="${p99%us}" 'BEGIN{printf "%.2f", v/1000}') ;;
+    *ms) p99=${p99%ms} ;;
+    *s)  p99=$(awk -v v="${p99%s}" 'BEGIN{printf "%.2f", v*1000}') ;;
+  esac
+  local errors; errors=$(awk '/Non-2xx|Socket errors/ {print}' <<<"$out")
+  [ -n "$errors" ] && echo "  warning ($1): $errors" >&2
+  echo "$rps $p99"
+}
+
+echo "warming up…" >&2
+for p in $ORIGIN_PORT $NGINX_PORT $PNYX_PORT $PNYX_LOG_PORT; do wrk -t1 -c"$CONNECTIONS" -d2s "http://127.0.0.1:$p/" >/dev/null; done
+
+printf "\nwrk -t%s -c%s -d%ss, %s rounds, 2.7 KB page, loopback, %s cores\n" "$THREADS" "$CONNECTIONS" "$DURATION" "$ROUNDS" "$(nproc)"
+printf "%-6s %-22s %12s %10s\n" round server "req/s" "p99 ms"
+declare -a R_ORIGIN R_NGINX R_PNYX R_PNYXLOG
+for r in $(seq "$ROUNDS"); do
+  for target in origin nginx pnyx pnyxlog; do
+    case $target in
+      origin) port=$ORIGIN_PORT; label="nginx origin (direct)";;
+      nginx) port=$NGINX_PORT; label="nginx proxy";;
+      pnyx) port=$PNYX_PORT; label="pnyx";;
+      pnyxlog) port=$PNYX_LOG_PORT; label="pnyx + access log";;
+    esac
+    read -r rps p99 < <(measure $port)
+    printf "%-6s %-22s %12s %10s\n" "$r" "$label" "$rps" "$p99"
+    case $target in
+      origin) R_ORIGIN+=("$rps");; nginx) R_NGINX+=("$rps");; pnyx) R_PNYX+=("$rps");; pnyxlog) R_PNYXLOG+=("$rps");;
+    esac
+  done
+done
+
+median() { printf "%s\n" "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+mn=$(median "${R_NGINX[@]}"); mp=$(median "${R_PNYX[@]}"); ml=$(median "${R_PNYXLOG[@]}"); mo=$(median "${R_ORIGIN[@]}")
+echo
+printf "median req/s: origin %.0f · nginx proxy %.0f · pnyx %.0f · pnyx+log %.0f\n" "$mo" "$mn" "$mp" "$ml"
+printf "ratio pnyx/nginx:            %.2f\n" "$(awk -v a="$mp" -v b="$mn" 'BEGIN{print a/b}')"
+printf "ratio pnyx+access log/nginx: %.2f\n" "$(awk -v a="$ml" -v b="$mn" 'BEGIN{print a/b}')"
+for r in $(seq 0 $((ROUNDS-1))); do
+  printf "round %d ratio pnyx/nginx: %.2f\n" $((r+1)) "$(awk -v a="${R_PNYX[$r]}" -v b="${R_NGINX[$r]}" 'BEGIN{print a/b}')"
+done
