@@ -14,6 +14,7 @@ struct ConfigSchema {
 
     static let topKeys = [
         "listen", "admin", "data_dir", "trusted_proxies", "default_site", "limits", "access_log", "events", "sites",
+        "workers",
     ]
     static let listenKeys = ["http", "https"]
     static let adminKeys = ["listen"]
@@ -60,6 +61,15 @@ struct ConfigSchema {
         }
 
         if let dir = top.string("data_dir") { config.dataDirectory = resolve(dir) }
+        if let node = top.value("workers"), let text = ConfigMap.string(node, path: "workers", diagnostics: diagnostics),
+            text != "auto"
+        {
+            if let n = Int(text), (1...256).contains(n) {
+                config.workers = n
+            } else {
+                diagnostics.error("expected auto or a number of threads from 1 to 256, got '\(text)'", at: node, key: "workers")
+            }
+        }
 
         if let proxies = top.stringList("trusted_proxies") {
             for (index, (text, node)) in proxies.enumerated() {

@@ -17,6 +17,8 @@ public struct PnyxConfiguration: Sendable, Equatable {
     public var accessLog: AccessLogConfiguration
     public var events: EventsConfiguration
     public var sites: [SiteConfiguration]
+    /// Event-loop threads for the data path; `nil` means one per CPU core (like nginx's `worker_processes auto`).
+    public var workers: Int?
 
     public init(
         httpListeners: [ListenAddress] = [], httpsListeners: [ListenAddress] = [],

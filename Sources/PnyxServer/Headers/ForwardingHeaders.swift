@@ -118,19 +118,25 @@ enum ForwardingHeaders {
 
     /// ASCII case-insensitive comparison without allocating.
     @inline(__always)
-    static func equalsIgnoringCase(_ a: Substring, _ b: some StringProtocol) -> Bool {
-        var ia = a.utf8.makeIterator()
-        var ib = b.utf8.makeIterator()
-        while true {
-            switch (ia.next(), ib.next()) {
-            case (nil, nil): return true
-            case (let x?, let y?):
-                let lx = x >= 65 && x <= 90 ? x | 0x20 : x
-                let ly = y >= 65 && y <= 90 ? y | 0x20 : y
-                if lx != ly { return false }
-            default: return false
+    static func equalsIgnoringCase(_ a: Substring, _ b: String) -> Bool {
+        var a = a
+        var b = b
+        guard a.utf8.count == b.utf8.count else { return false }
+        return a.withUTF8 { pa in
+            b.withUTF8 { pb in
+                for i in 0..<pa.count {
+                    let x = pa[i], y = pb[i]
+                    if x != y && (x | 0x20) != (y | 0x20) { return false }
+                    if x != y && !((x | 0x20) >= 97 && (x | 0x20) <= 122) { return false }
+                }
+                return true
             }
         }
+    }
+
+    /// For the rare comparisons of two parsed tokens.
+    static func equalsIgnoringCase(_ a: Substring, _ b: Substring) -> Bool {
+        equalsIgnoringCase(a, String(b))
     }
 
     static func forwardedElement(peerText: String, peer: IPAddress?, scheme: String, host: String) -> String {

@@ -8,26 +8,30 @@ enum HopByHop {
         "proxy-authenticate", "proxy-authorization",
     ]
 
-    /// Removes the fixed hop-by-hop headers and every header named in `Connection`.
+    /// Removes the fixed hop-by-hop headers and every header named in `Connection`, in one pass; the header
+    /// list is rebuilt only when something has to go.
     static func strip(_ headers: inout HTTPHeaders) {
-        var named: [Substring] = []
-        for (name, value) in headers where name.utf8.count == 10 && name.lowercased() == "connection" {
-            for token in value.split(separator: ",") {
-                let trimmed = token.trimmingSpaces()
-                if !trimmed.isEmpty { named.append(trimmed) }
-            }
-        }
-        // Fast path: check whether any hop-by-hop header is present before rebuilding.
-        var needsStrip = !named.isEmpty
-        if !needsStrip {
-            for (name, _) in headers where isFixed(name) {
-                needsStrip = true
+        // Usually only `Connection` (and maybe `Keep-Alive`) is present: remove exactly what is there.
+        var present: [String] = []
+        for (name, value) in headers {
+            switch ForwardingHeaders.kind(of: name) {
+            case .connection:
+                present.append(name)
+                for token in value.split(separator: ",") {
+                    let trimmed = token.trimmingSpaces()
+                    if !trimmed.isEmpty && !ForwardingHeaders.equalsIgnoringCase(trimmed, "close")
+                        && !ForwardingHeaders.equalsIgnoringCase(trimmed, "keep-alive")
+                    {
+                        present.append(String(trimmed))
+                    }
+                }
+            case .hopByHop, .transferEncoding:
+                present.append(name)
+            default:
                 break
             }
         }
-        guard needsStrip else { return }
-        for name in fixed { headers.remove(name: name) }
-        for name in named { headers.remove(name: String(name)) }
+        for name in present { headers.remove(name: name) }
     }
 
     @inline(__always)

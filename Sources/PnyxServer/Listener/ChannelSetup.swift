@@ -7,8 +7,8 @@ import PnyxCore
 
 /// Builds the handler pipelines for accepted client connections.
 enum ChannelSetup {
-    /// Plain HTTP/1.1: timeouts → HTTP codec → proxy. The proxy handler itself serializes pipelined requests and
-    /// answers parse errors (NIO's pipelining handler would pause reads, costing two epoll_ctl calls per request).
+    /// Plain HTTP/1.1: timeouts → strict request parser → proxy. The proxy handler itself serializes pipelined
+    /// requests and answers parse errors (NIO's pipelining handler would pause reads: two epoll_ctl per request).
     static func configureHTTP1(
         _ channel: any Channel, runtime: ProxyRuntime, scheme: String, peer: IPAddress?, addTimeouts: Bool = true
     ) throws {
@@ -22,16 +22,11 @@ enum ChannelSetup {
         } else {
             timeouts = try sync.handler(type: ClientTimeoutHandler.self)
         }
-        var decoderLimits = NIOHTTPDecoderLimitConfiguration()
-        decoderLimits.maxHeaderListSize = limits.maxHeaderBytes
-        decoderLimits.maxHeaderFieldSize = limits.maxHeaderBytes
-        // Only NIO's request decoder (llhttp: strict, smuggling-resistant); responses are serialized by the proxy.
-        try sync.addHandler(
-            ByteToMessageHandler(
-                HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes, informationalResponseStrategy: .drop,
-                    limitConfiguration: decoderLimits)))
-        try sync.addHandler(
-            ProxyHandler(runtime: runtime, facts: ConnectionFacts(peer: peer, scheme: scheme, isHTTP2: false), timeouts: timeouts))
+        // A strict request parser that calls the proxy handler directly; responses are serialized by the proxy.
+        let proxy = ProxyHandler(
+            runtime: runtime, facts: ConnectionFacts(peer: peer, scheme: scheme, isHTTP2: false), timeouts: timeouts)
+        try sync.addHandler(HTTP1ServerDecoder(maxHeadBytes: limits.maxHeaderBytes, proxy: proxy))
+        try sync.addHandler(proxy)
     }
 
     /// HTTPS: TLS (certificate by SNI) → ALPN → HTTP/2 or HTTP/1.1.

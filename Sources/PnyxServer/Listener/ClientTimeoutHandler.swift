@@ -7,11 +7,10 @@ import NIOCore
 /// tells it when a request head has arrived and when a response has finished. One lazy timer per connection:
 /// it is never re-armed per request; when it fires early it re-arms for the remaining time, at most one
 /// header-read period ahead, so a new deadline is never earlier than the armed one.
-final class ClientTimeoutHandler: ChannelDuplexHandler {
+final class ClientTimeoutHandler: ChannelInboundHandler {
+    // Inbound only, so responses do not pass through it.
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
-    typealias OutboundIn = IOData
-    typealias OutboundOut = IOData
 
     enum State {
         case idle(since: NIODeadline)
@@ -102,7 +101,7 @@ final class ClientTimeoutHandler: ChannelDuplexHandler {
                 buffer.writeString(
                     "HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n")
                 state = .disabled
-                context.writeAndFlush(wrapOutboundOut(.byteBuffer(buffer))).assumeIsolated().whenComplete { _ in
+                context.writeAndFlush(NIOAny(IOData.byteBuffer(buffer))).assumeIsolated().whenComplete { _ in
                     context.close(promise: nil)
                 }
                 return

@@ -33,6 +33,10 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamDelegate {
     static let lingerTime = TimeAmount.seconds(2)
     private var readsPaused = false
     private var pendingRead = false
+    /// HTTP/1 response bytes not yet handed to the channel: the head and small body parts are gathered so that a
+    /// typical response leaves in one write.
+    private var pendingOutput: ByteBuffer?
+    static let coalesceLimit = 16 * 1024
     private let idBase: UInt64
     private var idCount: UInt64 = 0
 
@@ -58,7 +62,12 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamDelegate {
     // MARK: inbound from the client
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let part = unwrapInboundIn(data)
+        receive(unwrapInboundIn(data))
+    }
+
+    /// A request part, from the channel (HTTP/2) or directly from the HTTP/1 decoder in front of this handler.
+    func receive(_ part: HTTPServerRequestPart) {
+        guard let context else { return }
         if !pipelined.isEmpty || (exchange != nil && exchange!.requestEnded) || (discardingBody && isHead(part)) {
             // A pipelined request: keep it until the current response is done.
             if isHead(part) { pipelinedHeads += 1 }
@@ -133,15 +142,20 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamDelegate {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        guard let parseError = error as? HTTPParserError, exchange == nil || !(exchange!.responseStarted) else {
+        context.close(promise: nil)
+    }
+
+    /// The HTTP/1 decoder found a malformed request: answer 400 (431 for oversized heads), forward nothing, close.
+    func requestMalformed(_ error: HTTP1RequestParser.ParseError) {
+        guard let context else { return }
+        guard exchange == nil || !(exchange!.responseStarted) else {
             context.close(promise: nil)
             return
         }
-        // A malformed request: answer 400 (431 for oversized headers), forward nothing, close.
         exchange?.upstream?.abort()
         exchange = nil
         pipelined.removeAll()
-        let status: HTTPResponseStatus = parseError == .headerOverflow ? .requestHeaderFieldsTooLarge : .badRequest
+        let status: HTTPResponseStatus = error == .headerTooLarge ? .requestHeaderFieldsTooLarge : .badRequest
         let body = status == .badRequest ? "Bad request\n" : "Request headers too large\n"
         var head = HTTPResponseHead(version: .http1_1, status: status)
         head.headers.add(name: "content-type", value: "text/plain; charset=utf-8")
@@ -433,13 +447,16 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamDelegate {
         exchange.context.responseBodyBytes += Int64(body.readableBytes)
         writeBody(body, exchange: exchange, context: context)
         if !context.channel.isWritable {
+            writePending(context: context)
             context.flush()
             exchange.upstream?.pauseReads()
         }
     }
 
     func upstreamReadComplete() {
-        context?.flush()
+        guard let context else { return }
+        writePending(context: context)
+        context.flush()
     }
 
     func upstreamResponseEnd() {
@@ -529,7 +546,8 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamDelegate {
         if facts.isHTTP2 {
             context.write(wrapOutboundOut(.head(head)), promise: nil)
         } else {
-            context.write(NIOAny(IOData.byteBuffer(HTTP1Serializer.responseHead(head, allocator: context.channel.allocator))), promise: nil)
+            writePending(context: context)
+            pendingOutput = HTTP1Serializer.responseHead(head, allocator: context.channel.allocator)
         }
     }
 
@@ -538,25 +556,63 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamDelegate {
             context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
             return
         }
+        let size = body.readableBytes
         switch exchange.framing {
         case .none:
             break
         case .raw:
-            context.write(NIOAny(IOData.byteBuffer(body)), promise: nil)
+            if var out = pendingOutput, size <= Self.coalesceLimit {
+                pendingOutput = nil
+                out.writeImmutableBuffer(body)
+                pendingOutput = out
+            } else {
+                writePending(context: context)
+                context.write(NIOAny(IOData.byteBuffer(body)), promise: nil)
+            }
         case .chunked:
-            guard body.readableBytes > 0 else { return }
-            context.write(NIOAny(IOData.byteBuffer(HTTP1Serializer.chunkHeader(body.readableBytes, allocator: context.channel.allocator))), promise: nil)
-            context.write(NIOAny(IOData.byteBuffer(body)), promise: nil)
-            context.write(NIOAny(IOData.byteBuffer(HTTP1Serializer.crlf)), promise: nil)
+            guard size > 0 else { return }
+            if var out = pendingOutput, size <= Self.coalesceLimit {
+                pendingOutput = nil
+                out.writeString(String(size, radix: 16))
+                out.writeStaticString("\r\n")
+                out.writeImmutableBuffer(body)
+                out.writeStaticString("\r\n")
+                pendingOutput = out
+            } else {
+                writePending(context: context)
+                context.write(NIOAny(IOData.byteBuffer(HTTP1Serializer.chunkHeader(size, allocator: context.channel.allocator))), promise: nil)
+                context.write(NIOAny(IOData.byteBuffer(body)), promise: nil)
+                context.write(NIOAny(IOData.byteBuffer(HTTP1Serializer.crlf)), promise: nil)
+            }
         }
     }
 
-    /// Writes the end of the response and flushes; the returned future completes when it is written.
+    /// Hands gathered response bytes to the channel (without flushing).
+    private func writePending(context: ChannelHandlerContext) {
+        if let out = pendingOutput {
+            pendingOutput = nil
+            context.write(NIOAny(IOData.byteBuffer(out)), promise: nil)
+        }
+    }
+
+    /// Writes the end of the response and flushes; `promise` completes when everything is on the wire.
     private func writeEnd(exchange: Exchange, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
         if facts.isHTTP2 {
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: promise)
-        } else if exchange.framing == .chunked {
-            context.writeAndFlush(NIOAny(IOData.byteBuffer(HTTP1Serializer.lastChunk)), promise: promise)
+            return
+        }
+        if exchange.framing == .chunked {
+            if var out = pendingOutput {
+                pendingOutput = nil
+                out.writeStaticString("0\r\n\r\n")
+                pendingOutput = out
+            } else {
+                pendingOutput = HTTP1Serializer.lastChunk
+            }
+        }
+        if let out = pendingOutput {
+            pendingOutput = nil
+            context.writeAndFlush(NIOAny(IOData.byteBuffer(out)), promise: promise)
         } else if let promise {
             // An empty write completes after everything before it is on the wire.
             context.writeAndFlush(NIOAny(IOData.byteBuffer(ByteBuffer())), promise: promise)

@@ -33,26 +33,45 @@ struct HostRouter: Sendable {
         return defaultSite
     }
 
-    /// Lower-cases a `Host` header value and removes its port (and IPv6 brackets are kept off).
+    /// Lower-cases a `Host` header value and removes its port (and IPv6 brackets). Nil for values that are not a
+    /// plain host name or address. One pass over the bytes; allocates only when the value must change.
     static func normalize(_ value: String) -> String? {
-        var text = Substring(value).trimmingSpaces()
-        guard !text.isEmpty else { return nil }
-        if text.hasPrefix("[") {
-            guard let close = text.firstIndex(of: "]") else { return nil }
-            text = text[text.index(after: text.startIndex)..<close]
-        } else if let colon = text.lastIndex(of: ":") {
-            let port = text[text.index(after: colon)...]
-            guard port.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
-            text = text[..<colon]
+        let utf8 = value.utf8
+        guard let first = utf8.first else { return nil }
+        if first == UInt8(ascii: "[") {
+            // [v6] or [v6]:port
+            guard let close = value.firstIndex(of: "]") else { return nil }
+            let inner = String(value[value.index(after: value.startIndex)..<close])
+            guard IPAddress(inner) != nil else { return nil }
+            let rest = value[value.index(after: close)...]
+            if !rest.isEmpty {
+                guard rest.first == ":", rest.dropFirst().allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+            }
+            return inner.lowercased()
         }
-        guard !text.isEmpty,
-            text.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "/") && $0 != UInt8(ascii: "@") })
-        else { return nil }
+        var hostLength: Int?
         var needsLower = false
-        for byte in text.utf8 where byte >= 65 && byte <= 90 {
-            needsLower = true
-            break
+        var index = 0
+        for byte in utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"):
+                if hostLength != nil { return nil }
+                needsLower = true
+            case UInt8(ascii: ":"):
+                if hostLength != nil { return nil }
+                hostLength = index
+            case 0...0x20, 0x7F...0xFF, UInt8(ascii: "/"), UInt8(ascii: "@"), UInt8(ascii: "\\"), UInt8(ascii: "?"),
+                UInt8(ascii: "#"):
+                return nil
+            default:
+                // After the colon only the port's digits may follow.
+                if hostLength != nil && !(byte >= 48 && byte <= 57) { return nil }
+            }
+            index += 1
         }
-        return needsLower ? text.lowercased() : String(text)
+        if hostLength == 0 { return nil }
+        var host = hostLength.map { String(value.utf8.prefix($0))! } ?? value
+        if needsLower { host = host.lowercased() }
+        return host
     }
 }

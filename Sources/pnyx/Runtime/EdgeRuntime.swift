@@ -39,7 +39,7 @@ struct EdgeRuntime {
         }
         let events = EventQueue(store: store, capacity: configuration.events.queueCapacity, logger: logger)
 
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.workers ?? System.coreCount)
         let accessLog = try AccessLogSink.make(configuration.accessLog, group: group)
         let builder = SnapshotBuilder(events: events) { configuration, sites in
             PipelineFactory.makeChain(configuration: configuration, sites: sites, accessLog: accessLog)
