@@ -61,11 +61,8 @@ struct HTTP1ResponseParser {
 
     /// Consumes bytes and returns the events they complete, in order. Bytes after the end of the response are an
     /// error (HTTP/1.1 pipelining is never used upstream).
-    mutating func feed(_ input: ByteBuffer) throws -> [Event] {
-        var events: [Event] = []
-        events.reserveCapacity(3)
+    mutating func feed(_ input: ByteBuffer, into events: inout [Event]) throws {
         try feed(input) { events.append($0) }
-        return events
     }
 
     private mutating func feed(_ input: ByteBuffer, _ emit: (Event) -> Void) throws {
@@ -87,12 +84,12 @@ struct HTTP1ResponseParser {
                     pending = buffer
                     return
                 }
-                let head = try Self.parseHead(buffer.readSlice(length: headLength)!)
+                let (head, info) = try Self.parseHead(buffer.readSlice(length: headLength)!)
                 if head.status.code >= 100 && head.status.code < 200 {
                     if head.status.code == 101 { throw ParseError(reason: "protocol upgrade is not supported") }
                     continue  // informational: wait for the final response
                 }
-                try startBody(for: head)
+                startBody(for: head, info)
                 emit(.head(head))
                 if case .done = state { emit(.end(reusable: reusable)) }
             case .fixed(let remaining):
@@ -151,42 +148,25 @@ struct HTTP1ResponseParser {
         return false
     }
 
-    private mutating func startBody(for head: HTTPResponseHead) throws {
+    /// What the head says about framing and the connection, gathered while parsing.
+    struct HeadInfo {
         var contentLength: Int?
-        var chunked = false
         var hasTransferEncoding = false
+        var chunked = false
         var close = false
-        for (name, value) in head.headers {
-            switch ForwardingHeaders.kind(of: name) {
-            case .contentLength:
-                guard let n = Int(Substring(value).trimmingSpaces()), n >= 0, value.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 || $0 == 32 })
-                else { throw ParseError(reason: "invalid Content-Length") }
-                if let existing = contentLength, existing != n { throw ParseError(reason: "conflicting Content-Length") }
-                contentLength = n
-            case .transferEncoding:
-                hasTransferEncoding = true
-                let last = value.split(separator: ",").last.map { $0.trimmingSpaces() } ?? ""
-                chunked = ForwardingHeaders.equalsIgnoringCase(last, "chunked")
-            case .connection:
-                for token in value.split(separator: ",") where ForwardingHeaders.equalsIgnoringCase(token.trimmingSpaces(), "close") {
-                    close = true
-                }
-            default:
-                break
-            }
-        }
-        if head.version.minor == 0 && head.version.major == 1 {
-            close = close || !head.headers[canonicalForm: "connection"].contains { $0.lowercased() == "keep-alive" }
-        }
-        if close { reusable = false }
+        var keepAlive = false
+    }
+
+    private mutating func startBody(for head: HTTPResponseHead, _ info: HeadInfo) {
+        if info.close || (head.version.minor == 0 && !info.keepAlive) { reusable = false }
         let code = head.status.code
         if noBody || code == 204 || code == 304 {
             state = .done
             return
         }
-        if hasTransferEncoding {
-            if contentLength != nil { reusable = false }
-            if chunked {
+        if info.hasTransferEncoding {
+            if info.contentLength != nil { reusable = false }
+            if info.chunked {
                 state = .chunkSize
             } else {
                 reusable = false
@@ -194,7 +174,7 @@ struct HTTP1ResponseParser {
             }
             return
         }
-        if let contentLength {
+        if let contentLength = info.contentLength {
             state = contentLength == 0 ? .done : .fixed(remaining: contentLength)
             return
         }
@@ -256,8 +236,10 @@ struct HTTP1ResponseParser {
         return size
     }
 
-    static func parseHead(_ head: ByteBuffer) throws -> HTTPResponseHead {
-        try head.withUnsafeReadableBytes { raw -> HTTPResponseHead in
+    /// Parses a complete head. Hop-by-hop headers (RFC 9110 §7.6.1) are consumed here, never added to the
+    /// header list: `Connection` and `Transfer-Encoding` only inform framing and reuse.
+    static func parseHead(_ head: ByteBuffer) throws -> (HTTPResponseHead, HeadInfo) {
+        try head.withUnsafeReadableBytes { raw -> (HTTPResponseHead, HeadInfo) in
             let count = raw.count - 2  // drop the final CRLF of the empty line
             // Status line: HTTP/1.x SP 3DIGIT SP reason CRLF
             guard count >= 14, raw[0] == 72, raw[1] == 84, raw[2] == 84, raw[3] == 80, raw[4] == 47, raw[5] == 49,
@@ -276,6 +258,8 @@ struct HTTP1ResponseParser {
             while i < count && raw[i] != 13 { i += 1 }
             let reason = String(decoding: UnsafeRawBufferPointer(rebasing: raw[reasonStart..<i]), as: UTF8.self)
             i += 2
+            var info = HeadInfo()
+            var connectionNamed: [String] = []
             var headers: [(String, String)] = []
             headers.reserveCapacity(12)
             while i < count {
@@ -293,16 +277,83 @@ struct HTTP1ResponseParser {
                 for j in valueStart..<valueEnd where raw[j] == 0 || raw[j] == 10 || raw[j] == 13 {
                     throw ParseError(reason: "bad header value")
                 }
-                headers.append((
-                    String(decoding: UnsafeRawBufferPointer(rebasing: raw[i..<colon]), as: UTF8.self),
-                    String(decoding: UnsafeRawBufferPointer(rebasing: raw[valueStart..<valueEnd]), as: UTF8.self)
-                ))
+                let name = UnsafeRawBufferPointer(rebasing: raw[i..<colon])
+                let value = UnsafeRawBufferPointer(rebasing: raw[valueStart..<valueEnd])
                 i = end + 2
+                switch classify(name) {
+                case .contentLength:
+                    guard !value.isEmpty, value.count <= 18, value.allSatisfy({ $0 >= 48 && $0 <= 57 }) else {
+                        throw ParseError(reason: "invalid Content-Length")
+                    }
+                    let n = value.reduce(0) { $0 * 10 + Int($1 - 48) }
+                    if let existing = info.contentLength, existing != n { throw ParseError(reason: "conflicting Content-Length") }
+                    if info.contentLength != nil { continue }  // an identical repeat is dropped
+                    info.contentLength = n
+                case .transferEncoding:
+                    info.hasTransferEncoding = true
+                    let text = String(decoding: value, as: UTF8.self)
+                    let last = text.split(separator: ",").last.map { $0.trimmingSpaces() } ?? ""
+                    info.chunked = ForwardingHeaders.equalsIgnoringCase(last, "chunked")
+                    continue
+                case .connection:
+                    for token in String(decoding: value, as: UTF8.self).split(separator: ",") {
+                        let t = token.trimmingSpaces()
+                        if ForwardingHeaders.equalsIgnoringCase(t, "close") {
+                            info.close = true
+                        } else if ForwardingHeaders.equalsIgnoringCase(t, "keep-alive") {
+                            info.keepAlive = true
+                        } else if !t.isEmpty {
+                            connectionNamed.append(String(t))
+                        }
+                    }
+                    continue
+                case .hopByHop:
+                    continue
+                case .other:
+                    break
+                }
+                headers.append((String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
             }
-            return HTTPResponseHead(
+            var fields = HTTPHeaders(headers)
+            for named in connectionNamed { fields.remove(name: named) }
+            let head = HTTPResponseHead(
                 version: HTTPVersion(major: 1, minor: minor),
-                status: HTTPResponseStatus(statusCode: code, reasonPhrase: reason), headers: HTTPHeaders(headers))
+                status: HTTPResponseStatus(statusCode: code, reasonPhrase: reason), headers: fields)
+            return (head, info)
         }
+    }
+
+    enum HeaderClass { case contentLength, transferEncoding, connection, hopByHop, other }
+
+    /// Classifies a header name by its bytes, case-insensitively, without making a String.
+    @inline(__always)
+    static func classify(_ name: UnsafeRawBufferPointer) -> HeaderClass {
+        switch name.count {
+        case 2: return matches(name, "te") ? .hopByHop : .other
+        case 7: return matches(name, "trailer") || matches(name, "upgrade") ? .hopByHop : .other
+        case 10:
+            if matches(name, "connection") { return .connection }
+            return matches(name, "keep-alive") ? .hopByHop : .other
+        case 14: return matches(name, "content-length") ? .contentLength : .other
+        case 16: return matches(name, "proxy-connection") ? .hopByHop : .other
+        case 17: return matches(name, "transfer-encoding") ? .transferEncoding : .other
+        case 18: return matches(name, "proxy-authenticate") ? .hopByHop : .other
+        case 19: return matches(name, "proxy-authorization") ? .hopByHop : .other
+        default: return .other
+        }
+    }
+
+    /// `name` equals the lower-case ASCII `lower`, ignoring case.
+    @inline(__always)
+    static func matches(_ name: UnsafeRawBufferPointer, _ lower: StaticString) -> Bool {
+        guard name.count == lower.utf8CodeUnitCount else { return false }
+        let target = lower.utf8Start
+        for k in 0..<name.count {
+            let b = name[k]
+            let l = b >= 65 && b <= 90 ? b | 0x20 : b
+            if l != target[k] { return false }
+        }
+        return true
     }
 
     @inline(__always)

@@ -5,7 +5,7 @@ import NIOHTTP1
 /// header lists, so NIO's encoders (and their per-header validation) would only repeat work on the hot path.
 enum HTTP1Serializer {
     static func requestHead(_ head: HTTPRequestHead, allocator: ByteBufferAllocator) -> ByteBuffer {
-        var buffer = allocator.buffer(capacity: 256 + head.uri.utf8.count + head.headers.count * 40)
+        var buffer = allocator.buffer(capacity: 32 + head.method.rawValue.utf8.count + head.uri.utf8.count + headersSize(head.headers))
         buffer.writeString(head.method.rawValue)
         buffer.writeInteger(UInt8(ascii: " "))
         buffer.writeString(head.uri)
@@ -14,8 +14,9 @@ enum HTTP1Serializer {
         return buffer
     }
 
-    static func responseHead(_ head: HTTPResponseHead, allocator: ByteBufferAllocator) -> ByteBuffer {
-        var buffer = allocator.buffer(capacity: 128 + head.headers.count * 48)
+    /// - Parameter extra: room to reserve after the head (a small body gathered into the same buffer).
+    static func responseHead(_ head: HTTPResponseHead, allocator: ByteBufferAllocator, extra: Int = 0) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: 32 + head.status.reasonPhrase.utf8.count + headersSize(head.headers) + extra)
         buffer.writeStaticString(head.version.minor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
         let code = Int(head.status.code)
         buffer.writeInteger(UInt8(48 + code / 100))
@@ -26,6 +27,14 @@ enum HTTP1Serializer {
         buffer.writeStaticString("\r\n")
         writeHeaders(head.headers, into: &buffer)
         return buffer
+    }
+
+    /// Bytes the header lines will take, so the buffer is allocated once.
+    @inline(__always)
+    static func headersSize(_ headers: HTTPHeaders) -> Int {
+        var size = 2
+        for (name, value) in headers { size += name.utf8.count + value.utf8.count + 4 }
+        return size
     }
 
     @inline(__always)

@@ -20,7 +20,8 @@ enum ForwardingHeaders {
 
     static func build(
         from incoming: HTTPHeaders, client: ClientIdentity, peerText: String, scheme: String, host: String,
-        requestID: RequestID, httpVersion: HTTPVersion, hostOverride: String? = nil
+        requestID: RequestID, httpVersion: HTTPVersion, forwardedElement element: String? = nil,
+        hostOverride: String? = nil
     ) -> Result {
         // Names listed in Connection are hop-by-hop too.
         var connectionNamed: [Substring] = []
@@ -78,7 +79,7 @@ enum ForwardingHeaders {
         if let hostOverride { out.append(("host", hostOverride)) }
         if chunked && !hasContentLength { out.append(("transfer-encoding", "chunked")) }
         out.append(("x-forwarded-for", xff.map { "\($0), \(peerText)" } ?? peerText))
-        let element = forwardedElement(peerText: peerText, peer: client.peer, scheme: scheme, host: host)
+        let element = element ?? forwardedElement(peerText: peerText, peer: client.peer, scheme: scheme, host: host)
         out.append(("forwarded", forwarded.map { "\($0), \(element)" } ?? element))
         if !keptProto { out.append(("x-forwarded-proto", scheme)) }
         if !keptHost { out.append(("x-forwarded-host", host)) }

@@ -11,6 +11,8 @@ final class HTTP1ServerDecoder: ChannelInboundHandler {
     private var parser: HTTP1RequestParser
     private let proxy: ProxyHandler
     private var failed = false
+    /// Reused between reads (no allocation per read once warmed up).
+    private var events: [HTTP1RequestParser.Event] = []
 
     init(maxHeadBytes: Int, proxy: ProxyHandler) {
         self.parser = HTTP1RequestParser(maxHeadBytes: maxHeadBytes)
@@ -19,8 +21,12 @@ final class HTTP1ServerDecoder: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !failed else { return }
-        var events: [HTTP1RequestParser.Event] = []
-        events.reserveCapacity(4)
+        var events = self.events
+        self.events = []
+        defer {
+            events.removeAll(keepingCapacity: true)
+            self.events = events
+        }
         var failure: HTTP1RequestParser.ParseError?
         do {
             try parser.feed(unwrapInboundIn(data), into: &events)

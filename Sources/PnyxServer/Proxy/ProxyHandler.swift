@@ -39,6 +39,9 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamDelegate {
     static let coalesceLimit = 16 * 1024
     private let idBase: UInt64
     private var idCount: UInt64 = 0
+    /// This connection's `Forwarded` element for the last host asked for (the same on nearly every request).
+    private var forwardedForHost = "\u{0}"
+    private var forwardedElement = ""
 
     /// The connection's header-read and idle timer (HTTP/1 only); same pipeline, same event loop.
     private let timeouts: ClientTimeoutHandler?
@@ -252,9 +255,14 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamDelegate {
         if apply(snapshot.chain.requestHead(requestContext), to: exchange) { return }
         if apply(snapshot.chain.cache(requestContext), to: exchange) { return }
 
+        if host != forwardedForHost {
+            forwardedForHost = host
+            forwardedElement = ForwardingHeaders.forwardedElement(
+                peerText: facts.peerText, peer: facts.peer, scheme: facts.scheme, host: host)
+        }
         let forwarded = ForwardingHeaders.build(
             from: head.headers, client: client, peerText: facts.peerText, scheme: facts.scheme, host: host,
-            requestID: id, httpVersion: head.version,
+            requestID: id, httpVersion: head.version, forwardedElement: forwardedElement,
             hostOverride: host.isEmpty ? exchange.origin?.address.authority : nil)
         var upstreamHead = HTTPRequestHead(version: .http1_1, method: head.method, uri: head.uri, headers: forwarded.headers)
         if facts.isHTTP2 && !upstreamHead.headers.contains(name: "content-length")
@@ -379,6 +387,11 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamDelegate {
         guard let pool, let origin = exchange.origin else { return }
         exchange.phase = .connecting
         if !exchange.requestEnded { pauseClientReads() }
+        if !forceNew, let connection = pool.takeIdle(origin) {
+            // The common case: a pooled keep-alive connection, no future or callback needed.
+            attach(connection, to: exchange)
+            return
+        }
         let limits = exchange.route.site.configuration.limits
         pool.acquire(origin, connectTimeout: TimeAmount(limits.upstreamConnectTimeout), forceNew: forceNew)
             .assumeIsolated()
@@ -434,7 +447,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamDelegate {
             _ = apply(verdict, to: exchange)
             return
         }
-        HopByHop.strip(&head.headers)
+        // Hop-by-hop headers were already consumed by the upstream parser.
         exchange.snapshot.chain.response(requestContext, head: &head)
         prepare(&head, for: exchange)
         requestContext.status = Int(head.status.code)
@@ -521,7 +534,8 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamDelegate {
             return
         }
         let requestHead = exchange.context.head
-        head.version = requestHead.version == .http1_0 ? .http1_0 : .http1_1
+        let version: HTTPVersion = requestHead.version == .http1_0 ? .http1_0 : .http1_1
+        if head.version != version { head.version = version }  // setting it unconditionally copies the head
         let code = head.status.code
         if requestHead.method == .HEAD || code == 204 || code == 304 || code < 200 {
             exchange.framing = .none
@@ -547,7 +561,11 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamDelegate {
             context.write(wrapOutboundOut(.head(head)), promise: nil)
         } else {
             writePending(context: context)
-            pendingOutput = HTTP1Serializer.responseHead(head, allocator: context.channel.allocator)
+            var extra = 0
+            if let length = head.headers.first(name: "content-length").flatMap({ Int($0) }), length <= Self.coalesceLimit {
+                extra = length
+            }
+            pendingOutput = HTTP1Serializer.responseHead(head, allocator: context.channel.allocator, extra: extra)
         }
     }
 

@@ -45,6 +45,8 @@ final class UpstreamConnection: ChannelDuplexHandler {
     /// The exchange currently using this connection. Cleared when its response ends or fails.
     private var delegate: (any UpstreamDelegate)?
     private var parser = HTTP1ResponseParser()
+    /// Reused between reads (no allocation per read once warmed up).
+    private var events: [HTTP1ResponseParser.Event] = []
     /// Whether the request body is sent with chunked framing.
     private var requestChunked = false
     /// How many requests this connection has carried.
@@ -149,9 +151,14 @@ final class UpstreamConnection: ChannelDuplexHandler {
             fail(.closed, context: context)
             return
         }
-        let events: [HTTP1ResponseParser.Event]
+        var events = self.events
+        self.events = []
+        defer {
+            events.removeAll(keepingCapacity: true)
+            self.events = events
+        }
         do {
-            events = try parser.feed(bytes)
+            try parser.feed(bytes, into: &events)
         } catch {
             fail(.protocolError(error), context: context)
             return

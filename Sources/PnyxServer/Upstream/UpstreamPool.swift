@@ -23,6 +23,17 @@ final class UpstreamPool: @unchecked Sendable {
         self.idleTimeout = idleTimeout
     }
 
+    /// An idle pooled connection to `origin`, if there is a usable one.
+    func takeIdle(_ origin: ResolvedOrigin) -> UpstreamConnection? {
+        guard let stack = idle[origin] else { return nil }
+        let cutoff = NIODeadline.now() - idleTimeout
+        while let connection = stack.connections.popLast() {
+            if connection.isActive && connection.idleSince > cutoff { return connection }
+            connection.abort()
+        }
+        return nil
+    }
+
     /// A connection to `origin`: an idle pooled one if any, else a new one.
     func acquire(_ origin: ResolvedOrigin, connectTimeout: TimeAmount, forceNew: Bool = false)
         -> EventLoopFuture<UpstreamConnection>
