@@ -1,3 +1,4 @@
+import NIOCore
 import NIOHTTP1
 import Testing
 import PnyxCore
@@ -5,17 +6,35 @@ import PnyxCore
 
 @Suite("Headers and addresses")
 struct HeaderTests {
-    @Test("hop-by-hop headers and those named in Connection are stripped; end-to-end ones stay")
-    func hopByHop() {
-        var headers = HTTPHeaders([
+    @Test("requests: hop-by-hop headers and those named in Connection are stripped; end-to-end ones stay")
+    func hopByHopRequest() {
+        let incoming = HTTPHeaders([
             ("Host", "vote.test"), ("Connection", "keep-alive, X-Secret-Hop , Upgrade"), ("Keep-Alive", "timeout=5"),
             ("X-Secret-Hop", "1"), ("Upgrade", "websocket"), ("TE", "trailers"), ("Trailer", "Expires"),
-            ("Transfer-Encoding", "chunked"), ("Proxy-Connection", "keep-alive"), ("Proxy-Authorization", "Basic x"),
-            ("Content-Type", "text/plain"), ("Cookie", "a=b"),
+            ("Proxy-Connection", "keep-alive"), ("Proxy-Authorization", "Basic x"),
+            ("Content-Type", "text/plain"), ("Cookie", "a=b"), ("Expect", "100-continue"),
         ])
-        HopByHop.strip(&headers)
-        let names = Set(headers.map { $0.name.lowercased() })
-        #expect(names == ["host", "content-type", "cookie"])
+        let client = ClientIdentity(address: IPAddress("192.0.2.1"), peer: IPAddress("192.0.2.1"), peerIsTrustedProxy: false)
+        let result = ForwardingHeaders.build(
+            from: incoming, client: client, peerText: "192.0.2.1", scheme: "https", host: "vote.test",
+            requestID: RequestID(0xabc), httpVersion: .http1_1)
+        let names = Set(result.headers.map { $0.name.lowercased() })
+        #expect(names == ["host", "content-type", "cookie", "x-forwarded-for", "forwarded", "x-forwarded-proto",
+            "x-forwarded-host", "x-request-id", "via"])
+        #expect(result.expectsContinue)
+        #expect(result.headers["x-request-id"] == ["0000000000000abc"])
+        #expect(result.headers["forwarded"] == [#"for=192.0.2.1;proto=https;host="vote.test""#])
+    }
+
+    @Test("responses: the upstream parser drops hop-by-hop headers and reads framing from them")
+    func hopByHopResponse() throws {
+        let raw = "HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Private\r\nKeep-Alive: timeout=5\r\nX-Private: 1\r\n"
+            + "Transfer-Encoding: chunked\r\nContent-Type: text/html\r\nSet-Cookie: a=b\r\n\r\n"
+        let (head, info) = try HTTP1ResponseParser.parseHead(ByteBuffer(string: raw))
+        #expect(Set(head.headers.map { $0.name.lowercased() }) == ["content-type", "set-cookie"])
+        #expect(info.chunked)
+        #expect(info.keepAlive)
+        #expect(!info.close)
     }
 
     @Test("without trusted proxies, a client cannot choose its address with X-Forwarded-For")

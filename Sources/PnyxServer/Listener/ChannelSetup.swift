@@ -14,18 +14,21 @@ enum ChannelSetup {
     ) throws {
         let limits = runtime.snapshots.snapshot.configuration.limits
         let sync = channel.pipeline.syncOperations
-        let timeouts: ClientTimeoutHandler
+        // Plain HTTP: the decoder owns the connection timer. TLS: the handler in front of TLS owns it.
+        let ownTimer: ConnectionTimer?
+        let timer: ConnectionTimer
         if addTimeouts {
-            timeouts = ClientTimeoutHandler(
+            timer = ConnectionTimer(
                 headerReadTimeout: TimeAmount(limits.headerReadTimeout), idleTimeout: TimeAmount(limits.idleTimeout))
-            try sync.addHandler(timeouts)
+            ownTimer = timer
         } else {
-            timeouts = try sync.handler(type: ClientTimeoutHandler.self)
+            timer = try sync.handler(type: ClientTimeoutHandler.self).timer
+            ownTimer = nil
         }
         // A strict request parser that calls the proxy handler directly; responses are serialized by the proxy.
         let proxy = ProxyHandler(
-            runtime: runtime, facts: ConnectionFacts(peer: peer, scheme: scheme, isHTTP2: false), timeouts: timeouts)
-        try sync.addHandler(HTTP1ServerDecoder(maxHeadBytes: limits.maxHeaderBytes, proxy: proxy))
+            runtime: runtime, facts: ConnectionFacts(peer: peer, scheme: scheme, isHTTP2: false), timeouts: timer)
+        try sync.addHandler(HTTP1ServerDecoder(maxHeadBytes: limits.maxHeaderBytes, proxy: proxy, timer: ownTimer))
         try sync.addHandler(proxy)
     }
 

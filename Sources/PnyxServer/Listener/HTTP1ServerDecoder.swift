@@ -10,17 +10,34 @@ final class HTTP1ServerDecoder: ChannelInboundHandler {
 
     private var parser: HTTP1RequestParser
     private let proxy: ProxyHandler
+    /// The connection's idle and header-read deadlines, when this handler owns them (plain HTTP).
+    private let timer: ConnectionTimer?
     private var failed = false
     /// Reused between reads (no allocation per read once warmed up).
     private var events: [HTTP1RequestParser.Event] = []
 
-    init(maxHeadBytes: Int, proxy: ProxyHandler) {
+    init(maxHeadBytes: Int, proxy: ProxyHandler, timer: ConnectionTimer?) {
         self.parser = HTTP1RequestParser(maxHeadBytes: maxHeadBytes)
         self.proxy = proxy
+        self.timer = timer
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { timer?.start(context: context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        timer?.start(context: context)
+        context.fireChannelActive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.stop()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !failed else { return }
+        timer?.bytesArrived()
         var events = self.events
         self.events = []
         defer {

@@ -44,9 +44,9 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamDelegate {
     private var forwardedElement = ""
 
     /// The connection's header-read and idle timer (HTTP/1 only); same pipeline, same event loop.
-    private let timeouts: ClientTimeoutHandler?
+    private let timeouts: ConnectionTimer?
 
-    init(runtime: ProxyRuntime, facts: ConnectionFacts, timeouts: ClientTimeoutHandler? = nil) {
+    init(runtime: ProxyRuntime, facts: ConnectionFacts, timeouts: ConnectionTimer? = nil) {
         self.runtime = runtime
         self.facts = facts
         self.timeouts = timeouts
