@@ -32,7 +32,7 @@ struct LifecycleTests {
                     if i % 2 == 0 {
                         pnyx.signal(SIGHUP)
                     } else {
-                        let reload = try run(PnyxProcess.binary.path, ["reload", "--config", pnyx.configPath])
+                        let reload = try await run(PnyxProcess.binary.path, ["reload", "--config", pnyx.configPath])
                         #expect(reload.status == 0, "\(reload.error)")
                     }
                 }
@@ -56,7 +56,7 @@ struct LifecycleTests {
         defer { Task { await pnyx.stop(); await origin.stop() } }
 
         try pnyx.rewriteConfig(siteConfig(originPort: origin.port).replacingOccurrences(of: "origins:", with: "orgins:"))
-        let reload = try run(PnyxProcess.binary.path, ["reload", "--config", pnyx.configPath])
+        let reload = try await run(PnyxProcess.binary.path, ["reload", "--config", pnyx.configPath])
         #expect(reload.status != 0)
         #expect(reload.error.contains("unknown key 'orgins'"))
         // Through the admin API the running process refuses it too, and says why.

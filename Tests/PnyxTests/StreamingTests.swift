@@ -13,13 +13,13 @@ struct StreamingTests {
         defer { Task { await pnyx.stop(); await origin.stop() } }
         let baseline = pnyx.peakMemoryBytes()
 
-        let download = try run("curl", [
+        let download = try await run("curl", [
             "-sS", "-o", "/dev/null", "-w", "%{http_code} %{size_download}", "-H", "Host: vote.test",
             "http://127.0.0.1:\(pnyx.httpPort)/download?bytes=\(Self.size)",
         ])
         #expect(download.output == "200 \(Self.size)", "\(download.error)")
 
-        let upload = try run("/bin/sh", ["-c",
+        let upload = try await run("/bin/sh", ["-c",
             "head -c \(Self.size) /dev/zero | curl -sS -T - -X POST -H 'Host: vote.test' -H 'Content-Type: application/octet-stream' http://127.0.0.1:\(pnyx.httpPort)/upload"])
         #expect(upload.output == "received \(Self.size)\n", "\(upload.error)")
 

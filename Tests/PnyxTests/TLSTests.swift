@@ -25,13 +25,13 @@ struct TLSTests {
 
     @Test("HTTP/2 over TLS end to end (ALPN h2), with HSTS, and HTTP/1.1 over TLS still works")
     func http2EndToEnd() async throws {
-        let certs = try TestCertificates.make(hosts: ["a.test", "b.test"])
+        let certs = try await TestCertificates.make(hosts: ["a.test", "b.test"])
         let origin = try await TestOrigin.start()
         let pnyx = try await PnyxProcess.start(yaml: Self.config(originPort: origin.port, certs: certs))
         defer { Task { await pnyx.stop(); await origin.stop() } }
         let port = try #require(pnyx.httpsPort)
 
-        let h2 = try run("curl", [
+        let h2 = try await run("curl", [
             "-sS", "--http2", "--cacert", certs.caPath, "--resolve", "a.test:\(port):127.0.0.1",
             "-D", "-", "-w", "\nversion=%{http_version}", "https://a.test:\(port)/page?via=h2",
         ])
@@ -44,13 +44,13 @@ struct TLSTests {
         #expect(received.values("via") == ["2 pnyx"])
 
         // A POST body over HTTP/2 (no content-length from the client) arrives intact.
-        let post = try run("curl", [
+        let post = try await run("curl", [
             "-sS", "--http2", "--cacert", certs.caPath, "--resolve", "a.test:\(port):127.0.0.1",
             "--data-binary", "ballot=42", "https://a.test:\(port)/echo",
         ])
         #expect(post.output == "ballot=42")
 
-        let h1 = try run("curl", [
+        let h1 = try await run("curl", [
             "-sS", "--http1.1", "--cacert", certs.caPath, "--resolve", "a.test:\(port):127.0.0.1",
             "-w", "\nversion=%{http_version}", "https://a.test:\(port)/page",
         ])
@@ -59,18 +59,18 @@ struct TLSTests {
 
     @Test("SNI picks each site's certificate")
     func sniPicksCertificate() async throws {
-        let certs = try TestCertificates.make(hosts: ["a.test", "b.test"])
+        let certs = try await TestCertificates.make(hosts: ["a.test", "b.test"])
         let origin = try await TestOrigin.start()
         let pnyx = try await PnyxProcess.start(yaml: Self.config(originPort: origin.port, certs: certs))
         defer { Task { await pnyx.stop(); await origin.stop() } }
         let port = try #require(pnyx.httpsPort)
 
         for host in ["a.test", "b.test"] {
-            let result = try run("/bin/sh", ["-c",
+            let result = try await run("/bin/sh", ["-c",
                 "openssl s_client -connect 127.0.0.1:\(port) -servername \(host) -CAfile \(certs.caPath) </dev/null 2>/dev/null | openssl x509 -noout -subject"])
             #expect(result.output.contains("CN = \(host)"), "\(host): \(result.output)")
             // And curl verifies the chain for that name.
-            let verified = try run("curl", [
+            let verified = try await run("curl", [
                 "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", certs.caPath,
                 "--resolve", "\(host):\(port):127.0.0.1", "https://\(host):\(port)/page",
             ])

@@ -353,8 +353,9 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamDelegate {
             guard let upstream = exchange.upstream else { return }
             upstream.sendBody(body)
             if !upstream.isWritable {
-                upstream.flush()
+                // Pause before flushing: the flush may drain at once and report "writable" synchronously.
                 pauseClientReads()
+                upstream.flush()
             }
         case .local:
             break
@@ -460,9 +461,10 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamDelegate {
         exchange.context.responseBodyBytes += Int64(body.readableBytes)
         writeBody(body, exchange: exchange, context: context)
         if !context.channel.isWritable {
+            // Pause before flushing: the flush may drain at once and report "writable" synchronously.
+            exchange.upstream?.pauseReads()
             writePending(context: context)
             context.flush()
-            exchange.upstream?.pauseReads()
         }
     }
 

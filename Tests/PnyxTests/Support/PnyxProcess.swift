@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A real `pnyx serve` process started from the built binary, with a generated configuration.
 final class PnyxProcess: @unchecked Sendable {
@@ -124,9 +125,23 @@ final class PnyxProcess: @unchecked Sendable {
     }
 }
 
-/// Runs a command and returns its standard output (standard error is returned on failure).
+/// Runs a command on a thread of its own (never on the Swift concurrency pool, which has one thread per core
+/// and would starve the in-process test origin) and returns its exit status, output and error output.
 @discardableResult
-func run(_ executable: String, _ arguments: [String], stdin: String? = nil) throws -> (status: Int32, output: String, error: String) {
+func run(_ executable: String, _ arguments: [String], stdin: String? = nil) async throws -> (status: Int32, output: String, error: String) {
+    try await withCheckedThrowingContinuation { continuation in
+        let thread = Thread {
+            do {
+                continuation.resume(returning: try runBlocking(executable, arguments, stdin: stdin))
+            } catch {
+                continuation.resume(throwing: error)
+            }
+        }
+        thread.start()
+    }
+}
+
+private func runBlocking(_ executable: String, _ arguments: [String], stdin: String?) throws -> (status: Int32, output: String, error: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable.hasPrefix("/") ? executable : "/usr/bin/env")
     process.arguments = executable.hasPrefix("/") ? arguments : [executable] + arguments
@@ -138,8 +153,18 @@ func run(_ executable: String, _ arguments: [String], stdin: String? = nil) thro
     try process.run()
     if let stdin { input.fileHandleForWriting.write(stdin.data(using: .utf8)!) }
     try input.fileHandleForWriting.close()
+    // Read standard error on another thread so neither pipe can fill up and block the child.
+    let errData = Mutex(Data())
+    let errDone = DispatchSemaphore(value: 0)
+    let errHandle = err.fileHandleForReading
+    Thread {
+        let data = errHandle.readDataToEndOfFile()
+        errData.withLock { $0 = data }
+        errDone.signal()
+    }.start()
     let outData = out.fileHandleForReading.readDataToEndOfFile()
-    let errData = err.fileHandleForReading.readDataToEndOfFile()
+    errDone.wait()
     process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+    let errorText = errData.withLock { String(decoding: $0, as: UTF8.self) }
+    return (process.terminationStatus, String(decoding: outData, as: UTF8.self), errorText)
 }
