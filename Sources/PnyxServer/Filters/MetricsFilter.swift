@@ -14,14 +14,17 @@ public struct MetricsFilter: Filter {
         let duration: Metrics.Timer
     }
 
-    private let sites: [String: SiteMetrics]
+    /// Keyed by the snapshot's `Site` objects (an integer hash, not the name).
+    private let sites: [ObjectIdentifier: SiteMetrics]
     private let unmatched: SiteMetrics
 
     /// - Parameter filterNames: the filters that can block, so their counters exist before the first block.
-    public init(siteNames: [SiteName], filterNames: [FilterName]) {
-        var sites: [String: SiteMetrics] = [:]
-        for site in siteNames { sites[site.rawValue] = Self.make(site: site.rawValue, filterNames: filterNames) }
-        self.sites = sites
+    public init(sites: [Site], filterNames: [FilterName]) {
+        var metrics: [ObjectIdentifier: SiteMetrics] = [:]
+        for site in sites {
+            metrics[ObjectIdentifier(site)] = Self.make(site: site.name.rawValue, filterNames: filterNames)
+        }
+        self.sites = metrics
         self.unmatched = Self.make(site: "-", filterNames: filterNames)
     }
 
@@ -43,7 +46,7 @@ public struct MetricsFilter: Filter {
     }
 
     public func complete(_ context: RequestContext) {
-        let metrics = sites[context.site.name.rawValue] ?? unmatched
+        let metrics = sites[ObjectIdentifier(context.site)] ?? unmatched
         let statusClass = context.status / 100
         metrics.byStatusClass[(1...5).contains(statusClass) ? statusClass : 0].increment()
         switch context.outcome {

@@ -423,11 +423,12 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamDelegate {
         exchange.upstream = connection
         exchange.phase = .forwarding
         exchange.context.origin = exchange.origin?.address
-        exchange.context.upstreamStart = .now()
+        let now = NIODeadline.now()
+        exchange.context.upstreamStart = now
         connection.begin(
             delegate: self,
             responseTimeout: TimeAmount(exchange.route.site.configuration.limits.upstreamResponseTimeout),
-            isHEAD: exchange.upstreamHead.method == .HEAD)
+            isHEAD: exchange.upstreamHead.method == .HEAD, now: now)
         connection.sendHead(exchange.upstreamHead)
         for body in exchange.buffered { connection.sendBody(body) }
         exchange.buffered.removeAll()
@@ -476,10 +477,12 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamDelegate {
 
     func upstreamResponseEnd() {
         guard let exchange, let context else { return }
+        let now = NIODeadline.now()
+        exchange.context.end = now
         if let upstream = exchange.upstream {
             exchange.upstream = nil
             if exchange.requestEnded && upstream.responseKeepAlive {
-                pool?.release(upstream)
+                pool?.release(upstream, now: now)
             } else {
                 upstream.abort()
             }
@@ -689,7 +692,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamDelegate {
         guard self.exchange === exchange else { return }
         self.exchange = nil
         let requestContext = exchange.context
-        requestContext.end = .now()
+        if requestContext.end == nil { requestContext.end = .now() }
         if requestContext.status == 0 { requestContext.status = 499 }
         exchange.snapshot.chain.complete(requestContext)
         if notifyTimeouts { timeouts?.responseFinished() }

@@ -70,12 +70,12 @@ final class UpstreamConnection: ChannelDuplexHandler {
 
     // MARK: used by the exchange
 
-    func begin(delegate: any UpstreamDelegate, responseTimeout: TimeAmount, isHEAD: Bool) {
+    func begin(delegate: any UpstreamDelegate, responseTimeout: TimeAmount, isHEAD: Bool, now: NIODeadline) {
         self.delegate = delegate
         self.state = .awaitingHead
         self.requestCount += 1
         self.parser.expectResponse(toHEAD: isHEAD)
-        self.responseDeadline = .now() + responseTimeout
+        self.responseDeadline = now + responseTimeout
         self.armTimer(at: responseDeadline)
     }
 

@@ -71,14 +71,14 @@ final class UpstreamPool: @unchecked Sendable {
     }
 
     /// Returns a connection whose exchange ended cleanly. Closes it if the pool for its origin is full.
-    func release(_ connection: UpstreamConnection) {
+    func release(_ connection: UpstreamConnection, now: NIODeadline = .now()) {
         eventLoop.preconditionInEventLoop()
         guard connection.isActive, connection.state == .idle else {
             connection.abort()
             return
         }
         connection.detach()
-        connection.idleSince = .now()
+        connection.idleSince = now
         let stack: IdleStack
         if let existing = idle[connection.origin] {
             stack = existing
