@@ -24,7 +24,10 @@ public enum DemoOrigin {
         }
         router.get("/lookup") { _, _ in html(DemoPages.lookup) }
         router.get("/api/polling-place") { request, _ -> Response in
-            guard let address = request.uri.queryParameters.get("address"), !address.isEmpty else {
+            // Form encoding writes spaces as '+'.
+            guard let address = request.uri.queryParameters.get("address")?.replacingOccurrences(of: "+", with: " "),
+                !address.isEmpty
+            else {
                 return json(#"{"error":"address is required"}"#, status: .badRequest)
             }
             return json(DemoData.pollingPlace(for: address))
