@@ -26,15 +26,13 @@ struct HTTP1RequestParser {
     private enum State {
         case head
         case fixed(remaining: Int)
-        case chunkSize
-        case chunkData(remaining: Int)
-        case chunkDataEnd
-        case trailers
+        case chunked
     }
 
     let maxHeadBytes: Int
     static let maxHeaders = 128
     private var state: State = .head
+    private var chunks = ChunkedBodyDecoder()
     private var pending = ByteBuffer()
     /// Bytes of the current head seen so far (for the header-read clock and the size limit).
     private(set) var inHead = false
@@ -82,7 +80,8 @@ struct HTTP1RequestParser {
                 case .length(let n):
                     state = .fixed(remaining: n)
                 case .chunked:
-                    state = .chunkSize
+                    chunks = ChunkedBodyDecoder()
+                    state = .chunked
                 }
             case .fixed(let remaining):
                 let n = min(remaining, buffer.readableBytes)
@@ -93,37 +92,22 @@ struct HTTP1RequestParser {
                 } else {
                     state = .fixed(remaining: remaining - n)
                 }
-            case .chunkSize:
-                guard let lineEnd = HTTP1ResponseParser.lineLength(buffer) else {
-                    if buffer.readableBytes > 4096 { throw .badRequest("chunk size line too long") }
-                    pending = buffer
-                    return
+            case .chunked:
+                let step: ChunkedBodyDecoder.Step
+                do {
+                    step = try chunks.next(&buffer, maxTrailerBytes: maxHeadBytes)
+                } catch {
+                    throw error.tooLarge ? .headerTooLarge : .badRequest(error.reason)
                 }
-                let line = buffer.readSlice(length: lineEnd)!
-                buffer.moveReaderIndex(forwardBy: 2)
-                guard let size = try? HTTP1ResponseParser.parseChunkSize(line) else { throw .badRequest("bad chunk size") }
-                state = size == 0 ? .trailers : .chunkData(remaining: size)
-            case .chunkData(let remaining):
-                let n = min(remaining, buffer.readableBytes)
-                events.append(.body(buffer.readSlice(length: n)!))
-                state = n == remaining ? .chunkDataEnd : .chunkData(remaining: remaining - n)
-            case .chunkDataEnd:
-                guard buffer.readableBytes >= 2 else {
-                    pending = buffer
-                    return
-                }
-                guard buffer.readInteger(as: UInt16.self) == 0x0D0A else { throw .badRequest("missing CRLF after chunk") }
-                state = .chunkSize
-            case .trailers:
-                guard let lineEnd = HTTP1ResponseParser.lineLength(buffer) else {
-                    if buffer.readableBytes > maxHeadBytes { throw .headerTooLarge }
-                    pending = buffer
-                    return
-                }
-                buffer.moveReaderIndex(forwardBy: lineEnd + 2)
-                if lineEnd == 0 {
+                switch step {
+                case .data(let data):
+                    events.append(.body(data))
+                case .end:
                     state = .head
                     events.append(.end)
+                case .needMore:
+                    pending = buffer
+                    return
                 }
             }
         }

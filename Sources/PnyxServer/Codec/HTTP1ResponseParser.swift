@@ -24,10 +24,7 @@ struct HTTP1ResponseParser {
     private enum State {
         case head
         case fixed(remaining: Int)
-        case chunkSize
-        case chunkData(remaining: Int)
-        case chunkDataEnd
-        case trailers
+        case chunked
         case untilClose
         case done
     }
@@ -35,6 +32,7 @@ struct HTTP1ResponseParser {
     static let maxHeadBytes = 64 * 1024
 
     private var state: State = .done
+    private var chunks = ChunkedBodyDecoder()
     private var pending = ByteBuffer()
     /// The response to the current request must have no body (HEAD).
     private var noBody = false
@@ -101,37 +99,22 @@ struct HTTP1ResponseParser {
                 } else {
                     state = .fixed(remaining: remaining - n)
                 }
-            case .chunkSize:
-                guard let lineEnd = Self.lineLength(buffer) else {
-                    if buffer.readableBytes > 4096 { throw ParseError(reason: "chunk size line too long") }
-                    pending = buffer
-                    return
+            case .chunked:
+                let step: ChunkedBodyDecoder.Step
+                do {
+                    step = try chunks.next(&buffer, maxTrailerBytes: Self.maxHeadBytes)
+                } catch {
+                    throw ParseError(reason: error.reason)
                 }
-                let line = buffer.readSlice(length: lineEnd)!
-                buffer.moveReaderIndex(forwardBy: 2)
-                let size = try Self.parseChunkSize(line)
-                state = size == 0 ? .trailers : .chunkData(remaining: size)
-            case .chunkData(let remaining):
-                let n = min(remaining, buffer.readableBytes)
-                emit(.body(buffer.readSlice(length: n)!))
-                state = n == remaining ? .chunkDataEnd : .chunkData(remaining: remaining - n)
-            case .chunkDataEnd:
-                guard buffer.readableBytes >= 2 else {
-                    pending = buffer
-                    return
-                }
-                guard buffer.readInteger(as: UInt16.self) == 0x0D0A else { throw ParseError(reason: "missing CRLF after chunk") }
-                state = .chunkSize
-            case .trailers:
-                guard let lineEnd = Self.lineLength(buffer) else {
-                    if buffer.readableBytes > Self.maxHeadBytes { throw ParseError(reason: "trailers too large") }
-                    pending = buffer
-                    return
-                }
-                buffer.moveReaderIndex(forwardBy: lineEnd + 2)
-                if lineEnd == 0 {
+                switch step {
+                case .data(let data):
+                    emit(.body(data))
+                case .end:
                     state = .done
                     emit(.end(reusable: reusable))
+                case .needMore:
+                    pending = buffer
+                    return
                 }
             case .untilClose:
                 emit(.body(buffer.readSlice(length: buffer.readableBytes)!))
@@ -167,7 +150,8 @@ struct HTTP1ResponseParser {
         if info.hasTransferEncoding {
             if info.contentLength != nil { reusable = false }
             if info.chunked {
-                state = .chunkSize
+                chunks = ChunkedBodyDecoder()
+                state = .chunked
             } else {
                 reusable = false
                 state = .untilClose
