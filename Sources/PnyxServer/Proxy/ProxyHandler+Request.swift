@@ -1,0 +1,201 @@
+import NIOCore
+import NIOHTTP1
+import PnyxCore
+
+/// The request side: the head (site, client, filters, the upstream head) and the body.
+extension ProxyHandler {
+    // MARK: request head
+
+    func startExchange(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        timeouts?.requestStarted()
+        let snapshot = runtime.snapshots.snapshot
+        let configuration = snapshot.configuration
+        idCount &+= 1
+        let id = RequestID(idBase &+ idCount)
+        let client = snapshot.clientResolver.resolve(peer: facts.peer, headers: head.headers)
+        let keepAlive = facts.isHTTP2 || head.isKeepAlive
+
+        let hostValue = head.headers.first(name: "host")
+        var host = hostValue.flatMap(HostRouter.normalize)
+        if host == nil, hostValue == nil, head.version == .http1_0 { host = "" }
+
+        func early(_ status: HTTPResponseStatus, _ title: String, _ message: String, route: SiteRoute? = nil) {
+            let requestContext = RequestContext(
+                id: id, site: route?.site ?? ProxyRuntime.unmatchedSite, client: client, head: head,
+                scheme: facts.scheme, host: host ?? "", start: .now(), startWallMillis: ProxyRuntime.wallMillis(),
+                events: snapshot.events)
+            requestContext.outcome = .clientError
+            requestContext.decidedBy = .core
+            let exchange = Exchange(
+                context: requestContext, snapshot: snapshot, route: route ?? SiteRoute(site: ProxyRuntime.unmatchedSite, origins: []),
+                origin: nil,
+                upstreamHead: head, keepAlive: keepAlive && status != .badRequest && !quiescing, retryable: false)
+            self.exchange = exchange
+            respondLocally(
+                exchange, ErrorPage.response(status: status, title: title, message: message, requestID: id, wantsJSON: ErrorPage.wantsJSON(head)),
+                runResponseFilters: route != nil)
+        }
+
+        guard let host else {
+            early(.badRequest, "Bad request", "The request has no valid Host header.")
+            return
+        }
+        guard head.method != .CONNECT, head.uri.hasPrefix("/") || (head.uri == "*" && head.method == .OPTIONS) else {
+            early(.badRequest, "Bad request", "This server only accepts origin-form request targets.")
+            return
+        }
+        guard let route = snapshot.router.site(for: host) else {
+            early(.misdirectedRequest, "Unknown site", "This server does not serve the site you asked for.")
+            return
+        }
+        guard head.uri.utf8.count <= configuration.limits.maxURIBytes else {
+            early(.uriTooLong, "Address too long", "The requested address is longer than this site accepts.", route: route)
+            return
+        }
+
+        let requestContext = RequestContext(
+            id: id, site: route.site, client: client, head: head, scheme: facts.scheme, host: host, start: .now(),
+            startWallMillis: ProxyRuntime.wallMillis(), events: snapshot.events)
+
+        let hasBody = Self.hasBody(head)
+        let retryable = !hasBody && (head.method == .GET || head.method == .HEAD || head.method == .OPTIONS)
+        guard !route.origins.isEmpty else {
+            early(.badGateway, "Site unavailable", "No origin is configured for this site.", route: route)
+            return
+        }
+        let exchange = Exchange(
+            context: requestContext, snapshot: snapshot, route: route, origin: route.pickOrigin(), upstreamHead: head,
+            keepAlive: keepAlive && !quiescing, retryable: retryable)
+        self.exchange = exchange
+
+        if apply(snapshot.chain.requestHead(requestContext), to: exchange) { return }
+        if apply(snapshot.chain.cache(requestContext), to: exchange) { return }
+
+        if host != forwardedForHost {
+            forwardedForHost = host
+            forwardedElement = ForwardingHeaders.forwardedElement(
+                peerText: facts.peerText, peer: facts.peer, scheme: facts.scheme, host: host)
+        }
+        let forwarded = ForwardingHeaders.build(
+            from: head.headers, client: client, peerText: facts.peerText, scheme: facts.scheme, host: host,
+            requestID: id, httpVersion: head.version, forwardedElement: forwardedElement,
+            hostOverride: host.isEmpty ? exchange.origin?.address.authority : nil)
+        var upstreamHead = HTTPRequestHead(version: .http1_1, method: head.method, uri: head.uri, headers: forwarded.headers)
+        if facts.isHTTP2 && !upstreamHead.headers.contains(name: "content-length")
+            && (head.method == .POST || head.method == .PUT || head.method == .PATCH)
+        {
+            // HTTP/2 bodies need not announce a length; HTTP/1.1 to the origin then uses chunked framing.
+            upstreamHead.headers.add(name: "transfer-encoding", value: "chunked")
+        }
+        let expectsContinue = forwarded.expectsContinue
+        snapshot.chain.upstream(requestContext, head: &upstreamHead)
+        exchange.upstreamHead = upstreamHead
+
+        if expectsContinue && !facts.isHTTP2 && head.version == .http1_1 {
+            context.writeAndFlush(NIOAny(IOData.byteBuffer(HTTP1Serializer.continueResponse)), promise: nil)
+        }
+        connectUpstream(exchange, forceNew: false)
+    }
+
+    static func hasBody(_ head: HTTPRequestHead) -> Bool {
+        if let length = head.headers.first(name: "content-length") { return length != "0" }
+        return head.headers.contains(name: "transfer-encoding")
+    }
+
+    /// Acts on a filter's verdict. Returns true when the request was answered locally.
+    func apply(_ verdict: Verdict, to exchange: Exchange) -> Bool {
+        switch verdict {
+        case .continue:
+            return false
+        case .respond(let response):
+            exchange.context.outcome = .responded
+            respondLocally(exchange, response, runResponseFilters: true)
+            return true
+        case .block(let block):
+            let requestContext = exchange.context
+            requestContext.outcome = .blocked
+            requestContext.decidedBy = block.filter
+            requestContext.rule = block.rule
+            requestContext.emit(filter: block.filter, rule: block.rule, action: .block, evidence: block.evidence)
+            if block.closeConnection { exchange.keepAlive = false }
+            let page = ErrorPage.response(
+                status: block.status, title: Self.title(for: block.status), message: block.message,
+                requestID: requestContext.id, wantsJSON: ErrorPage.wantsJSON(requestContext.head))
+            respondLocally(exchange, page, runResponseFilters: true)
+            return true
+        }
+    }
+
+    static func title(for status: HTTPResponseStatus) -> String {
+        switch status.code {
+        case 400: return "Bad request"
+        case 403: return "Request blocked"
+        case 413: return "Request too large"
+        case 414: return "Address too long"
+        case 429: return "Too many requests"
+        default: return status.reasonPhrase
+        }
+    }
+
+    // MARK: request body
+
+    func requestBody(_ body: ByteBuffer) {
+        if discardingBody {
+            lingerBytes += body.readableBytes
+            if lingerBytes > Self.maxLingerBytes { context?.close(promise: nil) }
+            return
+        }
+        guard let exchange else { return }
+        exchange.bodyBytes += body.readableBytes
+        exchange.context.requestBodyBytes = Int64(exchange.bodyBytes)
+        if exchange.phase == .local { return }
+        let verdict = exchange.snapshot.chain.requestBody(exchange.context, chunk: body, totalBytes: exchange.bodyBytes)
+        if case .continue = verdict {
+        } else {
+            exchange.upstream?.abort()
+            exchange.upstream = nil
+            exchange.keepAlive = false
+            if exchange.responseStarted {
+                context?.close(promise: nil)
+                return
+            }
+            _ = apply(verdict, to: exchange)
+            return
+        }
+        switch exchange.phase {
+        case .connecting:
+            exchange.buffered.append(body)
+        case .forwarding:
+            guard let upstream = exchange.upstream else { return }
+            upstream.sendBody(body)
+            if !upstream.isWritable {
+                // Pause before flushing: the flush may drain at once and report "writable" synchronously.
+                pauseClientReads()
+                upstream.flush()
+            }
+        case .local:
+            break
+        }
+    }
+
+    func requestEnd() {
+        if discardingBody {
+            discardingBody = false
+            lingerTimer?.cancel()
+            lingerTimer = nil
+            context?.close(promise: nil)
+            return
+        }
+        guard let exchange else { return }
+        exchange.requestEnded = true
+        switch exchange.phase {
+        case .connecting:
+            break  // sent after the buffered body once connected
+        case .forwarding:
+            exchange.upstream?.sendEnd()
+        case .local:
+            break
+        }
+    }
+
+}

@@ -1,0 +1,164 @@
+import NIOCore
+import NIOHTTP1
+import PnyxCore
+
+/// Writing responses to the client: HTTP/1 bytes (framing, coalescing) or HTTP/2 parts, and local answers.
+extension ProxyHandler {
+    // MARK: responses
+
+    /// Sets the response version, framing and connection headers for the client's protocol.
+    func prepare(_ head: inout HTTPResponseHead, for exchange: Exchange) {
+        if facts.isHTTP2 {
+            exchange.framing = .raw
+            return
+        }
+        let requestHead = exchange.context.head
+        let version: HTTPVersion = requestHead.version == .http1_0 ? .http1_0 : .http1_1
+        if head.version != version { head.version = version }  // setting it unconditionally copies the head
+        let code = head.status.code
+        if requestHead.method == .HEAD || code == 204 || code == 304 || code < 200 {
+            exchange.framing = .none
+        } else if head.headers.contains(name: "content-length") {
+            exchange.framing = .raw
+        } else if requestHead.version == .http1_1 {
+            head.headers.add(name: "transfer-encoding", value: "chunked")
+            exchange.framing = .chunked
+        } else {
+            // An HTTP/1.0 client and no length: the body ends when the connection closes.
+            exchange.framing = .raw
+            exchange.keepAlive = false
+        }
+        if !exchange.keepAlive {
+            head.headers.replaceOrAdd(name: "connection", value: "close")
+        } else if requestHead.version == .http1_0 {
+            head.headers.replaceOrAdd(name: "connection", value: "keep-alive")
+        }
+    }
+
+    func writeHead(_ head: HTTPResponseHead, context: ChannelHandlerContext) {
+        if facts.isHTTP2 {
+            context.write(wrapOutboundOut(.head(head)), promise: nil)
+        } else {
+            writePending(context: context)
+            var extra = 0
+            if let length = head.headers.first(name: "content-length").flatMap({ Int($0) }), length <= Self.coalesceLimit {
+                extra = length
+            }
+            pendingOutput = HTTP1Serializer.responseHead(head, allocator: context.channel.allocator, extra: extra)
+        }
+    }
+
+    func writeBody(_ body: ByteBuffer, exchange: Exchange, context: ChannelHandlerContext) {
+        if facts.isHTTP2 {
+            context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+            return
+        }
+        let size = body.readableBytes
+        switch exchange.framing {
+        case .none:
+            break
+        case .raw:
+            if var out = pendingOutput, size <= Self.coalesceLimit {
+                pendingOutput = nil
+                out.writeImmutableBuffer(body)
+                pendingOutput = out
+            } else {
+                writePending(context: context)
+                context.write(NIOAny(IOData.byteBuffer(body)), promise: nil)
+            }
+        case .chunked:
+            guard size > 0 else { return }
+            if var out = pendingOutput, size <= Self.coalesceLimit {
+                pendingOutput = nil
+                out.writeString(String(size, radix: 16))
+                out.writeStaticString("\r\n")
+                out.writeImmutableBuffer(body)
+                out.writeStaticString("\r\n")
+                pendingOutput = out
+            } else {
+                writePending(context: context)
+                context.write(NIOAny(IOData.byteBuffer(HTTP1Serializer.chunkHeader(size, allocator: context.channel.allocator))), promise: nil)
+                context.write(NIOAny(IOData.byteBuffer(body)), promise: nil)
+                context.write(NIOAny(IOData.byteBuffer(HTTP1Serializer.crlf)), promise: nil)
+            }
+        }
+    }
+
+    /// Hands gathered response bytes to the channel (without flushing).
+    func writePending(context: ChannelHandlerContext) {
+        if let out = pendingOutput {
+            pendingOutput = nil
+            context.write(NIOAny(IOData.byteBuffer(out)), promise: nil)
+        }
+    }
+
+    /// Writes the end of the response and flushes; `promise` completes when everything is on the wire.
+    func writeEnd(exchange: Exchange, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+        if facts.isHTTP2 {
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: promise)
+            return
+        }
+        if exchange.framing == .chunked {
+            if var out = pendingOutput {
+                pendingOutput = nil
+                out.writeStaticString("0\r\n\r\n")
+                pendingOutput = out
+            } else {
+                pendingOutput = HTTP1Serializer.lastChunk
+            }
+        }
+        if let out = pendingOutput {
+            pendingOutput = nil
+            context.writeAndFlush(NIOAny(IOData.byteBuffer(out)), promise: promise)
+        } else if let promise {
+            // An empty write completes after everything before it is on the wire.
+            context.writeAndFlush(NIOAny(IOData.byteBuffer(ByteBuffer())), promise: promise)
+        } else {
+            context.flush()
+        }
+    }
+
+    func respondLocally(_ exchange: Exchange, _ response: LocalResponse, runResponseFilters: Bool) {
+        guard let context else { return }
+        exchange.phase = .local
+        exchange.buffered.removeAll()
+        // A request body that has not been read would have to be drained: close instead. A body-less request's
+        // `end` part is simply ignored when it arrives, and the connection stays open.
+        if !exchange.requestEnded && Self.hasBody(exchange.context.head) { exchange.keepAlive = false }
+        var head = HTTPResponseHead(version: .http1_1, status: response.status, headers: response.headers)
+        head.headers.replaceOrAdd(name: "content-length", value: String(response.body.readableBytes))
+        if runResponseFilters { exchange.snapshot.chain.response(exchange.context, head: &head) }
+        prepare(&head, for: exchange)
+        exchange.context.status = Int(head.status.code)
+        exchange.responseStarted = true
+        writeHead(head, context: context)
+        if response.body.readableBytes > 0 && exchange.context.head.method != .HEAD {
+            exchange.context.responseBodyBytes = Int64(response.body.readableBytes)
+            writeBody(response.body, exchange: exchange, context: context)
+        }
+        endResponse(exchange, context: context)
+    }
+
+    /// Writes the end of the response, closes (or lingers) when the connection cannot be reused, and finishes.
+    func endResponse(_ exchange: Exchange, context: ChannelHandlerContext) {
+        let close = !exchange.keepAlive
+        let linger = close && !exchange.requestEnded && !facts.isHTTP2 && Self.hasBody(exchange.context.head)
+        exchange.responseEnded = true
+        if linger {
+            discardingBody = true
+            lingerBytes = 0
+            writeEnd(exchange: exchange, context: context, promise: nil)
+            let channel = context.channel
+            lingerTimer = context.eventLoop.scheduleTask(in: Self.lingerTime) { channel.close(promise: nil) }
+        } else if close {
+            let channel = context.channel
+            let promise = context.eventLoop.makePromise(of: Void.self)
+            writeEnd(exchange: exchange, context: context, promise: promise)
+            promise.futureResult.whenComplete { _ in channel.close(promise: nil) }
+        } else {
+            writeEnd(exchange: exchange, context: context, promise: nil)
+        }
+        finish(exchange, notifyTimeouts: !close)
+    }
+
+}

@@ -1,0 +1,155 @@
+import NIOCore
+import NIOHTTP1
+import PnyxCore
+
+/// The origin side: taking a pooled connection, sending the request, and relaying the response.
+extension ProxyHandler {
+    // MARK: upstream
+
+    func connectUpstream(_ exchange: Exchange, forceNew: Bool) {
+        guard let pool, let origin = exchange.origin else { return }
+        exchange.phase = .connecting
+        if !exchange.requestEnded { pauseClientReads() }
+        if !forceNew, let connection = pool.takeIdle(origin) {
+            // The common case: a pooled keep-alive connection, no future or callback needed.
+            attach(connection, to: exchange)
+            return
+        }
+        let limits = exchange.route.site.configuration.limits
+        pool.acquire(origin, connectTimeout: TimeAmount(limits.upstreamConnectTimeout), forceNew: forceNew)
+            .assumeIsolated()
+            .whenComplete { result in
+                switch result {
+                case .success(let connection):
+                    guard self.exchange === exchange, self.context != nil else {
+                        pool.release(connection)
+                        return
+                    }
+                    self.attach(connection, to: exchange)
+                case .failure:
+                    guard self.exchange === exchange else { return }
+                    exchange.context.outcome = .upstreamError
+                    exchange.context.decidedBy = .core
+                    self.respondLocally(
+                        exchange,
+                        ErrorPage.response(
+                            status: .badGateway, title: "Site temporarily unavailable",
+                            message: "The election site's server could not be reached. Please try again in a few minutes.",
+                            requestID: exchange.context.id, wantsJSON: ErrorPage.wantsJSON(exchange.context.head)),
+                        runResponseFilters: true)
+                }
+            }
+    }
+
+    func attach(_ connection: UpstreamConnection, to exchange: Exchange) {
+        exchange.upstream = connection
+        exchange.phase = .forwarding
+        exchange.context.origin = exchange.origin?.address
+        let now = NIODeadline.now()
+        exchange.context.upstreamStart = now
+        connection.begin(
+            delegate: self,
+            responseTimeout: TimeAmount(exchange.route.site.configuration.limits.upstreamResponseTimeout),
+            isHEAD: exchange.upstreamHead.method == .HEAD, now: now)
+        connection.sendHead(exchange.upstreamHead)
+        for body in exchange.buffered { connection.sendBody(body) }
+        exchange.buffered.removeAll()
+        if exchange.requestEnded { connection.sendEnd() } else { connection.flush() }
+        if !exchange.requestEnded && connection.isWritable { resumeClientReads() }
+    }
+
+    func upstreamResponseHead(_ head: HTTPResponseHead) {
+        guard let exchange, let context else { return }
+        let requestContext = exchange.context
+        requestContext.upstreamHeadAt = .now()
+        var head = head
+        let verdict = exchange.snapshot.chain.upstreamResponse(requestContext, head: &head)
+        if case .continue = verdict {
+        } else {
+            exchange.upstream?.abort()
+            exchange.upstream = nil
+            _ = apply(verdict, to: exchange)
+            return
+        }
+        // Hop-by-hop headers were already consumed by the upstream parser.
+        exchange.snapshot.chain.response(requestContext, head: &head)
+        prepare(&head, for: exchange)
+        requestContext.status = Int(head.status.code)
+        exchange.responseStarted = true
+        writeHead(head, context: context)
+    }
+
+    func upstreamResponseBody(_ body: ByteBuffer) {
+        guard let exchange, let context else { return }
+        exchange.context.responseBodyBytes += Int64(body.readableBytes)
+        writeBody(body, exchange: exchange, context: context)
+        if !context.channel.isWritable {
+            // Pause before flushing: the flush may drain at once and report "writable" synchronously.
+            exchange.upstream?.pauseReads()
+            writePending(context: context)
+            context.flush()
+        }
+    }
+
+    func upstreamReadComplete() {
+        guard let context else { return }
+        writePending(context: context)
+        context.flush()
+    }
+
+    func upstreamResponseEnd() {
+        guard let exchange, let context else { return }
+        let now = NIODeadline.now()
+        exchange.context.end = now
+        if let upstream = exchange.upstream {
+            exchange.upstream = nil
+            if exchange.requestEnded && upstream.responseKeepAlive {
+                pool?.release(upstream, now: now)
+            } else {
+                upstream.abort()
+            }
+        }
+        if !exchange.requestEnded {
+            // The origin answered before the client finished sending: stop reading the rest.
+            exchange.keepAlive = false
+        }
+        endResponse(exchange, context: context)
+    }
+
+    func upstreamFailed(_ failure: UpstreamFailure) {
+        guard let exchange, let context else { return }
+        exchange.upstream = nil
+        if exchange.responseStarted {
+            // Nothing sensible can be said mid-response: drop the client connection so it sees the truncation.
+            exchange.context.outcome = .upstreamError
+            context.close(promise: nil)
+            return
+        }
+        if case .closed = failure, exchange.retryable, !exchange.retried, exchange.context.upstreamHeadAt == nil {
+            exchange.retried = true
+            connectUpstream(exchange, forceNew: true)
+            return
+        }
+        exchange.context.outcome = .upstreamError
+        exchange.context.decidedBy = .core
+        let page: LocalResponse
+        if case .timeout = failure {
+            page = ErrorPage.response(
+                status: .gatewayTimeout, title: "Site is slow to respond",
+                message: "The election site's server did not answer in time. Please try again in a few minutes.",
+                requestID: exchange.context.id, wantsJSON: ErrorPage.wantsJSON(exchange.context.head))
+        } else {
+            page = ErrorPage.response(
+                status: .badGateway, title: "Site temporarily unavailable",
+                message: "The election site's server could not complete the request. Please try again in a few minutes.",
+                requestID: exchange.context.id, wantsJSON: ErrorPage.wantsJSON(exchange.context.head))
+        }
+        respondLocally(exchange, page, runResponseFilters: true)
+    }
+
+    func upstreamWritabilityChanged(isWritable: Bool) {
+        guard let exchange, exchange.phase == .forwarding, !exchange.requestEnded else { return }
+        if isWritable { resumeClientReads() } else { pauseClientReads() }
+    }
+
+}
