@@ -9,6 +9,8 @@ import NIOHTTP1
 public protocol Filter: Sendable {
     /// Name used in events, logs and metrics.
     var name: FilterName { get }
+    /// The phases this filter implements; the chain skips it in the others. Defaults to all.
+    var phases: PhaseSet { get }
 
     /// A connection was accepted. `client` is the TCP peer (before any trusted-proxy header is read).
     func connection(_ connection: ConnectionInfo) -> Verdict
@@ -29,6 +31,7 @@ public protocol Filter: Sendable {
 }
 
 extension Filter {
+    public var phases: PhaseSet { .all }
     public func connection(_ connection: ConnectionInfo) -> Verdict { .continue }
     public func requestHead(_ context: RequestContext) -> Verdict { .continue }
     public func requestBody(_ context: RequestContext, chunk: ByteBuffer, totalBytes: Int) -> Verdict { .continue }

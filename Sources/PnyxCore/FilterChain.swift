@@ -1,17 +1,34 @@
 import NIOCore
 import NIOHTTP1
 
-/// The filters of one configuration snapshot, in order. Built once, then read-only.
+/// The filters of one configuration snapshot, in order. Built once, then read-only: for each phase, the list of
+/// filters that implement it, so a request only calls the filters that have something to do.
 public struct FilterChain: Sendable {
     public let filters: [any Filter]
+    @usableFromInline let connectionFilters: [any Filter]
+    @usableFromInline let requestHeadFilters: [any Filter]
+    @usableFromInline let requestBodyFilters: [any Filter]
+    @usableFromInline let cacheFilters: [any Filter]
+    @usableFromInline let upstreamFilters: [any Filter]
+    @usableFromInline let upstreamResponseFilters: [any Filter]
+    @usableFromInline let responseFilters: [any Filter]
+    @usableFromInline let completeFilters: [any Filter]
 
     public init(_ filters: [any Filter]) {
         self.filters = filters
+        connectionFilters = filters.filter { $0.phases.contains(.connection) }
+        requestHeadFilters = filters.filter { $0.phases.contains(.requestHead) }
+        requestBodyFilters = filters.filter { $0.phases.contains(.requestBody) }
+        cacheFilters = filters.filter { $0.phases.contains(.cache) }
+        upstreamFilters = filters.filter { $0.phases.contains(.upstream) }
+        upstreamResponseFilters = filters.filter { $0.phases.contains(.upstreamResponse) }
+        responseFilters = filters.filter { $0.phases.contains(.response) }
+        completeFilters = filters.filter { $0.phases.contains(.complete) }
     }
 
     @inlinable
     public func connection(_ connection: ConnectionInfo) -> (Verdict, FilterName?) {
-        for filter in filters {
+        for filter in connectionFilters {
             let verdict = filter.connection(connection)
             if case .continue = verdict { continue }
             return (verdict, filter.name)
@@ -21,7 +38,7 @@ public struct FilterChain: Sendable {
 
     @inlinable
     public func requestHead(_ context: RequestContext) -> Verdict {
-        for filter in filters {
+        for filter in requestHeadFilters {
             let verdict = filter.requestHead(context)
             if case .continue = verdict { continue }
             return verdict
@@ -31,7 +48,7 @@ public struct FilterChain: Sendable {
 
     @inlinable
     public func requestBody(_ context: RequestContext, chunk: ByteBuffer, totalBytes: Int) -> Verdict {
-        for filter in filters {
+        for filter in requestBodyFilters {
             let verdict = filter.requestBody(context, chunk: chunk, totalBytes: totalBytes)
             if case .continue = verdict { continue }
             return verdict
@@ -41,7 +58,7 @@ public struct FilterChain: Sendable {
 
     @inlinable
     public func cache(_ context: RequestContext) -> Verdict {
-        for filter in filters {
+        for filter in cacheFilters {
             let verdict = filter.cache(context)
             if case .continue = verdict { continue }
             return verdict
@@ -51,12 +68,12 @@ public struct FilterChain: Sendable {
 
     @inlinable
     public func upstream(_ context: RequestContext, head: inout HTTPRequestHead) {
-        for filter in filters { filter.upstream(context, head: &head) }
+        for filter in upstreamFilters { filter.upstream(context, head: &head) }
     }
 
     @inlinable
     public func upstreamResponse(_ context: RequestContext, head: inout HTTPResponseHead) -> Verdict {
-        for filter in filters {
+        for filter in upstreamResponseFilters {
             let verdict = filter.upstreamResponse(context, head: &head)
             if case .continue = verdict { continue }
             return verdict
@@ -66,11 +83,11 @@ public struct FilterChain: Sendable {
 
     @inlinable
     public func response(_ context: RequestContext, head: inout HTTPResponseHead) {
-        for filter in filters { filter.response(context, head: &head) }
+        for filter in responseFilters { filter.response(context, head: &head) }
     }
 
     @inlinable
     public func complete(_ context: RequestContext) {
-        for filter in filters { filter.complete(context) }
+        for filter in completeFilters { filter.complete(context) }
     }
 }

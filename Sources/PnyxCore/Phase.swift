@@ -21,3 +21,19 @@ public enum Phase: String, Sendable, CaseIterable {
     /// The exchange is over (log, metrics, events). Never awaited on the request path.
     case complete
 }
+
+/// A set of phases: the ones a filter implements. The chain calls a filter only in those.
+public struct PhaseSet: OptionSet, Sendable {
+    public let rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+
+    public static let connection = PhaseSet(rawValue: 1 << 0)
+    public static let requestHead = PhaseSet(rawValue: 1 << 1)
+    public static let requestBody = PhaseSet(rawValue: 1 << 2)
+    public static let cache = PhaseSet(rawValue: 1 << 3)
+    public static let upstream = PhaseSet(rawValue: 1 << 4)
+    public static let upstreamResponse = PhaseSet(rawValue: 1 << 5)
+    public static let response = PhaseSet(rawValue: 1 << 6)
+    public static let complete = PhaseSet(rawValue: 1 << 7)
+    public static let all = PhaseSet(rawValue: 0xFF)
+}

@@ -3,6 +3,7 @@ import PnyxCore
 /// Writes one JSON line per request in the complete phase.
 public struct AccessLogFilter: Filter {
     public let name: FilterName = "access_log"
+    public var phases: PhaseSet { .complete }
     let sink: AccessLogSink
 
     public init(sink: AccessLogSink) {

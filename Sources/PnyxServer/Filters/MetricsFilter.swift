@@ -6,6 +6,7 @@ import PnyxCore
 /// Every label value is bounded: site names from the configuration, five status classes, filter names.
 public struct MetricsFilter: Filter {
     public let name: FilterName = "metrics"
+    public var phases: PhaseSet { .complete }
 
     struct SiteMetrics: Sendable {
         let byStatusClass: [Counter]

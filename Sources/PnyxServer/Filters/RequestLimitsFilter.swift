@@ -6,6 +6,7 @@ import PnyxCore
 /// (chunked) body goes past the limit. Nothing beyond the limit reaches the origin.
 public struct RequestLimitsFilter: Filter {
     public let name: FilterName = "limits"
+    public var phases: PhaseSet { [.requestHead, .requestBody] }
     public init() {}
 
     public func requestHead(_ context: RequestContext) -> Verdict {

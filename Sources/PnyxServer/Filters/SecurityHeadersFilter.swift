@@ -6,6 +6,7 @@ import PnyxCore
 /// `X-Powered-By` (it tells attackers which software to aim at).
 public struct SecurityHeadersFilter: Filter {
     public let name: FilterName = "security_headers"
+    public var phases: PhaseSet { .response }
     public init() {}
 
     public func response(_ context: RequestContext, head: inout HTTPResponseHead) {

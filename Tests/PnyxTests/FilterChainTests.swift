@@ -1,0 +1,84 @@
+import NIOCore
+import NIOHTTP1
+import PnyxCore
+import Synchronization
+import Testing
+
+@Suite("Filter chain")
+struct FilterChainTests {
+    final class Log: Sendable {
+        let calls = Mutex<[String]>([])
+        func add(_ call: String) { calls.withLock { $0.append(call) } }
+    }
+
+    struct Recording: Filter {
+        let name: FilterName
+        let phases: PhaseSet
+        let log: Log
+        var blockHead = false
+
+        func requestHead(_ context: RequestContext) -> Verdict {
+            log.add("\(name).requestHead")
+            if blockHead {
+                return .block(Block(status: .forbidden, filter: name, rule: "r1", message: "no"))
+            }
+            return .continue
+        }
+        func response(_ context: RequestContext, head: inout HTTPResponseHead) {
+            log.add("\(name).response")
+            head.headers.add(name: "x-\(name)", value: "1")
+        }
+        func complete(_ context: RequestContext) { log.add("\(name).complete") }
+    }
+
+    struct DefaultPhases: Filter {
+        let name: FilterName = "default"
+        let log: Log
+        func requestHead(_ context: RequestContext) -> Verdict {
+            log.add("default.requestHead")
+            return .continue
+        }
+    }
+
+    static func context() -> RequestContext {
+        RequestContext(
+            id: RequestID(1), site: Site(configuration: SiteConfiguration(name: SiteName("s"), hosts: [], origins: [])),
+            client: ClientIdentity(address: nil, peer: nil, peerIsTrustedProxy: false),
+            head: HTTPRequestHead(version: .http1_1, method: .GET, uri: "/"), scheme: "http", host: "x",
+            start: .now(), startWallMillis: 0, events: DiscardingEventSink())
+    }
+
+    @Test("filters are called only in the phases they declare, in order; the default is every phase")
+    func phaseRouting() {
+        let log = Log()
+        let chain = FilterChain([
+            Recording(name: "a", phases: [.requestHead, .complete], log: log),
+            Recording(name: "b", phases: .response, log: log),
+            DefaultPhases(log: log),
+        ])
+        let context = Self.context()
+        #expect({ if case .continue = chain.requestHead(context) { return true } else { return false } }())
+        var head = HTTPResponseHead(version: .http1_1, status: .ok)
+        chain.response(context, head: &head)
+        chain.complete(context)
+        #expect(log.calls.withLock { $0 } == ["a.requestHead", "default.requestHead", "b.response", "a.complete"])
+        #expect(head.headers["x-b"] == ["1"])
+        #expect(head.headers["x-a"].isEmpty)
+    }
+
+    @Test("the first filter that blocks ends the phase")
+    func shortCircuit() {
+        let log = Log()
+        let chain = FilterChain([
+            Recording(name: "first", phases: .requestHead, log: log, blockHead: true),
+            Recording(name: "second", phases: .requestHead, log: log),
+        ])
+        guard case .block(let block) = chain.requestHead(Self.context()) else {
+            Issue.record("expected a block")
+            return
+        }
+        #expect(block.filter == "first")
+        #expect(block.rule == "r1")
+        #expect(log.calls.withLock { $0 } == ["first.requestHead"])
+    }
+}
