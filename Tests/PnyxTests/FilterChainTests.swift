@@ -66,6 +66,25 @@ struct FilterChainTests {
         #expect(head.headers["x-a"].isEmpty)
     }
 
+    @Test("the connection phase reports which filter refused")
+    func connectionPhase() {
+        struct RefuseAll: Filter {
+            let name: FilterName = "deny_list"
+            var phases: PhaseSet { .connection }
+            func connection(_ connection: ConnectionInfo) -> Verdict {
+                .block(Block(status: .forbidden, filter: name, rule: "ip", message: "denied"))
+            }
+        }
+        let chain = FilterChain([RefuseAll()])
+        let (verdict, filter) = chain.connection(ConnectionInfo(peer: IPAddress("192.0.2.1"), isTLS: false))
+        guard case .block = verdict else {
+            Issue.record("expected a block")
+            return
+        }
+        #expect(filter == "deny_list")
+        #expect(FilterChain([]).connection(ConnectionInfo(peer: nil, isTLS: true)).1 == nil)
+    }
+
     @Test("the first filter that blocks ends the phase")
     func shortCircuit() {
         let log = Log()

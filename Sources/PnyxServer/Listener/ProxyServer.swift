@@ -99,6 +99,13 @@ public final class ProxyServer: Service, Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let peer = channel.remoteAddress?.ipAddress.flatMap { IPAddress($0) }
+                    // The connection phase: a filter may refuse the connection before any byte is read. There is
+                    // no HTTP yet, so a refusal closes it.
+                    let (verdict, _) = runtime.snapshots.snapshot.chain.connection(ConnectionInfo(peer: peer, isTLS: tls))
+                    if case .continue = verdict {} else {
+                        channel.close(promise: nil)
+                        return
+                    }
                     if tls {
                         try ChannelSetup.configureHTTPS(channel, runtime: runtime, peer: peer)
                     } else {
