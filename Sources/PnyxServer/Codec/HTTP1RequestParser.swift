@@ -19,8 +19,6 @@ struct HTTP1RequestParser {
         case badRequest(String)
         /// 431: the head is larger than allowed.
         case headerTooLarge
-        /// 414 would be more precise, but the URI is checked after parsing; kept for completeness.
-        case unsupportedVersion
     }
 
     private enum State {
@@ -34,29 +32,14 @@ struct HTTP1RequestParser {
     private var state: State = .head
     private var chunks = ChunkedBodyDecoder()
     private var pending = ByteBuffer()
-    /// Bytes of the current head seen so far (for the header-read clock and the size limit).
-    private(set) var inHead = false
 
     init(maxHeadBytes: Int) {
         self.maxHeadBytes = maxHeadBytes
     }
 
-    /// True between requests (no partial request buffered).
-    var isIdle: Bool {
-        if case .head = state { return pending.readableBytes == 0 }
-        return false
-    }
-
     /// Consumes bytes, appending the events they complete to `events`.
     mutating func feed(_ input: ByteBuffer, into events: inout [Event]) throws(ParseError) {
-        var buffer: ByteBuffer
-        if pending.readableBytes > 0 {
-            pending.writeImmutableBuffer(input)
-            buffer = pending
-            pending = ByteBuffer()
-        } else {
-            buffer = input
-        }
+        var buffer = ByteBuffer.resuming(&pending, with: input)
         while buffer.readableBytes > 0 {
             switch state {
             case .head:

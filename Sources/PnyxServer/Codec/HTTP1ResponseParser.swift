@@ -47,16 +47,6 @@ struct HTTP1ResponseParser {
         pending.clear()
     }
 
-    var isIdle: Bool {
-        if case .done = state { return true }
-        return false
-    }
-
-    var isReadingUntilClose: Bool {
-        if case .untilClose = state { return true }
-        return false
-    }
-
     /// Consumes bytes and returns the events they complete, in order. Bytes after the end of the response are an
     /// error (HTTP/1.1 pipelining is never used upstream).
     mutating func feed(_ input: ByteBuffer, into events: inout [Event]) throws {
@@ -64,14 +54,7 @@ struct HTTP1ResponseParser {
     }
 
     private mutating func feed(_ input: ByteBuffer, _ emit: (Event) -> Void) throws {
-        var buffer: ByteBuffer
-        if pending.readableBytes > 0 {
-            pending.writeImmutableBuffer(input)
-            buffer = pending
-            pending = ByteBuffer()
-        } else {
-            buffer = input
-        }
+        var buffer = ByteBuffer.resuming(&pending, with: input)
         while buffer.readableBytes > 0 {
             switch state {
             case .done:

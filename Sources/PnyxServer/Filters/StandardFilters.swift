@@ -15,7 +15,7 @@ public enum StandardFilters {
     ) -> [any Filter] {
         var filters: [any Filter] = [
             SecurityHeadersFilter(),
-            MetricsFilter(sites: sites, filterNames: blockingFilters + ["limits"]),
+            MetricsFilter(sites: sites, filterNames: blockingFilters),
         ]
         if let accessLog { filters.append(AccessLogFilter(sink: accessLog)) }
         return filters

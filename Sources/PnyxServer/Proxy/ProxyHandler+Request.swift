@@ -27,7 +27,7 @@ extension ProxyHandler {
             requestContext.outcome = .clientError
             requestContext.decidedBy = .core
             let exchange = Exchange(
-                context: requestContext, snapshot: snapshot, route: route ?? SiteRoute(site: ProxyRuntime.unmatchedSite, origins: []),
+                context: requestContext, snapshot: snapshot, route: route ?? ProxyRuntime.unmatchedRoute,
                 origin: nil,
                 upstreamHead: head, keepAlive: keepAlive && status != .badRequest && !quiescing, retryable: false)
             self.exchange = exchange

@@ -19,6 +19,7 @@ public final class ProxyRuntime: Sendable {
 
     /// The site requests are attributed to before a site is known (unknown host, malformed request).
     static let unmatchedSite = Site(configuration: SiteConfiguration(name: SiteName("-"), hosts: [], origins: []))
+    static let unmatchedRoute = SiteRoute(site: unmatchedSite, origins: [])
 
     @inline(__always)
     static func wallMillis() -> Int64 {

@@ -39,14 +39,8 @@ final class UpstreamPool: @unchecked Sendable {
         -> EventLoopFuture<UpstreamConnection>
     {
         eventLoop.preconditionInEventLoop()
-        if !forceNew, let stack = idle[origin] {
-            let cutoff = NIODeadline.now() - idleTimeout
-            while let connection = stack.connections.popLast() {
-                if connection.isActive && connection.idleSince > cutoff {
-                    return eventLoop.makeSucceededFuture(connection)
-                }
-                connection.abort()
-            }
+        if !forceNew, let connection = takeIdle(origin) {
+            return eventLoop.makeSucceededFuture(connection)
         }
         return connect(origin, connectTimeout: connectTimeout)
     }
@@ -109,8 +103,6 @@ final class UpstreamPool: @unchecked Sendable {
         sweeper?.cancel()
         sweeper = nil
     }
-
-    var idleCount: Int { idle.values.reduce(0) { $0 + $1.connections.count } }
 
     private func startSweeperIfNeeded() {
         guard sweeper == nil else { return }
