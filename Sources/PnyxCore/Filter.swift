@@ -21,11 +21,11 @@ public protocol Filter: Sendable {
     /// Before the origin is asked: a filter may answer from cache with `.respond`.
     func cache(_ context: RequestContext) -> Verdict
     /// The head about to be sent to the origin; filters may rewrite it.
-    func upstream(_ context: RequestContext, head: inout HTTPRequestHead)
+    func upstream(_ context: RequestContext, head: inout UpstreamRequestHead)
     /// The origin's response head arrived.
-    func upstreamResponse(_ context: RequestContext, head: inout HTTPResponseHead) -> Verdict
+    func upstreamResponse(_ context: RequestContext, head: inout ResponseHead) -> Verdict
     /// The response head about to be sent to the client (origin or local).
-    func response(_ context: RequestContext, head: inout HTTPResponseHead)
+    func response(_ context: RequestContext, head: inout ResponseHead)
     /// The exchange is over, successfully or not.
     func complete(_ context: RequestContext)
 }
@@ -36,9 +36,9 @@ extension Filter {
     public func requestHead(_ context: RequestContext) -> Verdict { .continue }
     public func requestBody(_ context: RequestContext, chunk: ByteBuffer, totalBytes: Int) -> Verdict { .continue }
     public func cache(_ context: RequestContext) -> Verdict { .continue }
-    public func upstream(_ context: RequestContext, head: inout HTTPRequestHead) {}
-    public func upstreamResponse(_ context: RequestContext, head: inout HTTPResponseHead) -> Verdict { .continue }
-    public func response(_ context: RequestContext, head: inout HTTPResponseHead) {}
+    public func upstream(_ context: RequestContext, head: inout UpstreamRequestHead) {}
+    public func upstreamResponse(_ context: RequestContext, head: inout ResponseHead) -> Verdict { .continue }
+    public func response(_ context: RequestContext, head: inout ResponseHead) {}
     public func complete(_ context: RequestContext) {}
 }
 

@@ -3,7 +3,7 @@ import NIOHTTP1
 
 /// The filters of one configuration snapshot, in order. Built once, then read-only: for each phase, the list of
 /// filters that implement it, so a request only calls the filters that have something to do.
-public struct FilterChain: Sendable {
+public final class FilterChain: Sendable {
     public let filters: [any Filter]
     @usableFromInline let connectionFilters: [any Filter]
     @usableFromInline let requestHeadFilters: [any Filter]
@@ -67,12 +67,12 @@ public struct FilterChain: Sendable {
     }
 
     @inlinable
-    public func upstream(_ context: RequestContext, head: inout HTTPRequestHead) {
+    public func upstream(_ context: RequestContext, head: inout UpstreamRequestHead) {
         for filter in upstreamFilters { filter.upstream(context, head: &head) }
     }
 
     @inlinable
-    public func upstreamResponse(_ context: RequestContext, head: inout HTTPResponseHead) -> Verdict {
+    public func upstreamResponse(_ context: RequestContext, head: inout ResponseHead) -> Verdict {
         for filter in upstreamResponseFilters {
             let verdict = filter.upstreamResponse(context, head: &head)
             if case .continue = verdict { continue }
@@ -82,7 +82,7 @@ public struct FilterChain: Sendable {
     }
 
     @inlinable
-    public func response(_ context: RequestContext, head: inout HTTPResponseHead) {
+    public func response(_ context: RequestContext, head: inout ResponseHead) {
         for filter in responseFilters { filter.response(context, head: &head) }
     }
 

@@ -1,4 +1,5 @@
 import NIOCore
+import PnyxCore
 import NIOHTTP1
 import Testing
 @testable import PnyxServer
@@ -140,14 +141,14 @@ struct CodecTests {
 
     @Test("serialized heads round-trip through the parsers")
     func roundTrip() throws {
-        var request = HTTPRequestHead(version: .http1_1, method: .POST, uri: "/register?x=1")
+        var request = UpstreamRequestHead(method: .POST, uri: "/register?x=1", headers: HeaderBlock())
         request.headers.add(name: "Host", value: "vote.test")
         request.headers.add(name: "Content-Length", value: "2")
         var bytes = HTTP1Serializer.requestHead(request, allocator: ByteBufferAllocator())
         bytes.writeString("ok")
         #expect(try Self.parseRequests(String(buffer: bytes)) == ["POST /register?x=1 2", "body ok", "end"])
 
-        var response = HTTPResponseHead(version: .http1_1, status: .created)
+        var response = ResponseHead(status: .created)
         response.headers.add(name: "Content-Length", value: "0")
         let (parsed, info) = try HTTP1ResponseParser.parseHead(
             HTTP1Serializer.responseHead(response, allocator: ByteBufferAllocator()))

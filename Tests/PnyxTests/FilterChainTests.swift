@@ -24,7 +24,7 @@ struct FilterChainTests {
             }
             return .continue
         }
-        func response(_ context: RequestContext, head: inout HTTPResponseHead) {
+        func response(_ context: RequestContext, head: inout ResponseHead) {
             log.add("\(name).response")
             head.headers.add(name: "x-\(name)", value: "1")
         }
@@ -58,7 +58,7 @@ struct FilterChainTests {
         ])
         let context = Self.context()
         #expect({ if case .continue = chain.requestHead(context) { return true } else { return false } }())
-        var head = HTTPResponseHead(version: .http1_1, status: .ok)
+        var head = ResponseHead(status: .ok)
         chain.response(context, head: &head)
         chain.complete(context)
         #expect(log.calls.withLock { $0 } == ["a.requestHead", "default.requestHead", "b.response", "a.complete"])

@@ -204,10 +204,21 @@ struct HTTP1RequestParser {
         } else {
             framing = .none
         }
-        let method = HTTPMethod(rawValue: String(decoding: UnsafeRawBufferPointer(rebasing: raw[0..<methodEnd]), as: UTF8.self))
+        let method = Self.method(UnsafeRawBufferPointer(rebasing: raw[0..<methodEnd]))
         let uri = String(decoding: UnsafeRawBufferPointer(rebasing: raw[targetStart..<targetEnd]), as: UTF8.self)
         let head = HTTPRequestHead(
             version: HTTPVersion(major: 1, minor: minor), method: method, uri: uri, headers: HTTPHeaders(headers))
         return (head, framing)
+    }
+
+    /// The common methods without making a `String` first.
+    @inline(__always)
+    static func method(_ bytes: UnsafeRawBufferPointer) -> HTTPMethod {
+        switch bytes.count {
+        case 3 where bytes[0] == 71 && bytes[1] == 69 && bytes[2] == 84: return .GET
+        case 4 where bytes[0] == 80 && bytes[1] == 79 && bytes[2] == 83 && bytes[3] == 84: return .POST
+        case 4 where bytes[0] == 72 && bytes[1] == 69 && bytes[2] == 65 && bytes[3] == 68: return .HEAD
+        default: return HTTPMethod(rawValue: String(decoding: bytes, as: UTF8.self))
+        }
     }
 }

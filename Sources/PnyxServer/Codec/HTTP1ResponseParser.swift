@@ -1,8 +1,9 @@
 import NIOCore
 import NIOHTTP1
+import PnyxCore
 
-/// An incremental HTTP/1.1 response parser for the upstream side (RFC 9112). It parses the head once into an
-/// `HTTPResponseHead` for the filters, and hands body bytes on as slices of the read buffer (no copies): raw for
+/// An incremental HTTP/1.1 response parser for the upstream side (RFC 9112). It parses the head once into a
+/// `ResponseHead` for the filters (its fields stay bytes: one buffer, no `String` per field), and hands body bytes on as slices of the read buffer (no copies): raw for
 /// `Content-Length` bodies, de-chunked for `Transfer-Encoding: chunked`.
 ///
 /// Origins are the operator's own servers, but a confused or compromised one must not be able to confuse the
@@ -10,7 +11,7 @@ import NIOHTTP1
 /// a response with both `Transfer-Encoding` and `Content-Length` is never reused).
 struct HTTP1ResponseParser {
     enum Event {
-        case head(HTTPResponseHead)
+        case head(ResponseHead)
         case body(ByteBuffer)
         /// The response is complete; `reusable` says whether the connection can carry another request.
         case end(reusable: Bool)
@@ -123,7 +124,7 @@ struct HTTP1ResponseParser {
         var keepAlive = false
     }
 
-    private mutating func startBody(for head: HTTPResponseHead, _ info: HeadInfo) {
+    private mutating func startBody(for head: ResponseHead, _ info: HeadInfo) {
         if info.close || (head.version.minor == 0 && !info.keepAlive) { reusable = false }
         let code = head.status.code
         if noBody || code == 204 || code == 304 {
@@ -205,8 +206,9 @@ struct HTTP1ResponseParser {
 
     /// Parses a complete head. Hop-by-hop headers (RFC 9110 §7.6.1) are consumed here, never added to the
     /// header list: `Connection` and `Transfer-Encoding` only inform framing and reuse.
-    static func parseHead(_ head: ByteBuffer) throws -> (HTTPResponseHead, HeadInfo) {
-        try head.withUnsafeReadableBytes { raw -> (HTTPResponseHead, HeadInfo) in
+    static func parseHead(_ head: ByteBuffer) throws -> (ResponseHead, HeadInfo) {
+        var fields = ByteBufferAllocator().buffer(capacity: head.readableBytes)
+        return try head.withUnsafeReadableBytes { raw -> (ResponseHead, HeadInfo) in
             let count = raw.count - 2  // drop the final CRLF of the empty line
             // Status line: HTTP/1.x SP 3DIGIT SP reason CRLF
             guard count >= 14, raw[0] == 72, raw[1] == 84, raw[2] == 84, raw[3] == 80, raw[4] == 47, raw[5] == 49,
@@ -219,16 +221,12 @@ struct HTTP1ResponseParser {
                 guard raw[i] >= 48 && raw[i] <= 57 else { throw ParseError(reason: "bad status code") }
                 code = code * 10 + Int(raw[i]) - 48
             }
+            // The reason phrase is not passed on (RFC 9112 §4: it carries no meaning); the standard one is sent.
             var i = 12
-            var reasonStart = 12
-            if raw[12] == 32 { reasonStart = 13 }
             while i < count && raw[i] != 13 { i += 1 }
-            let reason = String(decoding: UnsafeRawBufferPointer(rebasing: raw[reasonStart..<i]), as: UTF8.self)
             i += 2
             var info = HeadInfo()
             var connectionNamed: [String] = []
-            var headers: [(String, String)] = []
-            headers.reserveCapacity(12)
             while i < count {
                 var end = i
                 while end < count && raw[end] != 13 { end += 1 }
@@ -258,19 +256,18 @@ struct HTTP1ResponseParser {
                     info.contentLength = n
                 case .transferEncoding:
                     info.hasTransferEncoding = true
-                    let text = String(decoding: value, as: UTF8.self)
-                    let last = text.split(separator: ",").last.map { $0.trimmingSpaces() } ?? ""
-                    info.chunked = ForwardingHeaders.equalsIgnoringCase(last, "chunked")
+                    var last = UnsafeRawBufferPointer(start: nil, count: 0)
+                    forEachToken(value) { last = $0 }
+                    info.chunked = matches(last, "chunked")
                     continue
                 case .connection:
-                    for token in String(decoding: value, as: UTF8.self).split(separator: ",") {
-                        let t = token.trimmingSpaces()
-                        if ForwardingHeaders.equalsIgnoringCase(t, "close") {
+                    forEachToken(value) { token in
+                        if matches(token, "close") {
                             info.close = true
-                        } else if ForwardingHeaders.equalsIgnoringCase(t, "keep-alive") {
+                        } else if matches(token, "keep-alive") {
                             info.keepAlive = true
-                        } else if !t.isEmpty {
-                            connectionNamed.append(String(t))
+                        } else {
+                            connectionNamed.append(String(decoding: token, as: UTF8.self))
                         }
                     }
                     continue
@@ -279,18 +276,36 @@ struct HTTP1ResponseParser {
                 case .other:
                     break
                 }
-                headers.append((String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
+                fields.writeBytes(name)
+                fields.writeColonSpace()
+                fields.writeBytes(value)
+                fields.writeCRLF()
             }
-            var fields = HTTPHeaders(headers)
-            for named in connectionNamed { fields.remove(name: named) }
-            let head = HTTPResponseHead(
+            var block = HeaderBlock(validatedBytes: fields)
+            for named in connectionNamed { block.remove(name: named) }
+            let head = ResponseHead(
                 version: HTTPVersion(major: 1, minor: minor),
-                status: HTTPResponseStatus(statusCode: code, reasonPhrase: reason), headers: fields)
+                status: HTTPResponseStatus(statusCode: code), headers: block)
             return (head, info)
         }
     }
 
     enum HeaderClass { case contentLength, transferEncoding, connection, hopByHop, other }
+
+    /// Calls `body` with each non-empty element of a comma-separated list, without surrounding whitespace.
+    @inline(__always)
+    static func forEachToken(_ value: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> Void) {
+        var start = 0
+        while start < value.count {
+            var end = start
+            while end < value.count && value[end] != 44 { end += 1 }
+            var a = start, b = end
+            while a < b && (value[a] == 32 || value[a] == 9) { a += 1 }
+            while b > a && (value[b - 1] == 32 || value[b - 1] == 9) { b -= 1 }
+            if b > a { body(UnsafeRawBufferPointer(rebasing: value[a..<b])) }
+            start = end + 1
+        }
+    }
 
     /// Classifies a header name by its bytes, case-insensitively, without making a String.
     @inline(__always)
@@ -324,11 +339,5 @@ struct HTTP1ResponseParser {
     }
 
     @inline(__always)
-    static func isTokenByte(_ b: UInt8) -> Bool {
-        switch b {
-        case 48...57, 65...90, 97...122: return true
-        case 33, 35, 36, 37, 38, 39, 42, 43, 45, 46, 94, 95, 96, 124, 126: return true
-        default: return false
-        }
-    }
+    static func isTokenByte(_ b: UInt8) -> Bool { HeaderBlock.isTokenByte(b) }
 }

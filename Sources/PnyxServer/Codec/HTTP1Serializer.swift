@@ -1,58 +1,65 @@
 import NIOCore
 import NIOHTTP1
+import PnyxCore
 
 /// Writes HTTP/1.1 heads and chunk framing straight into `ByteBuffer`s: the proxy already holds validated
-/// header lists, so NIO's encoders (and their per-header validation) would only repeat work on the hot path.
+/// field lines as bytes (`HeaderBlock`), so a head is a request or status line plus one copy.
 enum HTTP1Serializer {
-    static func requestHead(_ head: HTTPRequestHead, allocator: ByteBufferAllocator) -> ByteBuffer {
-        var buffer = allocator.buffer(capacity: 32 + head.method.rawValue.utf8.count + head.uri.utf8.count + headersSize(head.headers))
-        buffer.writeString(head.method.rawValue)
+    static func requestHead(_ head: UpstreamRequestHead, allocator: ByteBufferAllocator) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: 32 + head.uri.utf8.count + head.headers.bytes.readableBytes)
+        writeMethod(head.method, into: &buffer)
         buffer.writeInteger(UInt8(ascii: " "))
         buffer.writeString(head.uri)
         buffer.writeStaticString(" HTTP/1.1\r\n")
-        writeHeaders(head.headers, into: &buffer)
+        buffer.writeImmutableBuffer(head.headers.bytes)
+        buffer.writeCRLF()
         return buffer
     }
 
+    @inline(__always)
+    static func writeMethod(_ method: HTTPMethod, into buffer: inout ByteBuffer) {
+        switch method {
+        case .GET: buffer.writeStaticString("GET")
+        case .HEAD: buffer.writeStaticString("HEAD")
+        case .POST: buffer.writeStaticString("POST")
+        case .PUT: buffer.writeStaticString("PUT")
+        case .DELETE: buffer.writeStaticString("DELETE")
+        case .OPTIONS: buffer.writeStaticString("OPTIONS")
+        case .PATCH: buffer.writeStaticString("PATCH")
+        default: buffer.writeString(method.rawValue)
+        }
+    }
+
     /// - Parameter extra: room to reserve after the head (a small body gathered into the same buffer).
-    static func responseHead(_ head: HTTPResponseHead, allocator: ByteBufferAllocator, extra: Int = 0) -> ByteBuffer {
-        var buffer = allocator.buffer(capacity: 32 + head.status.reasonPhrase.utf8.count + headersSize(head.headers) + extra)
-        buffer.writeStaticString(head.version.minor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
-        let code = Int(head.status.code)
+    static func responseHead(_ head: ResponseHead, allocator: ByteBufferAllocator, extra: Int = 0) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: 32 + head.status.reasonPhrase.utf8.count + head.headers.bytes.readableBytes + extra)
+        writeStatusLine(version: head.version, status: head.status, into: &buffer)
+        buffer.writeImmutableBuffer(head.headers.bytes)
+        buffer.writeCRLF()
+        return buffer
+    }
+
+    @inline(__always)
+    static func writeStatusLine(version: HTTPVersion, status: HTTPResponseStatus, into buffer: inout ByteBuffer) {
+        buffer.writeStaticString(version.minor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
+        let code = Int(status.code)
         buffer.writeInteger(UInt8(48 + code / 100))
         buffer.writeInteger(UInt8(48 + code / 10 % 10))
         buffer.writeInteger(UInt8(48 + code % 10))
         buffer.writeInteger(UInt8(ascii: " "))
-        buffer.writeString(head.status.reasonPhrase)
-        buffer.writeStaticString("\r\n")
-        writeHeaders(head.headers, into: &buffer)
-        return buffer
-    }
-
-    /// Bytes the header lines will take, so the buffer is allocated once.
-    @inline(__always)
-    static func headersSize(_ headers: HTTPHeaders) -> Int {
-        var size = 2
-        for (name, value) in headers { size += name.utf8.count + value.utf8.count + 4 }
-        return size
-    }
-
-    @inline(__always)
-    static func writeHeaders(_ headers: HTTPHeaders, into buffer: inout ByteBuffer) {
-        for (name, value) in headers {
-            buffer.writeString(name)
-            buffer.writeStaticString(": ")
-            buffer.writeString(value)
-            buffer.writeStaticString("\r\n")
+        if code == 200 {
+            buffer.writeStaticString("OK")
+        } else {
+            buffer.writeString(status.reasonPhrase)
         }
-        buffer.writeStaticString("\r\n")
+        buffer.writeCRLF()
     }
 
     /// `size CRLF` before a chunk.
     static func chunkHeader(_ size: Int, allocator: ByteBufferAllocator) -> ByteBuffer {
         var buffer = allocator.buffer(capacity: 20)
         buffer.writeString(String(size, radix: 16))
-        buffer.writeStaticString("\r\n")
+        buffer.writeCRLF()
         return buffer
     }
 

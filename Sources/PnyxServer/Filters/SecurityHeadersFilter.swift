@@ -9,24 +9,27 @@ public struct SecurityHeadersFilter: Filter {
     public var phases: PhaseSet { .response }
     public init() {}
 
-    public func response(_ context: RequestContext, head: inout HTTPResponseHead) {
+    public func response(_ context: RequestContext, head: inout ResponseHead) {
         let site = context.site.configuration
         guard site.securityHeaders else { return }
         var has = (nosniff: false, frame: false, referrer: false, hsts: false, poweredBy: false)
-        for (name, _) in head.headers {
-            switch name.utf8.count {
-            case 22 where name.lowercased() == "x-content-type-options": has.nosniff = true
-            case 15 where name.lowercased() == "x-frame-options": has.frame = true
-            case 15 where name.lowercased() == "referrer-policy": has.referrer = true
-            case 25 where name.lowercased() == "strict-transport-security": has.hsts = true
-            case 12 where name.lowercased() == "x-powered-by": has.poweredBy = true
+        let block = head.headers
+        block.forEachLine { name, _, _, _ in
+            switch name.count {
+            case 22: has.nosniff = has.nosniff || block.name(name, is: "x-content-type-options")
+            case 15:
+                has.frame = has.frame || block.name(name, is: "x-frame-options")
+                has.referrer = has.referrer || block.name(name, is: "referrer-policy")
+            case 25: has.hsts = has.hsts || block.name(name, is: "strict-transport-security")
+            case 12: has.poweredBy = has.poweredBy || block.name(name, is: "x-powered-by")
             default: break
             }
+            return true
         }
-        if !has.nosniff { head.headers.add(name: "x-content-type-options", value: "nosniff") }
-        if !has.frame { head.headers.add(name: "x-frame-options", value: "SAMEORIGIN") }
-        if !has.referrer { head.headers.add(name: "referrer-policy", value: "strict-origin-when-cross-origin") }
         if has.poweredBy { head.headers.remove(name: "x-powered-by") }
+        if !has.nosniff { head.headers.add(literalName: "x-content-type-options", value: "nosniff") }
+        if !has.frame { head.headers.add(literalName: "x-frame-options", value: "SAMEORIGIN") }
+        if !has.referrer { head.headers.add(literalName: "referrer-policy", value: "strict-origin-when-cross-origin") }
         if !has.hsts, context.scheme == "https", let maxAge = site.hstsMaxAge {
             head.headers.add(name: "strict-transport-security", value: "max-age=\(maxAge.components.seconds)")
         }

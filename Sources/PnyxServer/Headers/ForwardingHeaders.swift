@@ -9,7 +9,7 @@ import PnyxCore
 /// What a trusted proxy in front of Pnyx said is kept and extended; anything a client sent directly is replaced.
 enum ForwardingHeaders {
     struct Result {
-        var headers: HTTPHeaders
+        var headers: HeaderBlock
         var expectsContinue: Bool
     }
 
@@ -18,6 +18,8 @@ enum ForwardingHeaders {
         case xForwardedFor, forwarded, xForwardedProto, xForwardedHost, requestID, via
     }
 
+    /// Writes the origin's header lines straight into one buffer: kept fields as the client sent them, then
+    /// the forwarding fields. No `String` is made except when a trusted proxy's values are extended.
     static func build(
         from incoming: HTTPHeaders, client: ClientIdentity, peerText: String, scheme: String, host: String,
         requestID: RequestID, httpVersion: HTTPVersion, forwardedElement element: String? = nil,
@@ -25,7 +27,10 @@ enum ForwardingHeaders {
     ) -> Result {
         // Names listed in Connection are hop-by-hop too.
         var connectionNamed: [Substring] = []
-        for (name, value) in incoming where kind(of: name) == .connection {
+        var size = 0
+        for (name, value) in incoming {
+            size += name.utf8.count + value.utf8.count + 4
+            guard kind(of: name) == .connection else { continue }
             for token in value.split(separator: ",") {
                 let t = token.trimmingSpaces()
                 if !t.isEmpty && !equalsIgnoringCase(t, "close") && !equalsIgnoringCase(t, "keep-alive") {
@@ -34,8 +39,7 @@ enum ForwardingHeaders {
             }
         }
         let trusted = client.peer != nil && client.peerIsTrustedProxy
-        var out: [(String, String)] = []
-        out.reserveCapacity(incoming.count + 7)
+        var out = HeaderBlock(capacity: size + 160 + 2 * host.utf8.count + 2 * peerText.utf8.count)
         var expectsContinue = false
         var chunked = false
         var hasContentLength = false
@@ -52,14 +56,14 @@ enum ForwardingHeaders {
                     continue
                 }
                 if hostOverride != nil && equalsIgnoringCase(Substring(name), "host") { continue }
-                out.append((name, value))
+                out.add(name: name, value: value)
             case .hopByHop, .connection:
                 continue
             case .transferEncoding:
                 if value.utf8.count >= 7 && value.lowercased().contains("chunked") { chunked = true }
             case .contentLength:
                 hasContentLength = true
-                out.append((name, value))
+                out.add(name: name, value: value)
             case .expect:
                 if equalsIgnoringCase(Substring(value).trimmingSpaces(), "100-continue") { expectsContinue = true }
             case .xForwardedFor:
@@ -69,24 +73,28 @@ enum ForwardingHeaders {
             case .via:
                 via = via.map { "\($0), \(value)" } ?? value
             case .xForwardedProto:
-                if trusted { keptProto = true; out.append((name, value)) }
+                if trusted { keptProto = true; out.add(name: name, value: value) }
             case .xForwardedHost:
-                if trusted { keptHost = true; out.append((name, value)) }
+                if trusted { keptHost = true; out.add(name: name, value: value) }
             case .requestID:
-                if trusted { keptRequestID = true; out.append((name, value)) }
+                if trusted { keptRequestID = true; out.add(name: name, value: value) }
             }
         }
-        if let hostOverride { out.append(("host", hostOverride)) }
-        if chunked && !hasContentLength { out.append(("transfer-encoding", "chunked")) }
-        out.append(("x-forwarded-for", xff.map { "\($0), \(peerText)" } ?? peerText))
+        if let hostOverride { out.add(name: "host", value: hostOverride) }
+        if chunked && !hasContentLength { out.add(literalName: "transfer-encoding", value: "chunked") }
+        out.add(name: "x-forwarded-for", prefix: xff, value: peerText)
         let element = element ?? forwardedElement(peerText: peerText, peer: client.peer, scheme: scheme, host: host)
-        out.append(("forwarded", forwarded.map { "\($0), \(element)" } ?? element))
-        if !keptProto { out.append(("x-forwarded-proto", scheme)) }
-        if !keptHost { out.append(("x-forwarded-host", host)) }
-        if !keptRequestID { out.append(("x-request-id", requestID.description)) }
-        let ourVia = httpVersion.major == 2 ? "2 pnyx" : (httpVersion.minor == 0 ? "1.0 pnyx" : "1.1 pnyx")
-        out.append(("via", via.map { "\($0), \(ourVia)" } ?? ourVia))
-        return Result(headers: HTTPHeaders(out), expectsContinue: expectsContinue)
+        out.add(name: "forwarded", prefix: forwarded, value: element)
+        if !keptProto { out.add(name: "x-forwarded-proto", value: scheme) }
+        if !keptHost { out.add(name: "x-forwarded-host", value: host) }
+        if !keptRequestID { out.add(literalName: "x-request-id", hex: requestID.value) }
+        let ourVia: StaticString = httpVersion.major == 2 ? "2 pnyx" : (httpVersion.minor == 0 ? "1.0 pnyx" : "1.1 pnyx")
+        if let via {
+            out.add(name: "via", prefix: via, value: ourVia.description)
+        } else {
+            out.add(literalName: "via", value: ourVia)
+        }
+        return Result(headers: out, expectsContinue: expectsContinue)
     }
 
     @inline(__always)

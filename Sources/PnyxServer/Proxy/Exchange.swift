@@ -17,7 +17,8 @@ final class Exchange {
     let snapshot: ProxySnapshot
     let route: SiteRoute
     let origin: ResolvedOrigin?
-    var upstreamHead: HTTPRequestHead
+    /// What is sent to the origin, once the request-head filters let the request through.
+    var upstreamHead: UpstreamRequestHead?
     var phase: Phase = .connecting
     var upstream: UpstreamConnection?
     /// Body chunks that arrived before the upstream connection was ready.
@@ -37,7 +38,7 @@ final class Exchange {
 
     init(
         context: RequestContext, snapshot: ProxySnapshot, route: SiteRoute, origin: ResolvedOrigin?,
-        upstreamHead: HTTPRequestHead, keepAlive: Bool, retryable: Bool
+        upstreamHead: UpstreamRequestHead?, keepAlive: Bool, retryable: Bool
     ) {
         self.context = context
         self.snapshot = snapshot

@@ -9,7 +9,6 @@ extension ProxyHandler {
     func startExchange(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         timeouts?.requestStarted()
         let snapshot = runtime.snapshots.snapshot
-        let configuration = snapshot.configuration
         idCount &+= 1
         let id = RequestID(idBase &+ idCount)
         let client = snapshot.clientResolver.resolve(peer: facts.peer, headers: head.headers)
@@ -29,7 +28,7 @@ extension ProxyHandler {
             let exchange = Exchange(
                 context: requestContext, snapshot: snapshot, route: route ?? ProxyRuntime.unmatchedRoute,
                 origin: nil,
-                upstreamHead: head, keepAlive: keepAlive && status != .badRequest && !quiescing, retryable: false)
+                upstreamHead: nil, keepAlive: keepAlive && status != .badRequest && !quiescing, retryable: false)
             self.exchange = exchange
             respondLocally(
                 exchange, ErrorPage.response(status: status, title: title, message: message, requestID: id, wantsJSON: ErrorPage.wantsJSON(head)),
@@ -48,7 +47,7 @@ extension ProxyHandler {
             early(.misdirectedRequest, "Unknown site", "This server does not serve the site you asked for.")
             return
         }
-        guard head.uri.utf8.count <= configuration.limits.maxURIBytes else {
+        guard head.uri.utf8.count <= snapshot.maxURIBytes else {
             early(.uriTooLong, "Address too long", "The requested address is longer than this site accepts.", route: route)
             return
         }
@@ -64,7 +63,7 @@ extension ProxyHandler {
             return
         }
         let exchange = Exchange(
-            context: requestContext, snapshot: snapshot, route: route, origin: route.pickOrigin(), upstreamHead: head,
+            context: requestContext, snapshot: snapshot, route: route, origin: route.pickOrigin(), upstreamHead: nil,
             keepAlive: keepAlive && !quiescing, retryable: retryable)
         self.exchange = exchange
 
@@ -80,12 +79,12 @@ extension ProxyHandler {
             from: head.headers, client: client, peerText: facts.peerText, scheme: facts.scheme, host: host,
             requestID: id, httpVersion: head.version, forwardedElement: forwardedElement,
             hostOverride: host.isEmpty ? exchange.origin?.address.authority : nil)
-        var upstreamHead = HTTPRequestHead(version: .http1_1, method: head.method, uri: head.uri, headers: forwarded.headers)
+        var upstreamHead = UpstreamRequestHead(method: head.method, uri: head.uri, headers: forwarded.headers)
         if facts.isHTTP2 && !upstreamHead.headers.contains(name: "content-length")
             && (head.method == .POST || head.method == .PUT || head.method == .PATCH)
         {
             // HTTP/2 bodies need not announce a length; HTTP/1.1 to the origin then uses chunked framing.
-            upstreamHead.headers.add(name: "transfer-encoding", value: "chunked")
+            upstreamHead.headers.add(literalName: "transfer-encoding", value: "chunked")
         }
         let expectsContinue = forwarded.expectsContinue
         snapshot.chain.upstream(requestContext, head: &upstreamHead)

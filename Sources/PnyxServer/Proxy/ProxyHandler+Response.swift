@@ -7,7 +7,7 @@ extension ProxyHandler {
     // MARK: responses
 
     /// Sets the response version, framing and connection headers for the client's protocol.
-    func prepare(_ head: inout HTTPResponseHead, for exchange: Exchange) {
+    func prepare(_ head: inout ResponseHead, for exchange: Exchange) {
         if facts.isHTTP2 {
             exchange.framing = .raw
             return
@@ -21,7 +21,7 @@ extension ProxyHandler {
         } else if head.headers.contains(name: "content-length") {
             exchange.framing = .raw
         } else if requestHead.version == .http1_1 {
-            head.headers.add(name: "transfer-encoding", value: "chunked")
+            head.headers.add(literalName: "transfer-encoding", value: "chunked")
             exchange.framing = .chunked
         } else {
             // An HTTP/1.0 client and no length: the body ends when the connection closes.
@@ -35,16 +35,16 @@ extension ProxyHandler {
         }
     }
 
-    func writeHead(_ head: HTTPResponseHead, context: ChannelHandlerContext) {
+    func writeHead(_ head: ResponseHead, context: ChannelHandlerContext) {
         if facts.isHTTP2 {
-            context.write(wrapOutboundOut(.head(head)), promise: nil)
+            context.write(wrapOutboundOut(.head(head.httpResponseHead)), promise: nil)
         } else {
             writePending(context: context)
             var extra = 0
             if let length = head.headers.first(name: "content-length").flatMap({ Int($0) }), length <= Self.coalesceLimit {
                 extra = length
             }
-            pendingOutput = HTTP1Serializer.responseHead(head, allocator: context.channel.allocator, extra: extra)
+            pendingOutput = HTTP1Serializer.responseHead(head, allocator: allocator, extra: extra)
         }
     }
 
@@ -71,13 +71,13 @@ extension ProxyHandler {
             if var out = pendingOutput, size <= Self.coalesceLimit {
                 pendingOutput = nil
                 out.writeString(String(size, radix: 16))
-                out.writeStaticString("\r\n")
+                out.writeCRLF()
                 out.writeImmutableBuffer(body)
-                out.writeStaticString("\r\n")
+                out.writeCRLF()
                 pendingOutput = out
             } else {
                 writePending(context: context)
-                context.write(NIOAny(IOData.byteBuffer(HTTP1Serializer.chunkHeader(size, allocator: context.channel.allocator))), promise: nil)
+                context.write(NIOAny(IOData.byteBuffer(HTTP1Serializer.chunkHeader(size, allocator: allocator))), promise: nil)
                 context.write(NIOAny(IOData.byteBuffer(body)), promise: nil)
                 context.write(NIOAny(IOData.byteBuffer(HTTP1Serializer.crlf)), promise: nil)
             }
@@ -125,7 +125,7 @@ extension ProxyHandler {
         // A request body that has not been read would have to be drained: close instead. A body-less request's
         // `end` part is simply ignored when it arrives, and the connection stays open.
         if !exchange.requestEnded && Self.hasBody(exchange.context.head) { exchange.keepAlive = false }
-        var head = HTTPResponseHead(version: .http1_1, status: response.status, headers: response.headers)
+        var head = ResponseHead(status: response.status, headers: HeaderBlock(response.headers))
         head.headers.replaceOrAdd(name: "content-length", value: String(response.body.readableBytes))
         if runResponseFilters { exchange.snapshot.chain.response(exchange.context, head: &head) }
         prepare(&head, for: exchange)

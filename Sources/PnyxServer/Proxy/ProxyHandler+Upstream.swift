@@ -15,8 +15,7 @@ extension ProxyHandler {
             attach(connection, to: exchange)
             return
         }
-        let limits = exchange.route.site.configuration.limits
-        pool.acquire(origin, connectTimeout: TimeAmount(limits.upstreamConnectTimeout), forceNew: forceNew)
+        pool.acquire(origin, connectTimeout: exchange.route.connectTimeout, forceNew: forceNew)
             .assumeIsolated()
             .whenComplete { result in
                 switch result {
@@ -42,6 +41,10 @@ extension ProxyHandler {
     }
 
     func attach(_ connection: UpstreamConnection, to exchange: Exchange) {
+        guard let upstreamHead = exchange.upstreamHead else {
+            pool?.release(connection)
+            return
+        }
         exchange.upstream = connection
         exchange.phase = .forwarding
         exchange.context.origin = exchange.origin?.address
@@ -49,16 +52,16 @@ extension ProxyHandler {
         exchange.context.upstreamStart = now
         connection.begin(
             delegate: self,
-            responseTimeout: TimeAmount(exchange.route.site.configuration.limits.upstreamResponseTimeout),
-            isHEAD: exchange.upstreamHead.method == .HEAD, now: now)
-        connection.sendHead(exchange.upstreamHead)
+            responseTimeout: exchange.route.responseTimeout,
+            isHEAD: upstreamHead.method == .HEAD, now: now)
+        connection.sendHead(upstreamHead)
         for body in exchange.buffered { connection.sendBody(body) }
         exchange.buffered.removeAll()
         if exchange.requestEnded { connection.sendEnd() } else { connection.flush() }
         if !exchange.requestEnded && connection.isWritable { resumeClientReads() }
     }
 
-    func upstreamResponseHead(_ head: HTTPResponseHead) {
+    func upstreamResponseHead(_ head: ResponseHead) {
         guard let exchange, let context else { return }
         let requestContext = exchange.context
         requestContext.upstreamHeadAt = .now()

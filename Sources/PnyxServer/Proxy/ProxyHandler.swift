@@ -38,6 +38,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamDelegate {
     var pendingOutput: ByteBuffer?
     static let coalesceLimit = 16 * 1024
     let idBase: UInt64
+    let allocator = ByteBufferAllocator()
     var idCount: UInt64 = 0
     /// This connection's `Forwarded` element for the last host asked for (the same on nearly every request).
     var forwardedForHost = "\u{0}"
@@ -160,11 +161,11 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamDelegate {
         pipelined.removeAll()
         let status: HTTPResponseStatus = error == .headerTooLarge ? .requestHeaderFieldsTooLarge : .badRequest
         let body = status == .badRequest ? "Bad request\n" : "Request headers too large\n"
-        var head = HTTPResponseHead(version: .http1_1, status: status)
-        head.headers.add(name: "content-type", value: "text/plain; charset=utf-8")
+        var head = ResponseHead(status: status)
+        head.headers.add(literalName: "content-type", value: "text/plain; charset=utf-8")
         head.headers.add(name: "content-length", value: String(body.utf8.count))
-        head.headers.add(name: "connection", value: "close")
-        var bytes = HTTP1Serializer.responseHead(head, allocator: context.channel.allocator)
+        head.headers.add(literalName: "connection", value: "close")
+        var bytes = HTTP1Serializer.responseHead(head, allocator: allocator)
         bytes.writeString(body)
         let channel = context.channel
         context.writeAndFlush(NIOAny(IOData.byteBuffer(bytes))).whenComplete { _ in channel.close(promise: nil) }

@@ -15,6 +15,8 @@ public final class ProxySnapshot: AtomicReference, Sendable {
     let clientResolver: ClientAddressResolver
     let tls: NIOSSLContext?
     let events: any EventSink
+    /// Copied out of the configuration for the hot path (no struct copy per request).
+    let maxURIBytes: Int
 
     init(
         configuration: PnyxConfiguration, generation: Int, router: HostRouter, chain: FilterChain,
@@ -27,6 +29,7 @@ public final class ProxySnapshot: AtomicReference, Sendable {
         self.clientResolver = ClientAddressResolver(trusted: CIDRSet(configuration.trustedProxies))
         self.tls = tls
         self.events = events
+        self.maxURIBytes = configuration.limits.maxURIBytes
     }
 }
 

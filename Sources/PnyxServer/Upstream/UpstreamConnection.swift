@@ -15,7 +15,7 @@ enum UpstreamFailure: Error {
 /// Receives what an upstream connection produces for the exchange that holds it. Always called on the
 /// connection's event loop, which is also the client's.
 protocol UpstreamDelegate: AnyObject {
-    func upstreamResponseHead(_ head: HTTPResponseHead)
+    func upstreamResponseHead(_ head: ResponseHead)
     func upstreamResponseBody(_ body: ByteBuffer)
     func upstreamResponseEnd()
     func upstreamReadComplete()
@@ -62,7 +62,10 @@ final class UpstreamConnection: ChannelDuplexHandler {
         self.origin = origin
     }
 
-    var isActive: Bool { state != .closed && (context?.channel.isActive ?? false) }
+    /// Tracked from the channel's events, so the pool's checks cost no pipeline calls.
+    private var channelActive = false
+    var isActive: Bool { state != .closed && channelActive }
+    private let allocator = ByteBufferAllocator()
     var isReused: Bool { requestCount > 1 }
     /// Whether the connection can carry another request after the response that just ended.
     private(set) var responseKeepAlive = true
@@ -79,19 +82,17 @@ final class UpstreamConnection: ChannelDuplexHandler {
         self.armTimer(at: responseDeadline)
     }
 
-    func sendHead(_ head: HTTPRequestHead) {
+    func sendHead(_ head: UpstreamRequestHead) {
         guard let context else { return }
-        requestChunked = false
-        for value in head.headers[canonicalForm: "transfer-encoding"] where value.lowercased() == "chunked" {
-            requestChunked = true
-        }
-        context.write(wrapOutboundOut(.byteBuffer(HTTP1Serializer.requestHead(head, allocator: context.channel.allocator))), promise: nil)
+        // The forwarding headers send `Transfer-Encoding: chunked` alone, or nothing.
+        requestChunked = head.headers.first(name: "transfer-encoding").map { $0.lowercased() == "chunked" } ?? false
+        context.write(wrapOutboundOut(.byteBuffer(HTTP1Serializer.requestHead(head, allocator: allocator))), promise: nil)
     }
 
     func sendBody(_ body: ByteBuffer) {
         guard let context, body.readableBytes > 0 else { return }
         if requestChunked {
-            context.write(wrapOutboundOut(.byteBuffer(HTTP1Serializer.chunkHeader(body.readableBytes, allocator: context.channel.allocator))), promise: nil)
+            context.write(wrapOutboundOut(.byteBuffer(HTTP1Serializer.chunkHeader(body.readableBytes, allocator: allocator))), promise: nil)
             context.write(wrapOutboundOut(.byteBuffer(body)), promise: nil)
             context.write(wrapOutboundOut(.byteBuffer(HTTP1Serializer.crlf)), promise: nil)
         } else {
@@ -137,10 +138,17 @@ final class UpstreamConnection: ChannelDuplexHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        channelActive = context.channel.isActive
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        channelActive = true
+        context.fireChannelActive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        channelActive = false
         timer?.cancel()
     }
 
@@ -186,6 +194,7 @@ final class UpstreamConnection: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        channelActive = false
         timer?.cancel()
         let delegate = self.delegate
         self.delegate = nil
