@@ -35,10 +35,17 @@ struct HTTP1ResponseParser {
     private var state: State = .done
     private var chunks = ChunkedBodyDecoder()
     private var pending = ByteBuffer()
+    /// The fields of each response head are written into the same memory (see ``RecycledBuffer``).
+    private var fieldBuffer = RecycledBuffer()
     /// The response to the current request must have no body (HEAD).
     private var noBody = false
     /// Whether the connection may carry another request after this response.
     private(set) var reusable = true
+
+    /// Hands back a parsed head's field buffer once it has been written, so the next head reuses its memory.
+    mutating func recycle(_ fields: ByteBuffer) {
+        fieldBuffer.keep(fields)
+    }
 
     /// Prepares for the response to a new request.
     mutating func expectResponse(toHEAD isHEAD: Bool) {
@@ -66,7 +73,9 @@ struct HTTP1ResponseParser {
                     pending = buffer
                     return
                 }
-                let (head, info) = try Self.parseHead(buffer.readSlice(length: headLength)!)
+                // Room for the fields the response filters add, so they do not reallocate.
+                var fields = fieldBuffer.take(minimumCapacity: headLength + 256)
+                let (head, info) = try Self.parseHead(buffer.readSlice(length: headLength)!, into: &fields)
                 if head.status.code >= 100 && head.status.code < 200 {
                     if head.status.code == 101 { throw ParseError(reason: "protocol upgrade is not supported") }
                     continue  // informational: wait for the final response
@@ -208,7 +217,12 @@ struct HTTP1ResponseParser {
     /// header list: `Connection` and `Transfer-Encoding` only inform framing and reuse.
     static func parseHead(_ head: ByteBuffer) throws -> (ResponseHead, HeadInfo) {
         var fields = ByteBufferAllocator().buffer(capacity: head.readableBytes)
-        return try head.withUnsafeReadableBytes { raw -> (ResponseHead, HeadInfo) in
+        return try parseHead(head, into: &fields)
+    }
+
+    /// Parses a complete head, writing the kept field lines into `fields` (empty on entry).
+    static func parseHead(_ head: ByteBuffer, into fields: inout ByteBuffer) throws -> (ResponseHead, HeadInfo) {
+        try head.withUnsafeReadableBytes { raw -> (ResponseHead, HeadInfo) in
             let count = raw.count - 2  // drop the final CRLF of the empty line
             // Status line: HTTP/1.x SP 3DIGIT SP reason CRLF
             guard count >= 14, raw[0] == 72, raw[1] == 84, raw[2] == 84, raw[3] == 80, raw[4] == 47, raw[5] == 49,

@@ -6,14 +6,22 @@ import PnyxCore
 /// field lines as bytes (`HeaderBlock`), so a head is a request or status line plus one copy.
 enum HTTP1Serializer {
     static func requestHead(_ head: UpstreamRequestHead, allocator: ByteBufferAllocator) -> ByteBuffer {
-        var buffer = allocator.buffer(capacity: 32 + head.uri.utf8.count + head.headers.bytes.readableBytes)
+        var buffer = allocator.buffer(capacity: requestHeadSize(head))
+        writeRequestHead(head, into: &buffer)
+        return buffer
+    }
+
+    static func requestHeadSize(_ head: UpstreamRequestHead) -> Int {
+        32 + head.uri.utf8.count + head.headers.bytes.readableBytes
+    }
+
+    static func writeRequestHead(_ head: UpstreamRequestHead, into buffer: inout ByteBuffer) {
         writeMethod(head.method, into: &buffer)
         buffer.writeInteger(UInt8(ascii: " "))
         buffer.writeString(head.uri)
         buffer.writeStaticString(" HTTP/1.1\r\n")
         buffer.writeImmutableBuffer(head.headers.bytes)
         buffer.writeCRLF()
-        return buffer
     }
 
     @inline(__always)
@@ -32,11 +40,19 @@ enum HTTP1Serializer {
 
     /// - Parameter extra: room to reserve after the head (a small body gathered into the same buffer).
     static func responseHead(_ head: ResponseHead, allocator: ByteBufferAllocator, extra: Int = 0) -> ByteBuffer {
-        var buffer = allocator.buffer(capacity: 32 + head.status.reasonPhrase.utf8.count + head.headers.bytes.readableBytes + extra)
+        var buffer = allocator.buffer(capacity: responseHeadSize(head) + extra)
+        writeResponseHead(head, into: &buffer)
+        return buffer
+    }
+
+    static func responseHeadSize(_ head: ResponseHead) -> Int {
+        32 + head.status.reasonPhrase.utf8.count + head.headers.bytes.readableBytes
+    }
+
+    static func writeResponseHead(_ head: ResponseHead, into buffer: inout ByteBuffer) {
         writeStatusLine(version: head.version, status: head.status, into: &buffer)
         buffer.writeImmutableBuffer(head.headers.bytes)
         buffer.writeCRLF()
-        return buffer
     }
 
     @inline(__always)

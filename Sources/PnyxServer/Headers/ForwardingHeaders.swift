@@ -23,7 +23,7 @@ enum ForwardingHeaders {
     static func build(
         from incoming: HTTPHeaders, client: ClientIdentity, peerText: String, scheme: String, host: String,
         requestID: RequestID, httpVersion: HTTPVersion, forwardedElement element: String? = nil,
-        hostOverride: String? = nil
+        hostOverride: String? = nil, recycling recycled: inout RecycledBuffer
     ) -> Result {
         // Names listed in Connection are hop-by-hop too.
         var connectionNamed: [Substring] = []
@@ -39,7 +39,8 @@ enum ForwardingHeaders {
             }
         }
         let trusted = client.peer != nil && client.peerIsTrustedProxy
-        var out = HeaderBlock(capacity: size + 160 + 2 * host.utf8.count + 2 * peerText.utf8.count)
+        var out = HeaderBlock(
+            validatedBytes: recycled.take(minimumCapacity: size + 256 + 2 * host.utf8.count + 2 * peerText.utf8.count))
         var expectsContinue = false
         var chunked = false
         var hasContentLength = false
@@ -95,6 +96,18 @@ enum ForwardingHeaders {
             out.add(literalName: "via", value: ourVia)
         }
         return Result(headers: out, expectsContinue: expectsContinue)
+    }
+
+    /// `build` with a fresh buffer (tests, rare paths).
+    static func build(
+        from incoming: HTTPHeaders, client: ClientIdentity, peerText: String, scheme: String, host: String,
+        requestID: RequestID, httpVersion: HTTPVersion, forwardedElement element: String? = nil,
+        hostOverride: String? = nil
+    ) -> Result {
+        var recycled = RecycledBuffer()
+        return build(
+            from: incoming, client: client, peerText: peerText, scheme: scheme, host: host, requestID: requestID,
+            httpVersion: httpVersion, forwardedElement: element, hostOverride: hostOverride, recycling: &recycled)
     }
 
     @inline(__always)

@@ -62,9 +62,9 @@ final class ConnectionTimer {
 
     private func arm(at deadline: NIODeadline) {
         guard timer == nil, let context else { return }
-        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
-            self?.fire()
-        }
+        // A strong capture: weak references give an object a side table, and every retain of it then takes
+        // the slow path. The cycle ends when the timer fires or `stop` cancels it (handlerRemoved).
+        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { self.fire() }
     }
 
     private func fire() {

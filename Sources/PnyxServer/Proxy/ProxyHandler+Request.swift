@@ -78,7 +78,7 @@ extension ProxyHandler {
         let forwarded = ForwardingHeaders.build(
             from: head.headers, client: client, peerText: facts.peerText, scheme: facts.scheme, host: host,
             requestID: id, httpVersion: head.version, forwardedElement: forwardedElement,
-            hostOverride: host.isEmpty ? exchange.origin?.address.authority : nil)
+            hostOverride: host.isEmpty ? exchange.origin?.address.authority : nil, recycling: &forwardBuffer)
         var upstreamHead = UpstreamRequestHead(method: head.method, uri: head.uri, headers: forwarded.headers)
         if facts.isHTTP2 && !upstreamHead.headers.contains(name: "content-length")
             && (head.method == .POST || head.method == .PUT || head.method == .PATCH)

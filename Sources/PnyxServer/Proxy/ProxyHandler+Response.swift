@@ -44,7 +44,9 @@ extension ProxyHandler {
             if let length = head.headers.first(name: "content-length").flatMap({ Int($0) }), length <= Self.coalesceLimit {
                 extra = length
             }
-            pendingOutput = HTTP1Serializer.responseHead(head, allocator: allocator, extra: extra)
+            var out = outputBuffer.take(minimumCapacity: HTTP1Serializer.responseHeadSize(head) + extra)
+            HTTP1Serializer.writeResponseHead(head, into: &out)
+            pendingOutput = out
         }
     }
 
@@ -88,6 +90,7 @@ extension ProxyHandler {
     func writePending(context: ChannelHandlerContext) {
         if let out = pendingOutput {
             pendingOutput = nil
+            outputBuffer.keep(out)
             context.write(NIOAny(IOData.byteBuffer(out)), promise: nil)
         }
     }
@@ -109,6 +112,7 @@ extension ProxyHandler {
         }
         if let out = pendingOutput {
             pendingOutput = nil
+            outputBuffer.keep(out)
             context.writeAndFlush(NIOAny(IOData.byteBuffer(out)), promise: promise)
         } else if let promise {
             // An empty write completes after everything before it is on the wire.

@@ -55,6 +55,7 @@ extension ProxyHandler {
             responseTimeout: exchange.route.responseTimeout,
             isHEAD: upstreamHead.method == .HEAD, now: now)
         connection.sendHead(upstreamHead)
+        forwardBuffer.keep(upstreamHead.headers.bytes)
         for body in exchange.buffered { connection.sendBody(body) }
         exchange.buffered.removeAll()
         if exchange.requestEnded { connection.sendEnd() } else { connection.flush() }
@@ -80,6 +81,7 @@ extension ProxyHandler {
         requestContext.status = Int(head.status.code)
         exchange.responseStarted = true
         writeHead(head, context: context)
+        exchange.upstream?.recycle(head)
     }
 
     func upstreamResponseBody(_ body: ByteBuffer) {

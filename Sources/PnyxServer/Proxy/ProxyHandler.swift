@@ -36,6 +36,10 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamDelegate {
     /// HTTP/1 response bytes not yet handed to the channel: the head and small body parts are gathered so that a
     /// typical response leaves in one write.
     var pendingOutput: ByteBuffer?
+    /// Response heads and the origin request's fields are written into the same memory each time (see
+    /// ``RecycledBuffer``).
+    var outputBuffer = RecycledBuffer()
+    var forwardBuffer = RecycledBuffer()
     static let coalesceLimit = 16 * 1024
     let idBase: UInt64
     let allocator = ByteBufferAllocator()

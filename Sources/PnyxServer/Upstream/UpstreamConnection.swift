@@ -41,7 +41,8 @@ final class UpstreamConnection: ChannelDuplexHandler {
     let origin: ResolvedOrigin
     private(set) var state: State = .idle
     private var context: ChannelHandlerContext?
-    weak var pool: UpstreamPool?
+    /// Strong, not weak (see `armTimer`); cleared when the connection closes.
+    var pool: UpstreamPool?
     /// The exchange currently using this connection. Cleared when its response ends or fails.
     private var delegate: (any UpstreamDelegate)?
     private var parser = HTTP1ResponseParser()
@@ -66,6 +67,8 @@ final class UpstreamConnection: ChannelDuplexHandler {
     private var channelActive = false
     var isActive: Bool { state != .closed && channelActive }
     private let allocator = ByteBufferAllocator()
+    /// Request heads are written into the same memory each time (see ``RecycledBuffer``).
+    private var headBuffer = RecycledBuffer()
     var isReused: Bool { requestCount > 1 }
     /// Whether the connection can carry another request after the response that just ended.
     private(set) var responseKeepAlive = true
@@ -86,7 +89,15 @@ final class UpstreamConnection: ChannelDuplexHandler {
         guard let context else { return }
         // The forwarding headers send `Transfer-Encoding: chunked` alone, or nothing.
         requestChunked = head.headers.first(name: "transfer-encoding").map { $0.lowercased() == "chunked" } ?? false
-        context.write(wrapOutboundOut(.byteBuffer(HTTP1Serializer.requestHead(head, allocator: allocator))), promise: nil)
+        var buffer = headBuffer.take(minimumCapacity: HTTP1Serializer.requestHeadSize(head))
+        HTTP1Serializer.writeRequestHead(head, into: &buffer)
+        headBuffer.keep(buffer)
+        context.write(wrapOutboundOut(.byteBuffer(buffer)), promise: nil)
+    }
+
+    /// The response head's fields have been written to the client: their memory can carry the next head.
+    func recycle(_ head: ResponseHead) {
+        parser.recycle(head.headers.bytes)
     }
 
     func sendBody(_ body: ByteBuffer) {
@@ -208,6 +219,7 @@ final class UpstreamConnection: ChannelDuplexHandler {
             delegate?.upstreamFailed(.closed)
         }
         pool?.forget(self)
+        pool = nil
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -239,9 +251,9 @@ final class UpstreamConnection: ChannelDuplexHandler {
 
     private func armTimer(at deadline: NIODeadline) {
         guard timer == nil, let context else { return }
-        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
-            self?.timerFired()
-        }
+        // A strong capture (no weak reference, so no side table and no slow-path retains on this hot object);
+        // the cycle ends when the timer fires or is cancelled on close.
+        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { self.timerFired() }
     }
 
     private func timerFired() {

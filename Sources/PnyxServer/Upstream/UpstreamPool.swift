@@ -106,8 +106,9 @@ final class UpstreamPool: @unchecked Sendable {
 
     private func startSweeperIfNeeded() {
         guard sweeper == nil else { return }
-        sweeper = eventLoop.scheduleRepeatedTask(initialDelay: idleTimeout, delay: idleTimeout) { [weak self] _ in
-            self?.sweep()
+        // Strong capture: the pool lives as long as the proxy, and `closeAll` cancels the sweeper.
+        sweeper = eventLoop.scheduleRepeatedTask(initialDelay: idleTimeout, delay: idleTimeout) { _ in
+            self.sweep()
         }
     }
 
