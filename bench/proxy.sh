@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/proxy.sh — Pnyx vs nginx as a plain reverse proxy, side by side in one run.
 #
-# Starts an nginx origin serving a small (2.7 KB) page, nginx as a reverse proxy in front of it
+# Starts an nginx origin serving a small (2.7 KB) page, nginx as a reverse proxy in front of it (its own instance)
 # (worker_processes auto, upstream keepalive), and Pnyx (release build, full pipeline: limits, security
 # headers, metrics; access log off like nginx's, and a second Pnyx with its JSON access log on), then runs
 # wrk against each in turn for several rounds and prints requests/s, p99 latency and the Pnyx/nginx ratio.
@@ -34,23 +34,29 @@ PNYX="$("${BUILD[@]}" --show-bin-path)/pnyx"
 
 rm -rf "$D"; mkdir -p "$D/www" "$D/logs" "$D/tmp" "$D/data" "$D/data-log"
 head -c 2000 /dev/urandom | base64 -w 76 > "$D/www/index.html"   # ~2.7 KB
-cat > "$D/nginx.conf" <<NG
+# The origin and the nginx proxy are two separate nginx instances, so the proxy under test never shares a worker
+# process with the origin (one shared instance lets nginx serve proxy and origin side in the same worker, an
+# advantage no separate proxy has). Both proxies talk to the same origin.
+nginx_conf() { # name, server block
+  cat <<NG
 worker_processes auto;
-pid $D/nginx.pid;
-error_log $D/logs/error.log warn;
+pid $D/$1.pid;
+error_log $D/logs/$1-error.log warn;
 events { worker_connections 8192; }
 http {
   access_log off;
-  client_body_temp_path $D/tmp/cb; proxy_temp_path $D/tmp/px; fastcgi_temp_path $D/tmp/fc;
-  uwsgi_temp_path $D/tmp/uw; scgi_temp_path $D/tmp/sc;
+  client_body_temp_path $D/tmp/$1-cb; proxy_temp_path $D/tmp/$1-px; fastcgi_temp_path $D/tmp/$1-fc;
+  uwsgi_temp_path $D/tmp/$1-uw; scgi_temp_path $D/tmp/$1-sc;
   keepalive_requests 1000000;
-  upstream origin { server 127.0.0.1:$ORIGIN_PORT; keepalive 128; }
-  server { listen 127.0.0.1:$ORIGIN_PORT reuseport backlog=4096; root $D/www;
-    location / { try_files /index.html =404; } }
-  server { listen 127.0.0.1:$NGINX_PORT reuseport backlog=4096;
-    location / { proxy_pass http://origin; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_set_header Host \$host; } }
+  $2
 }
 NG
+}
+nginx_conf origin "server { listen 127.0.0.1:$ORIGIN_PORT reuseport backlog=4096; root $D/www;
+    location / { try_files /index.html =404; } }" > "$D/origin.conf"
+nginx_conf proxy "upstream origin { server 127.0.0.1:$ORIGIN_PORT; keepalive 128; }
+  server { listen 127.0.0.1:$NGINX_PORT reuseport backlog=4096;
+    location / { proxy_pass http://origin; proxy_http_version 1.1; proxy_set_header Connection \"\"; proxy_set_header Host \$host; } }" > "$D/proxy.conf"
 pnyx_config() { # port data_dir access_log
   cat <<YAML
 listen: { http: 127.0.0.1:$1 }
@@ -67,13 +73,14 @@ pnyx_config $PNYX_PORT "$D/data" off > "$D/pnyx.yaml"
 pnyx_config $PNYX_LOG_PORT "$D/data-log" "$D/logs/pnyx-access.log" > "$D/pnyx-log.yaml"
 
 cleanup() {
-  [ -f "$D/nginx.pid" ] && kill "$(cat "$D/nginx.pid")" 2>/dev/null || true
+  for pid in "$D/origin.pid" "$D/proxy.pid"; do [ -f "$pid" ] && kill "$(cat "$pid")" 2>/dev/null || true; done
   [ -n "${P1:-}" ] && kill "$P1" 2>/dev/null || true
   [ -n "${P2:-}" ] && kill "$P2" 2>/dev/null || true
   wait 2>/dev/null || true
 }
 trap cleanup EXIT
-nginx -c "$D/nginx.conf" -p "$D/"
+nginx -c "$D/origin.conf" -p "$D/"
+nginx -c "$D/proxy.conf" -p "$D/"
 "$PNYX" serve --config "$D/pnyx.yaml" --log-level warning 2>"$D/logs/pnyx.err" & P1=$!
 "$PNYX" serve --config "$D/pnyx-log.yaml" --log-level warning 2>"$D/logs/pnyx-log.err" & P2=$!
 for p in $ORIGIN_PORT $NGINX_PORT $PNYX_PORT $PNYX_LOG_PORT; do

@@ -109,8 +109,31 @@ public struct HeaderBlock: Sendable, Sequence, CustomStringConvertible {
         }
     }
 
+    /// Appends a field with a compile-time name (known to be a token): only the value is checked, in the same
+    /// pass that copies it. Returns false (and adds nothing) for a value with CR, LF or NUL.
+    @discardableResult
+    public mutating func add(literalName name: StaticString, value: String) -> Bool {
+        var value = value
+        return value.withUTF8 { v in
+            for b in v where b == 0 || b == 10 || b == 13 { return false }
+            var start = 0, end = v.count
+            while start < end && (v[start] == 32 || v[start] == 9) { start += 1 }
+            while end > start && (v[end - 1] == 32 || v[end - 1] == 9) { end -= 1 }
+            bytes.writeStaticString(name)
+            bytes.writeColonSpace()
+            bytes.writeBytes(UnsafeBufferPointer(rebasing: v[start..<end]))
+            bytes.writeCRLF()
+            return true
+        }
+    }
+
+    /// Appends complete field lines written at compile time (each `name: value\r\n`).
+    public mutating func add(literalLines lines: StaticString) {
+        bytes.writeStaticString(lines)
+    }
+
     /// Appends a field whose name and value are known to be valid at compile time (no checks, no `String`).
-    public mutating func add(literalName name: StaticString, value: StaticString) {
+    public mutating func add(literalName name: StaticString, literalValue value: StaticString) {
         bytes.writeStaticString(name)
         bytes.writeColonSpace()
         bytes.writeStaticString(value)
@@ -164,6 +187,28 @@ public struct HeaderBlock: Sendable, Sequence, CustomStringConvertible {
                 return false
             }
             return true
+        }
+        return result
+    }
+
+    /// The first value of the field with this name read as a non-negative decimal integer (e.g.
+    /// `Content-Length`), without making a `String`. `nil` when absent or not all digits.
+    public func firstInteger(name: String) -> Int? {
+        var result: Int?
+        let source = bytes
+        forEachLine(in: source) { nameRange, valueRange, _, _ in
+            guard Self.name(in: source, nameRange, equals: name) else { return true }
+            guard !valueRange.isEmpty, valueRange.count <= 18 else { return false }
+            result = source.withUnsafeReadableBytes { raw -> Int? in
+                var n = 0
+                for k in (valueRange.lowerBound - source.readerIndex)..<(valueRange.upperBound - source.readerIndex) {
+                    let b = raw[k]
+                    guard b >= 48 && b <= 57 else { return nil }
+                    n = n * 10 + Int(b - 48)
+                }
+                return n
+            }
+            return false
         }
         return result
     }

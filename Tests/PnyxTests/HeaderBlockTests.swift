@@ -10,7 +10,7 @@ struct HeaderBlockTests {
         var block = HeaderBlock()
         block.add(name: "Content-Type", value: "text/html")
         block.add(name: "Set-Cookie", value: "  a=1 ")
-        block.add(literalName: "set-cookie", value: "b=2")
+        block.add(literalName: "set-cookie", literalValue: "b=2")
         #expect(block.first(name: "content-type") == "text/html")
         #expect(block.first(name: "CONTENT-TYPE") == "text/html")
         #expect(block["set-cookie"] == ["a=1", "b=2"])

@@ -258,6 +258,7 @@ struct HTTP1ResponseParser {
                 }
                 let name = UnsafeRawBufferPointer(rebasing: raw[i..<colon])
                 let value = UnsafeRawBufferPointer(rebasing: raw[valueStart..<valueEnd])
+                let lineStart = i
                 i = end + 2
                 switch classify(name) {
                 case .contentLength:
@@ -290,10 +291,15 @@ struct HTTP1ResponseParser {
                 case .other:
                     break
                 }
-                fields.writeBytes(name)
-                fields.writeColonSpace()
-                fields.writeBytes(value)
-                fields.writeCRLF()
+                if valueStart == colon + 2 && raw[colon + 1] == 32 && valueEnd == end {
+                    // Already `name: value` CRLF (what origins send): one copy of the whole line.
+                    fields.writeBytes(UnsafeRawBufferPointer(rebasing: raw[lineStart..<(end + 2)]))
+                } else {
+                    fields.writeBytes(name)
+                    fields.writeColonSpace()
+                    fields.writeBytes(value)
+                    fields.writeCRLF()
+                }
             }
             var block = HeaderBlock(validatedBytes: fields)
             for named in connectionNamed { block.remove(name: named) }

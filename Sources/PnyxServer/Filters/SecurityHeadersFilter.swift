@@ -9,6 +9,9 @@ public struct SecurityHeadersFilter: Filter {
     public var phases: PhaseSet { .response }
     public init() {}
 
+    static let allThree: StaticString =
+        "x-content-type-options: nosniff\r\nx-frame-options: SAMEORIGIN\r\nreferrer-policy: strict-origin-when-cross-origin\r\n"
+
     public func response(_ context: RequestContext, head: inout ResponseHead) {
         let site = context.site.configuration
         guard site.securityHeaders else { return }
@@ -27,9 +30,16 @@ public struct SecurityHeadersFilter: Filter {
             return true
         }
         if has.poweredBy { head.headers.remove(name: "x-powered-by") }
-        if !has.nosniff { head.headers.add(literalName: "x-content-type-options", value: "nosniff") }
-        if !has.frame { head.headers.add(literalName: "x-frame-options", value: "SAMEORIGIN") }
-        if !has.referrer { head.headers.add(literalName: "referrer-policy", value: "strict-origin-when-cross-origin") }
+        if !has.nosniff && !has.frame && !has.referrer {
+            // The usual case: one copy of all three lines.
+            head.headers.add(literalLines: Self.allThree)
+        } else {
+            if !has.nosniff { head.headers.add(literalName: "x-content-type-options", literalValue: "nosniff") }
+            if !has.frame { head.headers.add(literalName: "x-frame-options", literalValue: "SAMEORIGIN") }
+            if !has.referrer {
+                head.headers.add(literalName: "referrer-policy", literalValue: "strict-origin-when-cross-origin")
+            }
+        }
         if !has.hsts, context.scheme == "https", let maxAge = site.hstsMaxAge {
             head.headers.add(name: "strict-transport-security", value: "max-age=\(maxAge.components.seconds)")
         }

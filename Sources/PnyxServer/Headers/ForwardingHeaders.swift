@@ -11,6 +11,8 @@ enum ForwardingHeaders {
     struct Result {
         var headers: HeaderBlock
         var expectsContinue: Bool
+        /// The body goes to the origin with chunked framing (`Transfer-Encoding: chunked` was written).
+        var chunked: Bool
     }
 
     enum Kind {
@@ -82,20 +84,28 @@ enum ForwardingHeaders {
             }
         }
         if let hostOverride { out.add(name: "host", value: hostOverride) }
-        if chunked && !hasContentLength { out.add(literalName: "transfer-encoding", value: "chunked") }
-        out.add(name: "x-forwarded-for", prefix: xff, value: peerText)
+        if chunked && !hasContentLength { out.add(literalName: "transfer-encoding", literalValue: "chunked") }
+        if let xff {
+            out.add(name: "x-forwarded-for", prefix: xff, value: peerText)
+        } else {
+            out.add(literalName: "x-forwarded-for", value: peerText)
+        }
         let element = element ?? forwardedElement(peerText: peerText, peer: client.peer, scheme: scheme, host: host)
-        out.add(name: "forwarded", prefix: forwarded, value: element)
-        if !keptProto { out.add(name: "x-forwarded-proto", value: scheme) }
-        if !keptHost { out.add(name: "x-forwarded-host", value: host) }
+        if let forwarded {
+            out.add(name: "forwarded", prefix: forwarded, value: element)
+        } else {
+            out.add(literalName: "forwarded", value: element)
+        }
+        if !keptProto { out.add(literalName: "x-forwarded-proto", value: scheme) }
+        if !keptHost { out.add(literalName: "x-forwarded-host", value: host) }
         if !keptRequestID { out.add(literalName: "x-request-id", hex: requestID.value) }
         let ourVia: StaticString = httpVersion.major == 2 ? "2 pnyx" : (httpVersion.minor == 0 ? "1.0 pnyx" : "1.1 pnyx")
         if let via {
             out.add(name: "via", prefix: via, value: ourVia.description)
         } else {
-            out.add(literalName: "via", value: ourVia)
+            out.add(literalName: "via", literalValue: ourVia)
         }
-        return Result(headers: out, expectsContinue: expectsContinue)
+        return Result(headers: out, expectsContinue: expectsContinue, chunked: chunked && !hasContentLength)
     }
 
     /// `build` with a fresh buffer (tests, rare paths).

@@ -19,6 +19,8 @@ final class Exchange {
     let origin: ResolvedOrigin?
     /// What is sent to the origin, once the request-head filters let the request through.
     var upstreamHead: UpstreamRequestHead?
+    /// The request body goes to the origin with chunked framing.
+    var upstreamChunked = false
     var phase: Phase = .connecting
     var upstream: UpstreamConnection?
     /// Body chunks that arrived before the upstream connection was ready.

@@ -15,8 +15,13 @@ extension ProxyHandler {
         let keepAlive = facts.isHTTP2 || head.isKeepAlive
 
         let hostValue = head.headers.first(name: "host")
-        var host = hostValue.flatMap(HostRouter.normalize)
-        if host == nil, hostValue == nil, head.version == .http1_0 { host = "" }
+        var host: String?
+        if let hostValue, hostValue == routeCache.hostValue {
+            host = routeCache.host  // the same Host as the connection's last request (nearly always)
+        } else {
+            host = hostValue.flatMap(HostRouter.normalize)
+            if host == nil, hostValue == nil, head.version == .http1_0 { host = "" }
+        }
 
         func early(_ status: HTTPResponseStatus, _ title: String, _ message: String, route: SiteRoute? = nil) {
             let requestContext = RequestContext(
@@ -43,7 +48,14 @@ extension ProxyHandler {
             early(.badRequest, "Bad request", "This server only accepts origin-form request targets.")
             return
         }
-        guard let route = snapshot.router.site(for: host) else {
+        let route: SiteRoute?
+        if host == routeCache.host, snapshot.generation == routeCache.generation, let cached = routeCache.route {
+            route = cached
+        } else {
+            route = snapshot.router.site(for: host)
+            routeCache = RouteCache(hostValue: hostValue, host: host, generation: snapshot.generation, route: route)
+        }
+        guard let route else {
             early(.misdirectedRequest, "Unknown site", "This server does not serve the site you asked for.")
             return
         }
@@ -80,11 +92,13 @@ extension ProxyHandler {
             requestID: id, httpVersion: head.version, forwardedElement: forwardedElement,
             hostOverride: host.isEmpty ? exchange.origin?.address.authority : nil, recycling: &forwardBuffer)
         var upstreamHead = UpstreamRequestHead(method: head.method, uri: head.uri, headers: forwarded.headers)
-        if facts.isHTTP2 && !upstreamHead.headers.contains(name: "content-length")
+        exchange.upstreamChunked = forwarded.chunked
+        if facts.isHTTP2 && !forwarded.chunked && !upstreamHead.headers.contains(name: "content-length")
             && (head.method == .POST || head.method == .PUT || head.method == .PATCH)
         {
             // HTTP/2 bodies need not announce a length; HTTP/1.1 to the origin then uses chunked framing.
-            upstreamHead.headers.add(literalName: "transfer-encoding", value: "chunked")
+            upstreamHead.headers.add(literalName: "transfer-encoding", literalValue: "chunked")
+            exchange.upstreamChunked = true
         }
         let expectsContinue = forwarded.expectsContinue
         snapshot.chain.upstream(requestContext, head: &upstreamHead)
@@ -94,6 +108,14 @@ extension ProxyHandler {
             context.writeAndFlush(NIOAny(IOData.byteBuffer(HTTP1Serializer.continueResponse)), promise: nil)
         }
         connectUpstream(exchange, forceNew: false)
+    }
+
+    /// The connection's last Host header, what it normalized to, and its route in a given snapshot generation.
+    struct RouteCache {
+        var hostValue: String?
+        var host: String = "\u{0}"
+        var generation = -1
+        var route: SiteRoute?
     }
 
     static func hasBody(_ head: HTTPRequestHead) -> Bool {

@@ -7,21 +7,24 @@ extension ProxyHandler {
     // MARK: responses
 
     /// Sets the response version, framing and connection headers for the client's protocol.
-    func prepare(_ head: inout ResponseHead, for exchange: Exchange) {
+    /// Returns the body length the head announces (`Content-Length`), if any.
+    @discardableResult
+    func prepare(_ head: inout ResponseHead, for exchange: Exchange) -> Int? {
         if facts.isHTTP2 {
             exchange.framing = .raw
-            return
+            return nil
         }
+        let contentLength = head.headers.firstInteger(name: "content-length")
         let requestHead = exchange.context.head
         let version: HTTPVersion = requestHead.version == .http1_0 ? .http1_0 : .http1_1
         if head.version != version { head.version = version }  // setting it unconditionally copies the head
         let code = head.status.code
         if requestHead.method == .HEAD || code == 204 || code == 304 || code < 200 {
             exchange.framing = .none
-        } else if head.headers.contains(name: "content-length") {
+        } else if contentLength != nil || head.headers.contains(name: "content-length") {
             exchange.framing = .raw
         } else if requestHead.version == .http1_1 {
-            head.headers.add(literalName: "transfer-encoding", value: "chunked")
+            head.headers.add(literalName: "transfer-encoding", literalValue: "chunked")
             exchange.framing = .chunked
         } else {
             // An HTTP/1.0 client and no length: the body ends when the connection closes.
@@ -33,17 +36,17 @@ extension ProxyHandler {
         } else if requestHead.version == .http1_0 {
             head.headers.replaceOrAdd(name: "connection", value: "keep-alive")
         }
+        return contentLength
     }
 
-    func writeHead(_ head: ResponseHead, context: ChannelHandlerContext) {
+    /// - Parameter bodyLength: the announced body length; a small body is gathered into the head's buffer.
+    func writeHead(_ head: ResponseHead, bodyLength: Int?, context: ChannelHandlerContext) {
         if facts.isHTTP2 {
             context.write(wrapOutboundOut(.head(head.httpResponseHead)), promise: nil)
         } else {
             writePending(context: context)
             var extra = 0
-            if let length = head.headers.first(name: "content-length").flatMap({ Int($0) }), length <= Self.coalesceLimit {
-                extra = length
-            }
+            if let bodyLength, bodyLength <= Self.coalesceLimit { extra = bodyLength }
             var out = outputBuffer.take(minimumCapacity: HTTP1Serializer.responseHeadSize(head) + extra)
             HTTP1Serializer.writeResponseHead(head, into: &out)
             pendingOutput = out
@@ -132,10 +135,10 @@ extension ProxyHandler {
         var head = ResponseHead(status: response.status, headers: HeaderBlock(response.headers))
         head.headers.replaceOrAdd(name: "content-length", value: String(response.body.readableBytes))
         if runResponseFilters { exchange.snapshot.chain.response(exchange.context, head: &head) }
-        prepare(&head, for: exchange)
+        let bodyLength = prepare(&head, for: exchange)
         exchange.context.status = Int(head.status.code)
         exchange.responseStarted = true
-        writeHead(head, context: context)
+        writeHead(head, bodyLength: bodyLength, context: context)
         if response.body.readableBytes > 0 && exchange.context.head.method != .HEAD {
             exchange.context.responseBodyBytes = Int64(response.body.readableBytes)
             writeBody(response.body, exchange: exchange, context: context)

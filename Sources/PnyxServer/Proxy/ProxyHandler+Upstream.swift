@@ -54,7 +54,7 @@ extension ProxyHandler {
             delegate: self,
             responseTimeout: exchange.route.responseTimeout,
             isHEAD: upstreamHead.method == .HEAD, now: now)
-        connection.sendHead(upstreamHead)
+        connection.sendHead(upstreamHead, chunked: exchange.upstreamChunked)
         forwardBuffer.keep(upstreamHead.headers.bytes)
         for body in exchange.buffered { connection.sendBody(body) }
         exchange.buffered.removeAll()
@@ -77,10 +77,10 @@ extension ProxyHandler {
         }
         // Hop-by-hop headers were already consumed by the upstream parser.
         exchange.snapshot.chain.response(requestContext, head: &head)
-        prepare(&head, for: exchange)
+        let bodyLength = prepare(&head, for: exchange)
         requestContext.status = Int(head.status.code)
         exchange.responseStarted = true
-        writeHead(head, context: context)
+        writeHead(head, bodyLength: bodyLength, context: context)
         exchange.upstream?.recycle(head)
     }
 
@@ -88,7 +88,7 @@ extension ProxyHandler {
         guard let exchange, let context else { return }
         exchange.context.responseBodyBytes += Int64(body.readableBytes)
         writeBody(body, exchange: exchange, context: context)
-        if !context.channel.isWritable {
+        if !clientWritable {
             // Pause before flushing: the flush may drain at once and report "writable" synchronously.
             exchange.upstream?.pauseReads()
             writePending(context: context)

@@ -32,6 +32,8 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamDelegate {
     static let maxLingerBytes = 1 << 20
     static let lingerTime = TimeAmount.seconds(2)
     var readsPaused = false
+    /// The client channel's writability, tracked from its events (no pipeline call per body part).
+    var clientWritable = true
     var pendingRead = false
     /// HTTP/1 response bytes not yet handed to the channel: the head and small body parts are gathered so that a
     /// typical response leaves in one write.
@@ -46,6 +48,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamDelegate {
     var idCount: UInt64 = 0
     /// This connection's `Forwarded` element for the last host asked for (the same on nearly every request).
     var forwardedForHost = "\u{0}"
+    var routeCache = RouteCache()
     var forwardedElement = ""
 
     /// The connection's header-read and idle timer (HTTP/1 only); same pipeline, same event loop.
@@ -61,6 +64,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamDelegate {
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         self.pool = runtime.pools.pool(for: context.eventLoop)
+        self.clientWritable = context.channel.isWritable
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -145,7 +149,8 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamDelegate {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable { exchange?.upstream?.resumeReads() }
+        clientWritable = context.channel.isWritable
+        if clientWritable { exchange?.upstream?.resumeReads() }
         context.fireChannelWritabilityChanged()
     }
 
@@ -166,9 +171,9 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamDelegate {
         let status: HTTPResponseStatus = error == .headerTooLarge ? .requestHeaderFieldsTooLarge : .badRequest
         let body = status == .badRequest ? "Bad request\n" : "Request headers too large\n"
         var head = ResponseHead(status: status)
-        head.headers.add(literalName: "content-type", value: "text/plain; charset=utf-8")
+        head.headers.add(literalName: "content-type", literalValue: "text/plain; charset=utf-8")
         head.headers.add(name: "content-length", value: String(body.utf8.count))
-        head.headers.add(literalName: "connection", value: "close")
+        head.headers.add(literalName: "connection", literalValue: "close")
         var bytes = HTTP1Serializer.responseHead(head, allocator: allocator)
         bytes.writeString(body)
         let channel = context.channel

@@ -50,6 +50,8 @@ final class UpstreamConnection: ChannelDuplexHandler {
     private var events: [HTTP1ResponseParser.Event] = []
     /// Whether the request body is sent with chunked framing.
     private var requestChunked = false
+    /// Something was written and not yet flushed.
+    private var unflushed = false
     /// How many requests this connection has carried.
     private(set) var requestCount = 0
     var idleSince: NIODeadline = .now()
@@ -85,14 +87,15 @@ final class UpstreamConnection: ChannelDuplexHandler {
         self.armTimer(at: responseDeadline)
     }
 
-    func sendHead(_ head: UpstreamRequestHead) {
+    /// - Parameter chunked: the head says `Transfer-Encoding: chunked`; body parts are framed as chunks.
+    func sendHead(_ head: UpstreamRequestHead, chunked: Bool) {
         guard let context else { return }
-        // The forwarding headers send `Transfer-Encoding: chunked` alone, or nothing.
-        requestChunked = head.headers.first(name: "transfer-encoding").map { $0.lowercased() == "chunked" } ?? false
+        requestChunked = chunked
         var buffer = headBuffer.take(minimumCapacity: HTTP1Serializer.requestHeadSize(head))
         HTTP1Serializer.writeRequestHead(head, into: &buffer)
         headBuffer.keep(buffer)
         context.write(wrapOutboundOut(.byteBuffer(buffer)), promise: nil)
+        unflushed = true
     }
 
     /// The response head's fields have been written to the client: their memory can carry the next head.
@@ -102,6 +105,7 @@ final class UpstreamConnection: ChannelDuplexHandler {
 
     func sendBody(_ body: ByteBuffer) {
         guard let context, body.readableBytes > 0 else { return }
+        unflushed = true
         if requestChunked {
             context.write(wrapOutboundOut(.byteBuffer(HTTP1Serializer.chunkHeader(body.readableBytes, allocator: allocator))), promise: nil)
             context.write(wrapOutboundOut(.byteBuffer(body)), promise: nil)
@@ -114,10 +118,14 @@ final class UpstreamConnection: ChannelDuplexHandler {
     func sendEnd() {
         guard let context else { return }
         if requestChunked { context.write(wrapOutboundOut(.byteBuffer(HTTP1Serializer.lastChunk)), promise: nil) }
+        unflushed = false
         context.flush()
     }
 
+    /// Flushes what was written since the last flush (nothing to do otherwise: a flush walks the pipeline).
     func flush() {
+        guard unflushed else { return }
+        unflushed = false
         context?.flush()
     }
 
