@@ -57,3 +57,12 @@ public struct DiscardingEventSink: EventSink {
     public init() {}
     public func emit(_ event: SecurityEvent) {}
 }
+
+/// Forwards to a shared sink. Each event-loop replica of a snapshot holds its own, so the per-request reference
+/// a `RequestContext` keeps is to a loop-local object, not to the shared queue (whose reference count would
+/// otherwise bounce between cores on every request).
+public final class ReplicaEventSink: EventSink {
+    public let target: any EventSink
+    public init(_ target: any EventSink) { self.target = target }
+    public func emit(_ event: SecurityEvent) { target.emit(event) }
+}

@@ -1,3 +1,4 @@
+import Atomics
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -101,7 +102,8 @@ public final class ProxyServer: Service, Sendable {
                     let peer = channel.remoteAddress?.ipAddress.flatMap { IPAddress($0) }
                     // The connection phase: a filter may refuse the connection before any byte is read. There is
                     // no HTTP yet, so a refusal closes it.
-                    let (verdict, _) = runtime.snapshots.snapshot.chain.connection(ConnectionInfo(peer: peer, isTLS: tls))
+                    let (verdict, _) = runtime.snapshots.cell(for: channel.eventLoop).load(ordering: .acquiring).chain.connection(
+                        ConnectionInfo(peer: peer, isTLS: tls))
                     if case .continue = verdict {} else {
                         channel.close(promise: nil)
                         return

@@ -8,7 +8,7 @@ extension ProxyHandler {
 
     func startExchange(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         timeouts?.requestStarted()
-        let snapshot = runtime.snapshots.snapshot
+        let snapshot = snapshotCell?.load(ordering: .acquiring) ?? runtime.snapshots.snapshot
         idCount &+= 1
         let id = RequestID(idBase &+ idCount)
         let client = snapshot.clientResolver.resolve(peer: facts.peer, headers: head.headers)

@@ -1,3 +1,4 @@
+import Atomics
 import NIOCore
 import NIOHTTP1
 import PnyxCore
@@ -16,6 +17,8 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamDelegate {
     let facts: ConnectionFacts
     var context: ChannelHandlerContext?
     var pool: UpstreamPool?
+    /// This event loop's snapshot cell (see ``SnapshotStore``), loaded once per request.
+    var snapshotCell: ManagedAtomic<ProxySnapshot>?
     var exchange: Exchange?
     /// Requests that arrived (HTTP/1.1 pipelining) while an earlier response was still being sent. Replayed in
     /// order; reads stop while more than a few are queued.
@@ -64,6 +67,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamDelegate {
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         self.pool = runtime.pools.pool(for: context.eventLoop)
+        self.snapshotCell = runtime.snapshots.cell(for: context.eventLoop)
         self.clientWritable = context.channel.isWritable
     }
 

@@ -25,11 +25,15 @@ public struct SnapshotBuilder: Sendable {
     }
 
     public func build(_ configuration: PnyxConfiguration, generation: Int) throws -> ProxySnapshot {
+        try build(configuration, generation: generation, replicas: 1)[0]
+    }
+
+    /// Builds `replicas` independent snapshots of one configuration (one per event loop; see ``SnapshotStore``):
+    /// names are resolved and certificates read once, sites, routes and filters are made once per replica.
+    public func build(_ configuration: PnyxConfiguration, generation: Int, replicas: Int) throws -> [ProxySnapshot] {
         var problems: [String] = []
-        var routes: [SiteRoute] = []
-        var sites: [Site] = []
+        var resolved: [[ResolvedOrigin]] = []
         for siteConfig in configuration.sites {
-            let site = Site(configuration: siteConfig)
             var origins: [ResolvedOrigin] = []
             for origin in siteConfig.origins {
                 do {
@@ -38,8 +42,7 @@ public struct SnapshotBuilder: Sendable {
                     problems.append("site '\(siteConfig.name)': origin \(origin) does not resolve: \(error)")
                 }
             }
-            sites.append(site)
-            routes.append(SiteRoute(site: site, origins: origins))
+            resolved.append(origins)
         }
         var tls: NIOSSLContext?
         if !configuration.httpsListeners.isEmpty {
@@ -52,10 +55,19 @@ public struct SnapshotBuilder: Sendable {
             }
         }
         if !problems.isEmpty { throw SnapshotBuildError(problems: problems) }
-        return ProxySnapshot(
-            configuration: configuration, generation: generation,
-            router: HostRouter(sites: routes, defaultSite: configuration.defaultSite),
-            chain: makeChain(configuration, sites), tls: tls, events: events)
+        return (0..<max(1, replicas)).map { _ in
+            var routes: [SiteRoute] = []
+            var sites: [Site] = []
+            for (siteConfig, origins) in zip(configuration.sites, resolved) {
+                let site = Site(configuration: siteConfig)
+                sites.append(site)
+                routes.append(SiteRoute(site: site, origins: origins))
+            }
+            return ProxySnapshot(
+                configuration: configuration, generation: generation,
+                router: HostRouter(sites: routes, defaultSite: configuration.defaultSite),
+                chain: makeChain(configuration, sites), tls: tls, events: ReplicaEventSink(events))
+        }
     }
 
     /// One TLS context for every HTTPS site: the certificate is picked per handshake from the SNI host name.

@@ -44,15 +44,16 @@ struct EdgeRuntime {
         let builder = SnapshotBuilder(events: events) { configuration, sites in
             PipelineFactory.makeChain(configuration: configuration, sites: sites, accessLog: accessLog)
         }
-        let snapshot: ProxySnapshot
+        let replicas: [ProxySnapshot]
         do {
-            snapshot = try builder.build(configuration, generation: 1)
+            // One snapshot per event loop (see SnapshotStore).
+            replicas = try builder.build(configuration, generation: 1, replicas: Array(group.makeIterator()).count)
         } catch {
             logger.critical("cannot start: \(error)")
             try await group.shutdownGracefully()
             throw error
         }
-        let snapshots = SnapshotStore(snapshot)
+        let snapshots = SnapshotStore(replicas, group: group)
         let runtime = ProxyRuntime(snapshots: snapshots, pools: UpstreamPools(group: group))
         let proxy = ProxyServer(runtime: runtime, group: group, logger: logger)
         let coordinator = ReloadCoordinator(

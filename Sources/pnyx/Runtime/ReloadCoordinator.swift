@@ -49,8 +49,10 @@ actor ReloadCoordinator {
         if old.accessLog != configuration.accessLog { warnings.append("access_log changes take effect after a restart") }
         if old.events != configuration.events { warnings.append("events changes take effect after a restart") }
         do {
-            let snapshot = try builder.build(configuration, generation: current.generation + 1)
-            snapshots.swap(snapshot)
+            let replicas = try builder.build(
+                configuration, generation: current.generation + 1, replicas: snapshots.replicaCount)
+            snapshots.swap(replicas)
+            let snapshot = replicas[0]
             logger.info(
                 "configuration reloaded",
                 metadata: ["pnyx.generation": "\(snapshot.generation)", "pnyx.sites": "\(configuration.sites.count)"])
