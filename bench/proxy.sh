@@ -8,6 +8,7 @@
 #
 #   bench/proxy.sh                 # 3 rounds of 10 s, 50 connections
 #   ROUNDS=5 DURATION=15 CONNECTIONS=100 bench/proxy.sh
+#   RELAY=1 bench/proxy.sh         # also a bare SwiftNIO TCP relay (bench/relay): the NIO ceiling here
 #
 # Loopback only. Needs nginx and wrk (installed from Debian if missing) and a Swift toolchain.
 set -euo pipefail
@@ -17,7 +18,8 @@ DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-50}
 THREADS=${THREADS:-1}
 D=${BENCH_DIR:-/tmp/pnyx-bench}
-ORIGIN_PORT=19101 NGINX_PORT=19102 PNYX_PORT=19103 PNYX_LOG_PORT=19104
+ORIGIN_PORT=19101 NGINX_PORT=19102 PNYX_PORT=19103 PNYX_LOG_PORT=19104 RELAY_PORT=19106
+RELAY=${RELAY:-0}
 
 need=()
 command -v nginx >/dev/null || need+=(nginx)
@@ -76,6 +78,7 @@ cleanup() {
   for pid in "$D/origin.pid" "$D/proxy.pid"; do [ -f "$pid" ] && kill "$(cat "$pid")" 2>/dev/null || true; done
   [ -n "${P1:-}" ] && kill "$P1" 2>/dev/null || true
   [ -n "${P2:-}" ] && kill "$P2" 2>/dev/null || true
+  [ -n "${P3:-}" ] && kill "$P3" 2>/dev/null || true
   wait 2>/dev/null || true
 }
 trap cleanup EXIT
@@ -83,7 +86,15 @@ nginx -c "$D/origin.conf" -p "$D/"
 nginx -c "$D/proxy.conf" -p "$D/"
 "$PNYX" serve --config "$D/pnyx.yaml" --log-level warning 2>"$D/logs/pnyx.err" & P1=$!
 "$PNYX" serve --config "$D/pnyx-log.yaml" --log-level warning 2>"$D/logs/pnyx-log.err" & P2=$!
-for p in $ORIGIN_PORT $NGINX_PORT $PNYX_PORT $PNYX_LOG_PORT; do
+PORTS=($ORIGIN_PORT $NGINX_PORT $PNYX_PORT $PNYX_LOG_PORT)
+TARGETS=(origin nginx pnyx pnyxlog)
+if [ "$RELAY" = 1 ]; then
+  echo "building the bare NIO relay (bench/relay)…" >&2
+  (cd bench/relay && swift build -c release >/dev/null)
+  bench/relay/.build/release/relay $RELAY_PORT $ORIGIN_PORT & P3=$!
+  PORTS+=($RELAY_PORT); TARGETS+=(relay)
+fi
+for p in "${PORTS[@]}"; do
   for i in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$p/" && break; sleep 0.1; done
   curl -sf -o /dev/null "http://127.0.0.1:$p/" || { echo "port $p did not come up" >&2; exit 1; }
 done
@@ -105,23 +116,24 @@ measure() {
 }
 
 echo "warming up…" >&2
-for p in $ORIGIN_PORT $NGINX_PORT $PNYX_PORT $PNYX_LOG_PORT; do wrk -t1 -c"$CONNECTIONS" -d2s "http://127.0.0.1:$p/" >/dev/null; done
+for p in "${PORTS[@]}"; do wrk -t1 -c"$CONNECTIONS" -d2s "http://127.0.0.1:$p/" >/dev/null; done
 
 printf "\nwrk -t%s -c%s -d%ss, %s rounds, 2.7 KB page, loopback, %s cores\n" "$THREADS" "$CONNECTIONS" "$DURATION" "$ROUNDS" "$(nproc)"
 printf "%-6s %-22s %12s %10s\n" round server "req/s" "p99 ms"
-declare -a R_ORIGIN R_NGINX R_PNYX R_PNYXLOG
+declare -a R_ORIGIN R_NGINX R_PNYX R_PNYXLOG R_RELAY
 for r in $(seq "$ROUNDS"); do
-  for target in origin nginx pnyx pnyxlog; do
+  for target in "${TARGETS[@]}"; do
     case $target in
       origin) port=$ORIGIN_PORT; label="nginx origin (direct)";;
       nginx) port=$NGINX_PORT; label="nginx proxy";;
       pnyx) port=$PNYX_PORT; label="pnyx";;
       pnyxlog) port=$PNYX_LOG_PORT; label="pnyx + access log";;
+      relay) port=$RELAY_PORT; label="bare NIO TCP relay";;
     esac
     read -r rps p99 < <(measure $port)
     printf "%-6s %-22s %12s %10s\n" "$r" "$label" "$rps" "$p99"
     case $target in
-      origin) R_ORIGIN+=("$rps");; nginx) R_NGINX+=("$rps");; pnyx) R_PNYX+=("$rps");; pnyxlog) R_PNYXLOG+=("$rps");;
+      origin) R_ORIGIN+=("$rps");; nginx) R_NGINX+=("$rps");; pnyx) R_PNYX+=("$rps");; pnyxlog) R_PNYXLOG+=("$rps");; relay) R_RELAY+=("$rps");;
     esac
   done
 done
@@ -132,6 +144,11 @@ echo
 printf "median req/s: origin %.0f · nginx proxy %.0f · pnyx %.0f · pnyx+log %.0f\n" "$mo" "$mn" "$mp" "$ml"
 printf "ratio pnyx/nginx:            %.2f\n" "$(awk -v a="$mp" -v b="$mn" 'BEGIN{print a/b}')"
 printf "ratio pnyx+access log/nginx: %.2f\n" "$(awk -v a="$ml" -v b="$mn" 'BEGIN{print a/b}')"
+if [ "$RELAY" = 1 ]; then
+  mr=$(median "${R_RELAY[@]}")
+  printf "ratio bare relay/nginx:      %.2f   (pnyx/relay %.2f)\n" "$(awk -v a="$mr" -v b="$mn" 'BEGIN{print a/b}')" \
+    "$(awk -v a="$mp" -v b="$mr" 'BEGIN{print a/b}')"
+fi
 for r in $(seq 0 $((ROUNDS-1))); do
   printf "round %d ratio pnyx/nginx: %.2f\n" $((r+1)) "$(awk -v a="${R_PNYX[$r]}" -v b="${R_NGINX[$r]}" 'BEGIN{print a/b}')"
 done
