@@ -50,6 +50,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "PnyxDefense",
+            dependencies: [
+                "PnyxCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Atomics", package: "swift-atomics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "PnyxStore",
             dependencies: [
                 "PnyxCore",
@@ -99,7 +109,7 @@ let package = Package(
         .executableTarget(
             name: "pnyx",
             dependencies: [
-                "PnyxCore", "PnyxConfig", "PnyxStore", "PnyxServer", "PnyxAdmin", "PnyxDemo",
+                "PnyxCore", "PnyxConfig", "PnyxStore", "PnyxServer", "PnyxAdmin", "PnyxDemo", "PnyxDefense",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -114,7 +124,7 @@ let package = Package(
         .testTarget(
             name: "PnyxTests",
             dependencies: [
-                "PnyxCore", "PnyxConfig", "PnyxStore", "PnyxServer", "pnyx",
+                "PnyxCore", "PnyxConfig", "PnyxStore", "PnyxServer", "PnyxDefense", "pnyx",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),

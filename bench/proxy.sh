@@ -2,7 +2,7 @@
 # bench/proxy.sh — Pnyx vs nginx as a plain reverse proxy, side by side in one run.
 #
 # Starts an nginx origin serving a small (2.7 KB) page, nginx as a reverse proxy in front of it (its own instance)
-# (worker_processes auto, upstream keepalive), and Pnyx (release build, full pipeline: limits, security
+# (worker_processes auto, upstream keepalive), and Pnyx (release build, full pipeline: limits, rate limit, security
 # headers, metrics; access log off like nginx's, and a second Pnyx with its JSON access log on), then runs
 # wrk against each in turn for several rounds and prints requests/s, p99 latency and the Pnyx/nginx ratio.
 #
@@ -69,6 +69,8 @@ sites:
   - name: bench
     hosts: [127.0.0.1, localhost]
     origins: [http://127.0.0.1:$ORIGIN_PORT]
+    # A per-address rule that wrk from one address never exceeds, so the limiter's per-request cost is measured.
+    rate_limits: [{ name: bench, key: ip, requests: 65535, period: 1s }]
 YAML
 }
 pnyx_config $PNYX_PORT "$D/data" off > "$D/pnyx.yaml"

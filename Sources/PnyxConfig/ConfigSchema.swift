@@ -13,8 +13,8 @@ struct ConfigSchema {
     let baseDirectory: String
 
     static let topKeys = [
-        "listen", "admin", "data_dir", "trusted_proxies", "default_site", "limits", "access_log", "events", "sites",
-        "workers",
+        "listen", "admin", "data_dir", "trusted_proxies", "access", "default_site", "limits", "access_log", "events",
+        "sites", "workers",
     ]
     static let listenKeys = ["http", "https"]
     static let adminKeys = ["listen"]
@@ -22,7 +22,9 @@ struct ConfigSchema {
         "max_header_bytes", "max_uri_bytes", "max_body_bytes", "header_read_timeout", "idle_timeout",
         "upstream_connect_timeout", "upstream_response_timeout", "shutdown_drain_timeout",
     ]
-    static let siteKeys = ["name", "hosts", "aliases", "origins", "tls", "limits", "security_headers", "hsts"]
+    static let siteKeys = [
+        "name", "hosts", "aliases", "origins", "tls", "limits", "security_headers", "hsts", "access", "rate_limits",
+    ]
     static let siteLimitKeys = ["max_body_bytes", "upstream_connect_timeout", "upstream_response_timeout"]
     static let tlsKeys = ["certificate", "key"]
     static let accessLogKeys = ["path"]
@@ -82,6 +84,8 @@ struct ConfigSchema {
                 }
             }
         }
+
+        if let access = top.map("access") { config.access = accessRules(access) }
 
         if let limits = top.map("limits") {
             config.limits = globalLimits(limits)
@@ -260,9 +264,15 @@ struct ConfigSchema {
             }
         }
 
+        var access = AccessRules()
+        if let accessMap = map.map("access") { access = accessRules(accessMap) }
+        var rateLimits = [RateLimitRule.siteDefault]
+        if let node = map.value("rate_limits") { rateLimits = self.rateLimits(node, path: "\(path).rate_limits") }
+
         return SiteConfiguration(
             name: SiteName(name), hosts: hosts, origins: origins, tls: tls, limits: limits,
-            securityHeaders: map.bool("security_headers") ?? true, hstsMaxAge: hsts)
+            securityHeaders: map.bool("security_headers") ?? true, hstsMaxAge: hsts, access: access,
+            rateLimits: rateLimits)
     }
 
     func crossCheck(_ config: inout PnyxConfiguration, sitesNode: Node?, root: Node) {

@@ -11,6 +11,8 @@ public struct PnyxConfiguration: Sendable, Equatable {
     public var dataDirectory: String
     /// Peers whose `X-Forwarded-For` / `Forwarded` headers are believed.
     public var trustedProxies: [CIDR]
+    /// Allow and deny lists for every site (each site can add its own).
+    public var access = AccessRules()
     /// A site that answers requests for unknown hosts (otherwise 421).
     public var defaultSite: SiteName?
     public var limits: GlobalLimits

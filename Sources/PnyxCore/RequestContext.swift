@@ -59,6 +59,9 @@ public final class RequestContext {
     public let startWallMillis: Int64
     public let events: any EventSink
 
+    /// The client is on an allow list: later protections let it through (an administrator can never lock
+    /// themselves out).
+    public var allowListed = false
     public var outcome: RequestOutcome = .forwarded
     /// The filter that responded or blocked, if any.
     public var decidedBy: FilterName?

@@ -18,11 +18,18 @@ public struct SiteConfiguration: Sendable, Equatable {
     public var securityHeaders: Bool
     /// `Strict-Transport-Security` max-age sent over HTTPS; `nil` sends none.
     public var hstsMaxAge: Duration?
+    /// This site's allow and deny lists (the global ones apply too).
+    public var access: AccessRules
+    /// Rate-limit rules, checked in order; the first that is over budget decides.
+    public var rateLimits: [RateLimitRule]
 
     public init(
         name: SiteName, hosts: [String], origins: [OriginAddress], tls: TLSFiles? = nil,
-        limits: SiteLimits = SiteLimits(), securityHeaders: Bool = true, hstsMaxAge: Duration? = nil
+        limits: SiteLimits = SiteLimits(), securityHeaders: Bool = true, hstsMaxAge: Duration? = nil,
+        access: AccessRules = AccessRules(), rateLimits: [RateLimitRule] = [RateLimitRule.siteDefault]
     ) {
+        self.access = access
+        self.rateLimits = rateLimits
         self.name = name
         self.hosts = hosts
         self.origins = origins

@@ -24,11 +24,18 @@ public struct Block: Sendable {
     public var evidence: String
     /// Whether the client connection is closed after the response.
     public var closeConnection: Bool
+    /// Sent as `Retry-After` (seconds), e.g. with 429.
+    public var retryAfterSeconds: Int?
+    /// Whether this block is recorded as a security event. A filter that blocks the same client again and again
+    /// (a rate limit under a flood) records the first block of a run, not every one; metrics count them all.
+    public var record: Bool
 
     public init(
         status: HTTPResponseStatus, filter: FilterName, rule: String, message: String,
-        evidence: String = "", closeConnection: Bool = false
+        evidence: String = "", closeConnection: Bool = false, retryAfterSeconds: Int? = nil, record: Bool = true
     ) {
+        self.retryAfterSeconds = retryAfterSeconds
+        self.record = record
         self.status = status
         self.filter = filter
         self.rule = rule

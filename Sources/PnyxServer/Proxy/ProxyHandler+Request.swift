@@ -137,11 +137,14 @@ extension ProxyHandler {
             requestContext.outcome = .blocked
             requestContext.decidedBy = block.filter
             requestContext.rule = block.rule
-            requestContext.emit(filter: block.filter, rule: block.rule, action: .block, evidence: block.evidence)
+            if block.record {
+                requestContext.emit(filter: block.filter, rule: block.rule, action: .block, evidence: block.evidence)
+            }
             if block.closeConnection { exchange.keepAlive = false }
-            let page = ErrorPage.response(
+            var page = ErrorPage.response(
                 status: block.status, title: Self.title(for: block.status), message: block.message,
                 requestID: requestContext.id, wantsJSON: ErrorPage.wantsJSON(requestContext.head))
+            if let seconds = block.retryAfterSeconds { page.headers.add(name: "retry-after", value: String(seconds)) }
             respondLocally(exchange, page, runResponseFilters: true)
             return true
         }

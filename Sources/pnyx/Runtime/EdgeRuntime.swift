@@ -41,8 +41,9 @@ struct EdgeRuntime {
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.workers ?? System.coreCount)
         let accessLog = try AccessLogSink.make(configuration.accessLog, group: group)
+        let traffic = TrafficState()
         let builder = SnapshotBuilder(events: events) { configuration, sites in
-            PipelineFactory.makeChain(configuration: configuration, sites: sites, accessLog: accessLog)
+            PipelineFactory.makeChain(configuration: configuration, sites: sites, accessLog: accessLog, traffic: traffic)
         }
         let replicas: [ProxySnapshot]
         do {

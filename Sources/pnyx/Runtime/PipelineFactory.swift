@@ -1,16 +1,30 @@
 import PnyxConfig
 import PnyxCore
+import PnyxDefense
 import PnyxServer
 
 /// The order of the data path's filters. Protections from later modules (WAF, traffic defense, challenge,
 /// cache, integrity) are inserted between the standard head and tail filters here.
 enum PipelineFactory {
-    static func makeChain(configuration: PnyxConfiguration, sites: [Site], accessLog: AccessLogSink?) -> FilterChain {
+    static func makeChain(
+        configuration: PnyxConfiguration, sites: [Site], accessLog: AccessLogSink?, traffic: TrafficState
+    ) -> FilterChain {
         let head = StandardFilters.head()
-        let protections: [any Filter] = []
+        var protections: [any Filter] = []
+        let access = AccessListFilter(global: configuration.access, trustedProxies: configuration.trustedProxies, sites: sites)
+        if !access.isEmpty { protections.append(access) }
+        let rateLimits = RateLimitFilter(sites: sites, counters: traffic.counters, penalties: traffic.penalties)
+        if !rateLimits.isEmpty { protections.append(rateLimits) }
         let tail = StandardFilters.tail(
             configuration: configuration, sites: sites,
             blockingFilters: (head + protections).map(\.name), accessLog: accessLog)
         return FilterChain(head + protections + tail)
     }
+}
+
+/// Traffic-defense state that outlives reloads and is shared by every event loop: the rate counters and the
+/// penalty box (both bounded, lock-free tables).
+struct TrafficState: Sendable {
+    let counters = RateCounterTable()
+    let penalties = PenaltyTable()
 }

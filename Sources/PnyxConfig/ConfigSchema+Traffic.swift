@@ -1,0 +1,119 @@
+import NIOHTTP1
+import PnyxCore
+import Yams
+
+/// The traffic-defense parts of the schema: `access` (global and per site) and a site's `rate_limits`.
+extension ConfigSchema {
+    static let accessKeys = ["allow", "deny"]
+    static let rateLimitKeys = ["name", "match", "key", "requests", "period", "action", "timeout"]
+    static let matchKeys = ["path", "methods"]
+
+    func accessRules(_ map: ConfigMap) -> AccessRules {
+        var rules = AccessRules()
+        for key in ["allow", "deny"] {
+            guard let list = map.stringList(key) else { continue }
+            for (index, (text, node)) in list.enumerated() {
+                guard let cidr = CIDR(text) else {
+                    diagnostics.error(
+                        "expected an IP address or CIDR such as 203.0.113.0/24 or 2001:db8::/32, got '\(text)'",
+                        at: node, key: "\(map.path).\(key)[\(index)]")
+                    continue
+                }
+                if key == "allow" { rules.allow.append(cidr) } else { rules.deny.append(cidr) }
+            }
+        }
+        map.finish(allowed: Self.accessKeys)
+        return rules
+    }
+
+    /// `rate_limits:` a list of rules, `[]` for none, or absent for the safe default rule.
+    func rateLimits(_ node: Node, path: String) -> [RateLimitRule] {
+        guard case .sequence(let sequence) = node else {
+            diagnostics.error("expected a list of rate-limit rules (or [] for none)", at: node, key: path)
+            return []
+        }
+        var rules: [RateLimitRule] = []
+        var names: Set<String> = []
+        for (index, item) in sequence.enumerated() {
+            let itemPath = "\(path)[\(index)]"
+            guard let map = ConfigMap(item, path: itemPath, diagnostics: diagnostics) else { continue }
+            defer { map.finish(allowed: Self.rateLimitKeys) }
+            let name = map.string("name") ?? "rule-\(index + 1)"
+            if !names.insert(name).inserted {
+                diagnostics.error("duplicate rule name '\(name)'", at: map.value("name"), key: "\(itemPath).name")
+            }
+            var rule = RateLimitRule(name: name, requests: 1, period: .seconds(1))
+            if let match = map.map("match") {
+                if let prefix = match.string("path") {
+                    if prefix.hasPrefix("/") {
+                        rule.pathPrefix = prefix
+                    } else {
+                        diagnostics.error(
+                            "expected a path starting with '/', got '\(prefix)'", at: match.value("path"),
+                            key: "\(itemPath).match.path")
+                    }
+                }
+                if let methods = match.stringList("methods") {
+                    for (text, methodNode) in methods {
+                        let upper = text.uppercased()
+                        if upper.isEmpty || !upper.utf8.allSatisfy({ $0 >= 65 && $0 <= 90 }) {
+                            diagnostics.error(
+                                "expected an HTTP method such as GET or POST, got '\(text)'", at: methodNode,
+                                key: "\(itemPath).match.methods")
+                        } else {
+                            rule.methods.append(HTTPMethod(rawValue: upper))
+                        }
+                    }
+                }
+                match.finish(allowed: Self.matchKeys)
+            }
+            if let keyText = map.string("key") {
+                switch keyText {
+                case "ip": rule.key = .ip
+                case "ip_path": rule.key = .ipAndPath
+                case "site": rule.key = .site
+                default:
+                    if keyText.hasPrefix("header:"), keyText.count > 7 {
+                        rule.key = .header(String(keyText.dropFirst(7)).lowercased())
+                    } else if keyText.hasPrefix("cookie:"), keyText.count > 7 {
+                        rule.key = .cookie(String(keyText.dropFirst(7)))
+                    } else {
+                        diagnostics.error(
+                            "expected ip, ip_path, site, header:NAME or cookie:NAME, got '\(keyText)'",
+                            at: map.value("key"), key: "\(itemPath).key")
+                    }
+                }
+            }
+            if let requests = map.int("requests", range: 1...65535) {
+                rule.requests = requests
+            } else if !map.has("requests") {
+                diagnostics.error("missing 'requests' (the budget per period)", at: item, key: "\(itemPath).requests")
+            }
+            if let period = map.duration("period") {
+                if period < .seconds(1) || period > .seconds(86400) {
+                    diagnostics.error("expected a period from 1s to 1d", at: map.value("period"), key: "\(itemPath).period")
+                } else {
+                    rule.period = period
+                }
+            } else if !map.has("period") {
+                diagnostics.error("missing 'period' (e.g. 10s, 1m)", at: item, key: "\(itemPath).period")
+            }
+            if let action = map.string("action") {
+                if let parsed = RateLimitRule.Action(rawValue: action) {
+                    rule.action = parsed
+                } else {
+                    diagnostics.error("expected block or log, got '\(action)'", at: map.value("action"), key: "\(itemPath).action")
+                }
+            }
+            if let timeout = map.duration("timeout") {
+                if timeout < .zero || timeout > .seconds(7 * 86400) {
+                    diagnostics.error("expected a duration from 0s to 7d", at: map.value("timeout"), key: "\(itemPath).timeout")
+                } else {
+                    rule.timeout = timeout
+                }
+            }
+            rules.append(rule)
+        }
+        return rules
+    }
+}

@@ -1,0 +1,73 @@
+import NIOHTTP1
+
+/// Addresses that are always let through, and addresses that are refused (global or per site).
+/// Allow wins over everything, including deny, rate limits and later protections: an administrator must never be
+/// able to lock themselves out.
+public struct AccessRules: Sendable, Equatable {
+    public var allow: [CIDR]
+    public var deny: [CIDR]
+
+    public init(allow: [CIDR] = [], deny: [CIDR] = []) {
+        self.allow = allow
+        self.deny = deny
+    }
+
+    public var isEmpty: Bool { allow.isEmpty && deny.isEmpty }
+}
+
+/// One rate-limit rule of a site, in the shape election IT staff know from Cloudflare: which requests it counts,
+/// what it counts them by, the budget per period, and what happens beyond it.
+public struct RateLimitRule: Sendable, Equatable {
+    public enum Key: Sendable, Equatable {
+        /// The client address (after trusted proxies).
+        case ip
+        /// The client address and the request path.
+        case ipAndPath
+        /// A request header's value (e.g. an API key); requests without it are not counted.
+        case header(String)
+        /// A cookie's value; requests without it are not counted.
+        case cookie(String)
+        /// The whole site: one budget for everybody.
+        case site
+    }
+
+    public enum Action: String, Sendable, Equatable {
+        /// 429 with `Retry-After`.
+        case block
+        /// Count and record an event, let the request through (to tune a rule before enforcing it).
+        case log
+    }
+
+    public var name: String
+    /// Path prefix the rule applies to (`/` for every path).
+    public var pathPrefix: String
+    /// Methods the rule applies to; empty means every method.
+    public var methods: [HTTPMethod]
+    public var key: Key
+    /// Requests allowed per `period` (1…65535).
+    public var requests: Int
+    public var period: Duration
+    public var action: Action
+    /// Once over budget, the key stays blocked this long (at least until the window slides below the budget).
+    public var timeout: Duration
+
+    public init(
+        name: String, pathPrefix: String = "/", methods: [HTTPMethod] = [], key: Key = .ip, requests: Int,
+        period: Duration, action: Action = .block, timeout: Duration = .zero
+    ) {
+        self.name = name
+        self.pathPrefix = pathPrefix
+        self.methods = methods
+        self.key = key
+        self.requests = requests
+        self.period = period
+        self.action = action
+        self.timeout = timeout
+    }
+
+    /// The rule every site gets unless it lists its own: 6000 requests per minute per client address (100 a
+    /// second on average: room for an office of poll workers behind one address loading pages with all their
+    /// assets, far below a single-source flood), blocked for one minute once exceeded.
+    public static let siteDefault = RateLimitRule(
+        name: "default-per-ip", key: .ip, requests: 6000, period: .seconds(60), action: .block, timeout: .seconds(60))
+}

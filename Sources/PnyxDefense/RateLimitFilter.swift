@@ -1,0 +1,157 @@
+import NIOCore
+import NIOHTTP1
+import PnyxCore
+
+/// A site's rate-limit rules (`rate_limits:`), counted in the node-wide ``RateCounterTable``.
+///
+/// For each rule whose path prefix and methods match, the request is counted under the rule's key (client
+/// address, address and path, a header, a cookie, or the whole site). Over budget, `block` answers 429 with
+/// `Retry-After` (JSON for API clients) and keeps the key blocked for the rule's `timeout`; `log` records an event
+/// and lets the request through. Allow-listed clients are never counted.
+public struct RateLimitFilter: Filter {
+    public let name: FilterName = "rate_limit"
+    public var phases: PhaseSet { .requestHead }
+
+    struct CompiledRule: Sendable {
+        let rule: RateLimitRule
+        /// Mixed into every key, so rules (and sites) never share counters.
+        let seed: UInt64
+        let periodMillis: UInt64
+        let timeoutSeconds: UInt64
+        let methods: [HTTPMethod]
+    }
+
+    private let sites: [ObjectIdentifier: [CompiledRule]]
+    private let counters: RateCounterTable
+    private let penalties: PenaltyTable
+
+    public init(sites: [Site], counters: RateCounterTable, penalties: PenaltyTable) {
+        var compiled: [ObjectIdentifier: [CompiledRule]] = [:]
+        for site in sites {
+            let rules = site.configuration.rateLimits.enumerated().map { index, rule in
+                CompiledRule(
+                    rule: rule,
+                    seed: Self.hash(string: "\(site.name.rawValue)\u{0}\(index)\u{0}\(rule.name)", seed: 0x5851_F42D_4C95_7F2D),
+                    periodMillis: UInt64(max(1, (rule.period / .milliseconds(1)).rounded())),
+                    timeoutSeconds: UInt64(max(0, rule.timeout.components.seconds)), methods: rule.methods)
+            }
+            if !rules.isEmpty { compiled[ObjectIdentifier(site)] = rules }
+        }
+        self.sites = compiled
+        self.counters = counters
+        self.penalties = penalties
+    }
+
+    public var isEmpty: Bool { sites.isEmpty }
+
+    public func requestHead(_ context: RequestContext) -> Verdict {
+        guard !context.allowListed, let rules = sites[ObjectIdentifier(context.site)] else { return .continue }
+        let nowMillis = context.start.uptimeNanoseconds / 1_000_000
+        for compiled in rules {
+            let rule = compiled.rule
+            if !compiled.methods.isEmpty && !compiled.methods.contains(context.head.method) { continue }
+            if rule.pathPrefix != "/" && !context.path.hasPrefix(rule.pathPrefix) { continue }
+            guard let key = key(for: compiled, context) else { continue }
+            let verdict = check(compiled, key: key, nowMillis: nowMillis, context: context)
+            if case .continue = verdict { continue }
+            return verdict
+        }
+        return .continue
+    }
+
+    func check(_ compiled: CompiledRule, key: UInt64, nowMillis: UInt64, context: RequestContext) -> Verdict {
+        let rule = compiled.rule
+        let nowSeconds = nowMillis / 1000
+        if rule.action == .block, let left = penalties.remaining(key: key, nowSeconds: nowSeconds) {
+            return .block(block(rule, retryAfter: Int(left), context: context, record: false))
+        }
+        guard let count = counters.hit(key: key, now: nowMillis, period: compiled.periodMillis),
+            count > rule.requests
+        else { return .continue }
+        let first = count == rule.requests + 1
+        switch rule.action {
+        case .log:
+            if first {
+                context.emit(
+                    filter: name, rule: rule.name, action: .log,
+                    evidence: "over \(rule.requests) requests per \(rule.period) (\(describe(rule.key)))")
+            }
+            return .continue
+        case .block:
+            // Wait until the sliding window has room again, or the rule's timeout if longer.
+            let windowLeft = (compiled.periodMillis - nowMillis % compiled.periodMillis + 999) / 1000
+            let wait = max(compiled.timeoutSeconds, windowLeft, 1)
+            if compiled.timeoutSeconds > 0 {
+                penalties.penalize(key: key, untilSeconds: nowSeconds + wait, nowSeconds: nowSeconds)
+            }
+            return .block(block(rule, retryAfter: Int(wait), context: context, record: first || compiled.timeoutSeconds > 0))
+        }
+    }
+
+    func block(_ rule: RateLimitRule, retryAfter: Int, context: RequestContext, record: Bool) -> Block {
+        Block(
+            status: .tooManyRequests, filter: name, rule: rule.name,
+            message: "Too many requests from your connection. Please wait \(retryAfter) seconds and try again.",
+            evidence: "over \(rule.requests) requests per \(rule.period) (\(describe(rule.key)))",
+            retryAfterSeconds: retryAfter, record: record)
+    }
+
+    func describe(_ key: RateLimitRule.Key) -> String {
+        switch key {
+        case .ip: return "per address"
+        case .ipAndPath: return "per address and path"
+        case .header(let name): return "per header \(name)"
+        case .cookie(let name): return "per cookie \(name)"
+        case .site: return "whole site"
+        }
+    }
+
+    /// The counter key for this request under this rule, or nil when the request has no value for it.
+    func key(for compiled: CompiledRule, _ context: RequestContext) -> UInt64? {
+        switch compiled.rule.key {
+        case .site:
+            return Self.mix(compiled.seed)
+        case .ip:
+            guard let address = context.client.address else { return nil }
+            return Self.mix(compiled.seed ^ Self.mix(address.high ^ Self.mix(address.low)))
+        case .ipAndPath:
+            guard let address = context.client.address else { return nil }
+            let base = compiled.seed ^ Self.mix(address.high ^ Self.mix(address.low))
+            return Self.hash(string: String(context.path), seed: base)
+        case .header(let name):
+            guard let value = context.head.headers.first(name: name), !value.isEmpty else { return nil }
+            return Self.hash(string: value, seed: compiled.seed)
+        case .cookie(let name):
+            guard let value = Self.cookie(name, in: context.head.headers) else { return nil }
+            return Self.hash(string: value, seed: compiled.seed)
+        }
+    }
+
+    static func cookie(_ name: String, in headers: HTTPHeaders) -> String? {
+        for header in headers["cookie"] {
+            for pair in header.split(separator: ";") {
+                let trimmed = pair.drop { $0 == " " }
+                guard let eq = trimmed.firstIndex(of: "="), trimmed[..<eq] == name else { continue }
+                let value = trimmed[trimmed.index(after: eq)...]
+                return value.isEmpty ? nil : String(value)
+            }
+        }
+        return nil
+    }
+
+    /// splitmix64's finalizer: a fast, well-spread 64-bit mix.
+    @inline(__always)
+    static func mix(_ x: UInt64) -> UInt64 {
+        var z = x &+ 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// FNV-1a over the string's bytes, then mixed with `seed`.
+    static func hash(string: String, seed: UInt64) -> UInt64 {
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in string.utf8 { h = (h ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+        return mix(h ^ seed)
+    }
+}

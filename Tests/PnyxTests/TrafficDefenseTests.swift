@@ -1,0 +1,217 @@
+import NIOCore
+import NIOHTTP1
+import PnyxConfig
+import PnyxCore
+import PnyxDefense
+import Testing
+
+@Suite("Traffic defense: counters, address lists, rate-limit rules")
+struct TrafficDefenseTests {
+    @Test("the sliding window counts per key, slides, and forgets")
+    func slidingWindow() {
+        let table = RateCounterTable(slots: 1024)
+        let period: UInt64 = 10_000
+        // Five hits at t = 0..4 s in window 0.
+        for i in 0..<5 { #expect(table.hit(key: 42, now: UInt64(i) * 1000, period: period) == i + 1) }
+        // Another key is counted separately.
+        #expect(table.hit(key: 43, now: 4000, period: period) == 1)
+        // Half-way through the next window, half of the previous window still counts: 5 × 0.5 + 1.
+        #expect(table.hit(key: 42, now: 15_000, period: period) == 4)
+        // Two windows later the key starts again from one.
+        #expect(table.hit(key: 42, now: 40_000, period: period) == 1)
+    }
+
+    @Test("memory stays bounded under a million distinct keys; keys that find no slot fail open")
+    func boundedUnderFlood() {
+        let table = RateCounterTable(slots: 4096)
+        var untracked = 0
+        for key in 0..<1_000_000 as Range<UInt64> {
+            let hashed = key &* 0x9E37_79B9_7F4A_7C15
+            if table.hit(key: hashed, now: 1000, period: 60_000) == nil { untracked += 1 }
+        }
+        #expect(table.slotCount == 4096)
+        #expect(untracked > 900_000)  // the table is full: most flood keys are not tracked…
+        #expect(table.untracked.load(ordering: .relaxed) == untracked)
+        // …and a key that holds a slot keeps being counted exactly.
+        let table2 = RateCounterTable(slots: 4096)
+        #expect(table2.hit(key: 7, now: 0, period: 60_000) == 1)
+        for key in 0..<100_000 as Range<UInt64> { _ = table2.hit(key: key &* 0xD6E8_FEB8_6659_FD93, now: 0, period: 60_000) }
+        #expect(table2.hit(key: 7, now: 1, period: 60_000) == 2)
+    }
+
+    @Test("the penalty box holds a key until its time, then lets it go")
+    func penalties() {
+        let box = PenaltyTable(slots: 1024)
+        #expect(box.remaining(key: 99, nowSeconds: 100) == nil)
+        box.penalize(key: 99, untilSeconds: 160, nowSeconds: 100)
+        #expect(box.remaining(key: 99, nowSeconds: 100) == 60)
+        #expect(box.remaining(key: 99, nowSeconds: 159) == 1)
+        #expect(box.remaining(key: 99, nowSeconds: 160) == nil)
+        #expect(box.remaining(key: 98, nowSeconds: 100) == nil)
+    }
+
+    @Test("address ranges: IPv4 and IPv6, overlaps and adjacency merged, same answers as a linear scan")
+    func addressRanges() {
+        let networks = ["10.0.0.0/8", "10.1.0.0/16", "192.0.2.0/25", "192.0.2.128/25", "2001:db8::/32", "198.51.100.7"]
+            .map { CIDR($0)! }
+        let set = AddressRangeSet(networks)
+        #expect(set.rangeCount == 4)  // 10/8 swallows 10.1/16; the two /25s touch
+        for (text, expected) in [
+            ("10.200.3.4", true), ("11.0.0.0", false), ("192.0.2.200", true), ("192.0.3.0", false),
+            ("2001:db8:ffff::1", true), ("2001:db9::", false), ("198.51.100.7", true), ("198.51.100.8", false),
+            ("::ffff:10.0.0.1", true),
+        ] {
+            #expect(set.contains(IPAddress(text)!) == expected, "\(text)")
+        }
+        // Thousands of random networks: binary search agrees with the linear CIDRSet.
+        var generator = SystemRandomNumberGenerator()
+        var many: [CIDR] = []
+        for _ in 0..<3000 {
+            let v = UInt32.random(in: 0...UInt32.max, using: &generator)
+            many.append(CIDR("\(v >> 24).\(v >> 16 & 0xFF).\(v >> 8 & 0xFF).\(v & 0xFF)/\(Int.random(in: 12...32))")!)
+        }
+        let fast = AddressRangeSet(many)
+        let slow = CIDRSet(many)
+        for _ in 0..<2_000 {
+            let v = UInt32.random(in: 0...UInt32.max, using: &generator)
+            let address = IPAddress("\(v >> 24).\(v >> 16 & 0xFF).\(v >> 8 & 0xFF).\(v & 0xFF)")!
+            #expect(fast.contains(address) == slow.contains(address))
+        }
+    }
+
+    @Test("rate_limits and access are read into typed rules; mistakes name their line; absent means the default")
+    func config() throws {
+        let yaml = """
+            listen: { http: 127.0.0.1:8080 }
+            access:
+              allow: [10.9.0.0/16]
+              deny: [203.0.113.0/24, "2001:db8::/32"]
+            sites:
+              - name: county
+                hosts: [vote.example.gov]
+                origins: [http://127.0.0.1:9000]
+                access: { deny: [198.51.100.0/24] }
+                rate_limits:
+                  - name: register
+                    match: { path: /register, methods: [post] }
+                    key: ip
+                    requests: 10
+                    period: 1m
+                    timeout: 5m
+                  - name: api
+                    match: { path: /api/ }
+                    key: header:X-Api-Key
+                    requests: 100
+                    period: 10s
+                    action: log
+              - name: other
+                hosts: [other.example.gov]
+                origins: [http://127.0.0.1:9001]
+              - name: open
+                hosts: [open.example.gov]
+                origins: [http://127.0.0.1:9002]
+                rate_limits: []
+            """
+        let config = try ConfigLoader.parse(yaml: yaml)
+        #expect(config.access.allow == [CIDR("10.9.0.0/16")!])
+        #expect(config.access.deny.count == 2)
+        let county = config.sites[0]
+        #expect(county.access.deny == [CIDR("198.51.100.0/24")!])
+        #expect(county.rateLimits.count == 2)
+        #expect(county.rateLimits[0].methods == [.POST])
+        #expect(county.rateLimits[0].pathPrefix == "/register")
+        #expect(county.rateLimits[0].period == .seconds(60))
+        #expect(county.rateLimits[0].timeout == .seconds(300))
+        #expect(county.rateLimits[1].key == .header("x-api-key"))
+        #expect(county.rateLimits[1].action == .log)
+        #expect(config.sites[1].rateLimits == [RateLimitRule.siteDefault])
+        #expect(config.sites[2].rateLimits.isEmpty)
+
+        let bad = """
+            listen: { http: 127.0.0.1:8080 }
+            access: { deny: [not-an-ip] }
+            sites:
+              - name: county
+                hosts: [vote.example.gov]
+                origins: [http://127.0.0.1:9000]
+                rate_limits:
+                  - name: x
+                    key: fingerprint
+                    requests: 0
+                    period: 1m
+                    action: ban
+            """
+        do {
+            _ = try ConfigLoader.parse(yaml: bad, file: "pnyx.yaml")
+            Issue.record("a bad file was accepted")
+        } catch {
+            let text = error.errors.map(\.description).joined(separator: "\n")
+            #expect(text.contains("pnyx.yaml:2:"))
+            #expect(text.contains("access.deny[0]"))
+            #expect(text.contains("pnyx.yaml:9:") && text.contains("rate_limits[0].key"))
+            #expect(text.contains("rate_limits[0].requests"))
+            #expect(text.contains("pnyx.yaml:12:") && text.contains("rate_limits[0].action"))
+        }
+    }
+}
+
+@Suite("Traffic defense over real sockets")
+struct TrafficDefenseLiveTests {
+    @Test("over budget: 429 with Retry-After (JSON for API clients), the origin is spared, the penalty holds")
+    func rateLimited() async throws {
+        let origin = try await TestOrigin.start()
+        let pnyx = try await PnyxProcess.start(
+            yaml: siteConfig(
+                originPort: origin.port,
+                extraSite: """
+                    rate_limits:
+                      - name: lookup
+                        match: { path: /page, methods: [GET] }
+                        key: ip
+                        requests: 3
+                        period: 10s
+                        timeout: 30s
+                    """))
+        defer { Task { await pnyx.stop(); await origin.stop() } }
+
+        for _ in 0..<3 { #expect(try await RawHTTP.get(port: pnyx.httpPort, path: "/page").status == 200) }
+        let limited = try await RawHTTP.get(port: pnyx.httpPort, path: "/page")
+        #expect(limited.status == 429)
+        let retryAfter = try #require(limited.header("retry-after").flatMap { Int($0) })
+        #expect(retryAfter >= 25 && retryAfter <= 30)
+        let json = try await RawHTTP.get(
+            port: pnyx.httpPort, path: "/page", headers: [("Accept", "application/json")])
+        #expect(json.status == 429)
+        #expect(json.header("content-type") == "application/json")
+        #expect(json.body.contains("\"status\":429"))
+        #expect(origin.requests.filter { $0.path == "/page" }.count == 3)
+        // Paths outside the rule are not limited.
+        #expect(try await RawHTTP.get(port: pnyx.httpPort, path: "/").status == 200)
+        // The block is a security event (recorded once for the run of blocks).
+        try await Task.sleep(for: .milliseconds(400))
+        let events = try await adminGET(pnyx, "/api/v1/events?limit=50")
+        #expect(events.body.contains("\"filter\":\"rate_limit\""))
+        #expect(events.body.contains("\"rule\":\"lookup\""))
+    }
+
+    @Test("deny lists answer 403; an allow list wins over the deny list and over rate limits")
+    func accessLists() async throws {
+        let origin = try await TestOrigin.start()
+        let denied = try await PnyxProcess.start(
+            yaml: siteConfig(originPort: origin.port, extraSite: "access: { deny: [127.0.0.0/8] }"))
+        let response = try await RawHTTP.get(port: denied.httpPort, path: "/")
+        #expect(response.status == 403)
+        #expect(response.body.contains("not allowed"))
+        await denied.stop()
+
+        let allowed = try await PnyxProcess.start(
+            yaml: siteConfig(
+                originPort: origin.port, extraTop: "access: { allow: [127.0.0.1] }",
+                extraSite: """
+                    access: { deny: [127.0.0.0/8] }
+                    rate_limits: [{ name: tight, key: ip, requests: 1, period: 1m, timeout: 1m }]
+                    """))
+        defer { Task { await allowed.stop(); await origin.stop() } }
+        for _ in 0..<5 { #expect(try await RawHTTP.get(port: allowed.httpPort, path: "/").status == 200) }
+    }
+}
