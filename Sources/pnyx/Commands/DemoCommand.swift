@@ -53,6 +53,19 @@ struct DemoCommand: AsyncParsableCommand {
               - name: demo
                 hosts: [localhost, vote.localhost, 127.0.0.1]
                 origins: [http://127.0.0.1:\(originPort)]
+                rate_limits:
+                  # Try it: the sixth registration from one address within a minute gets 429.
+                  - name: registration
+                    match: { path: /register, methods: [POST] }
+                    key: ip
+                    requests: 5
+                    period: 1m
+                    timeout: 2m
+                  - name: per-address
+                    key: ip
+                    requests: 6000
+                    period: 1m
+                    timeout: 1m
 
             """
         let configPath = "\(dataDirectory)/demo.yaml"
