@@ -167,50 +167,41 @@ public struct HeaderBlock: Sendable, Sequence, CustomStringConvertible {
 
     // MARK: reading
 
-    public func contains(name: String) -> Bool {
-        var found = false
+    /// The byte range of the first value of the field with this name (case-insensitive).
+    @inline(__always)
+    func firstValueRange(name: String) -> Range<Int>? {
+        var result: Range<Int>?
         let source = bytes
-        forEachLine(in: source) { nameRange, _, _, _ in
-            if Self.name(in: source, nameRange, equals: name) { found = true; return false }
-            return true
+        forEachLine(in: source) { nameRange, valueRange, _, _ in
+            guard Self.name(in: source, nameRange, equals: name) else { return true }
+            result = valueRange
+            return false
         }
-        return found
+        return result
+    }
+
+    public func contains(name: String) -> Bool {
+        firstValueRange(name: name) != nil
     }
 
     /// The first value of the field with this name (case-insensitive).
     public func first(name: String) -> String? {
-        var result: String?
-        let source = bytes
-        forEachLine(in: source) { nameRange, valueRange, _, _ in
-            if Self.name(in: source, nameRange, equals: name) {
-                result = source.getString(at: valueRange.lowerBound, length: valueRange.count)
-                return false
-            }
-            return true
-        }
-        return result
+        firstValueRange(name: name).map(value)
     }
 
     /// The first value of the field with this name read as a non-negative decimal integer (e.g.
     /// `Content-Length`), without making a `String`. `nil` when absent or not all digits.
     public func firstInteger(name: String) -> Int? {
-        var result: Int?
-        let source = bytes
-        forEachLine(in: source) { nameRange, valueRange, _, _ in
-            guard Self.name(in: source, nameRange, equals: name) else { return true }
-            guard !valueRange.isEmpty, valueRange.count <= 18 else { return false }
-            result = source.withUnsafeReadableBytes { raw -> Int? in
-                var n = 0
-                for k in (valueRange.lowerBound - source.readerIndex)..<(valueRange.upperBound - source.readerIndex) {
-                    let b = raw[k]
-                    guard b >= 48 && b <= 57 else { return nil }
-                    n = n * 10 + Int(b - 48)
-                }
-                return n
+        guard let range = firstValueRange(name: name), !range.isEmpty, range.count <= 18 else { return nil }
+        return bytes.withUnsafeReadableBytes { raw -> Int? in
+            var n = 0
+            for k in (range.lowerBound - bytes.readerIndex)..<(range.upperBound - bytes.readerIndex) {
+                let b = raw[k]
+                guard b >= 48 && b <= 57 else { return nil }
+                n = n * 10 + Int(b - 48)
             }
-            return false
+            return n
         }
-        return result
     }
 
     /// Every value of the field with this name, in order (like `HTTPHeaders`' subscript).

@@ -11,27 +11,17 @@ import Atomics
 /// A key whose two candidate slots are both held by other active keys is not counted (the table is full under a
 /// flood of distinct addresses): it fails open, because a voter wrongly limited is a failure too. Such misses are
 /// counted in `untracked`; the whole-site limits and escalation handle distributed floods.
-public final class RateCounterTable: @unchecked Sendable {
-    private let storage: UnsafeMutablePointer<UnsafeAtomic<UInt64>.Storage>
-    private let mask: Int
+public final class RateCounterTable: Sendable {
+    private let words: AtomicWords
     /// Keys that found no slot (fail-open), for metrics.
     public let untracked = ManagedAtomic<Int>(0)
 
     /// - Parameter slots: rounded up to a power of two; 1 << 20 slots take 8 MiB.
     public init(slots: Int = 1 << 20) {
-        var size = 1024
-        while size < slots { size <<= 1 }
-        storage = .allocate(capacity: size)
-        storage.initialize(repeating: UnsafeAtomic<UInt64>.Storage(0), count: size)
-        mask = size - 1
+        words = AtomicWords(count: slots)
     }
 
-    deinit {
-        storage.deinitialize(count: mask + 1)
-        storage.deallocate()
-    }
-
-    public var slotCount: Int { mask + 1 }
+    public var slotCount: Int { words.count }
 
     /// Counts one request for `key` in windows of `period` and returns the estimated number of requests in the
     /// last period, this one included; `nil` when the key found no slot.
@@ -44,8 +34,7 @@ public final class RateCounterTable: @unchecked Sendable {
         let fraction = Double(now % period) / Double(period)
         let fingerprint = UInt64(truncatingIfNeeded: (key >> 48) | 1)  // never 0: 0 marks an empty slot
         for probe in 0..<2 {
-            let index = Int(truncatingIfNeeded: probe == 0 ? key : (key >> 24) &* 0x9E37_79B9_7F4A_7C15) & mask
-            let atomic = UnsafeAtomic<UInt64>(at: storage + index)
+            let atomic = words[Int(truncatingIfNeeded: probe == 0 ? key : (key >> 24) &* 0x9E37_79B9_7F4A_7C15)]
             var current = atomic.load(ordering: .relaxed)
             while true {
                 let slot = Slot(current)
@@ -103,21 +92,11 @@ public final class RateCounterTable: @unchecked Sendable {
 
 /// Keys being mitigated and until when: a rule's `timeout` keeps a key blocked after it went over its budget.
 /// Same shape as ``RateCounterTable``: bounded, lock-free, two candidate slots per key, fail-open when full.
-public final class PenaltyTable: @unchecked Sendable {
-    private let storage: UnsafeMutablePointer<UnsafeAtomic<UInt64>.Storage>
-    private let mask: Int
+public final class PenaltyTable: Sendable {
+    private let words: AtomicWords
 
     public init(slots: Int = 1 << 16) {
-        var size = 1024
-        while size < slots { size <<= 1 }
-        storage = .allocate(capacity: size)
-        storage.initialize(repeating: UnsafeAtomic<UInt64>.Storage(0), count: size)
-        mask = size - 1
-    }
-
-    deinit {
-        storage.deinitialize(count: mask + 1)
-        storage.deallocate()
+        words = AtomicWords(count: slots)
     }
 
     /// Each slot: fingerprint (16 bits) | blocked-until in seconds of the monotonic clock (48 bits).
@@ -125,7 +104,7 @@ public final class PenaltyTable: @unchecked Sendable {
     public func remaining(key: UInt64, nowSeconds: UInt64) -> UInt64? {
         let fingerprint = (key >> 48) | 1
         for probe in 0..<2 {
-            let raw = UnsafeAtomic<UInt64>(at: storage + index(key, probe)).load(ordering: .relaxed)
+            let raw = words[index(key, probe)].load(ordering: .relaxed)
             if raw >> 48 == fingerprint {
                 let until = raw & 0xFFFF_FFFF_FFFF
                 return until > nowSeconds ? until - nowSeconds : nil
@@ -139,7 +118,7 @@ public final class PenaltyTable: @unchecked Sendable {
         let fingerprint = (key >> 48) | 1
         let desired = fingerprint << 48 | (untilSeconds & 0xFFFF_FFFF_FFFF)
         for probe in 0..<2 {
-            let atomic = UnsafeAtomic<UInt64>(at: storage + index(key, probe))
+            let atomic = words[index(key, probe)]
             let raw = atomic.load(ordering: .relaxed)
             let free = raw == 0 || raw >> 48 == fingerprint || raw & 0xFFFF_FFFF_FFFF <= nowSeconds
             if free && atomic.compareExchange(expected: raw, desired: desired, ordering: .relaxed).exchanged { return }
@@ -148,6 +127,31 @@ public final class PenaltyTable: @unchecked Sendable {
 
     @inline(__always)
     private func index(_ key: UInt64, _ probe: Int) -> Int {
-        Int(truncatingIfNeeded: probe == 0 ? key &* 0xFF51_AFD7_ED55_8CCD : (key >> 20) &* 0xC4CE_B9FE_1A85_EC53) & mask
+        Int(truncatingIfNeeded: probe == 0 ? key &* 0xFF51_AFD7_ED55_8CCD : (key >> 20) &* 0xC4CE_B9FE_1A85_EC53)
     }
+}
+
+/// A fixed array of atomic 64-bit words, a power of two long; an index wraps around. Each word is updated with
+/// compare-and-exchange, so any thread may use the table without a lock.
+final class AtomicWords: @unchecked Sendable {  // the words are only ever touched atomically
+    private let storage: UnsafeMutablePointer<UnsafeAtomic<UInt64>.Storage>
+    private let mask: Int
+
+    init(count: Int) {
+        var size = 1024
+        while size < count { size <<= 1 }
+        storage = .allocate(capacity: size)
+        storage.initialize(repeating: UnsafeAtomic<UInt64>.Storage(0), count: size)
+        mask = size - 1
+    }
+
+    deinit {
+        storage.deinitialize(count: mask + 1)
+        storage.deallocate()
+    }
+
+    var count: Int { mask + 1 }
+
+    @inline(__always)
+    subscript(index: Int) -> UnsafeAtomic<UInt64> { UnsafeAtomic(at: storage + (index & mask)) }
 }
