@@ -20,7 +20,8 @@ struct ConfigSchema {
     static let adminKeys = ["listen"]
     static let globalLimitKeys = [
         "max_header_bytes", "max_uri_bytes", "max_body_bytes", "header_read_timeout", "idle_timeout",
-        "upstream_connect_timeout", "upstream_response_timeout", "shutdown_drain_timeout",
+        "upstream_connect_timeout", "upstream_response_timeout", "shutdown_drain_timeout", "max_connections",
+        "max_connections_per_ip",
     ]
     static let siteKeys = [
         "name", "hosts", "aliases", "origins", "tls", "limits", "security_headers", "hsts", "access", "rate_limits",
@@ -161,6 +162,8 @@ struct ConfigSchema {
         if let v = map.duration("header_read_timeout") { limits.headerReadTimeout = positive(v, map, "header_read_timeout") }
         if let v = map.duration("idle_timeout") { limits.idleTimeout = positive(v, map, "idle_timeout") }
         if let v = map.duration("shutdown_drain_timeout") { limits.shutdownDrainTimeout = v }
+        if let v = map.int("max_connections", range: 1...10_000_000) { limits.maxConnections = v }
+        if let v = map.int("max_connections_per_ip", range: 1...1_000_000) { limits.maxConnectionsPerIP = v }
         limits.site = siteLimits(map, defaults: limits.site)
         return limits
     }

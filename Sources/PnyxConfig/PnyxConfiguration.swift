@@ -64,6 +64,10 @@ public struct GlobalLimits: Sendable, Equatable {
     public var idleTimeout: Duration
     /// Time in-flight requests get to finish on shutdown.
     public var shutdownDrainTimeout: Duration
+    /// Open client connections allowed at once, overall and per client address (a trusted proxy counts only
+    /// toward the overall limit). Beyond them a new connection is closed at once.
+    public var maxConnections: Int = 20_000
+    public var maxConnectionsPerIP: Int = 256
     /// Defaults for sites that do not say otherwise.
     public var site: SiteLimits
 

@@ -1,4 +1,5 @@
 import Atomics
+import PnyxCore
 
 /// Request counters for rate limits: a fixed-size, lock-free table shared by every event loop.
 ///
@@ -129,29 +130,4 @@ public final class PenaltyTable: Sendable {
     private func index(_ key: UInt64, _ probe: Int) -> Int {
         Int(truncatingIfNeeded: probe == 0 ? key &* 0xFF51_AFD7_ED55_8CCD : (key >> 20) &* 0xC4CE_B9FE_1A85_EC53)
     }
-}
-
-/// A fixed array of atomic 64-bit words, a power of two long; an index wraps around. Each word is updated with
-/// compare-and-exchange, so any thread may use the table without a lock.
-final class AtomicWords: @unchecked Sendable {  // the words are only ever touched atomically
-    private let storage: UnsafeMutablePointer<UnsafeAtomic<UInt64>.Storage>
-    private let mask: Int
-
-    init(count: Int) {
-        var size = 1024
-        while size < count { size <<= 1 }
-        storage = .allocate(capacity: size)
-        storage.initialize(repeating: UnsafeAtomic<UInt64>.Storage(0), count: size)
-        mask = size - 1
-    }
-
-    deinit {
-        storage.deinitialize(count: mask + 1)
-        storage.deallocate()
-    }
-
-    var count: Int { mask + 1 }
-
-    @inline(__always)
-    subscript(index: Int) -> UnsafeAtomic<UInt64> { UnsafeAtomic(at: storage + (index & mask)) }
 }

@@ -5,6 +5,10 @@ import PnyxCore
 import PnyxDefense
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 @Suite("Traffic defense: counters, address lists, rate-limit rules")
 struct TrafficDefenseTests {
     @Test("the sliding window counts per key, slides, and forgets")
@@ -215,3 +219,81 @@ struct TrafficDefenseLiveTests {
         for _ in 0..<5 { #expect(try await RawHTTP.get(port: allowed.httpPort, path: "/").status == 200) }
     }
 }
+
+@Suite("Connection limits")
+struct ConnectionLimitTests {
+    @Test("per-address and overall limits; trusted proxies count only overall; release frees the slot")
+    func gate() {
+        let gate = ConnectionGate(slots: 1024)
+        let a = IPAddress("192.0.2.1")!, b = IPAddress("2001:db8::2")!
+        #expect(gate.admit(a, maxTotal: 5, maxPerAddress: 2))
+        #expect(gate.admit(a, maxTotal: 5, maxPerAddress: 2))
+        #expect(!gate.admit(a, maxTotal: 5, maxPerAddress: 2))
+        #expect(gate.openConnections(from: a) == 2)
+        #expect(gate.admit(b, maxTotal: 5, maxPerAddress: 2))
+        #expect(gate.admit(nil, maxTotal: 5, maxPerAddress: 2))  // a trusted proxy
+        #expect(gate.admit(nil, maxTotal: 5, maxPerAddress: 2))
+        #expect(!gate.admit(nil, maxTotal: 5, maxPerAddress: 2))  // overall limit
+        #expect(gate.open == 5)
+        #expect(gate.refusedPerAddress.load(ordering: .relaxed) == 1)
+        #expect(gate.refusedTotal.load(ordering: .relaxed) == 1)
+        gate.release(a)
+        #expect(gate.openConnections(from: a) == 1)
+        #expect(gate.admit(a, maxTotal: 5, maxPerAddress: 2))
+        gate.release(a)
+        gate.release(a)
+        #expect(gate.openConnections(from: a) == 0)
+        #expect(gate.open == 3)
+    }
+
+    @Test("over a real socket: the third connection from one address is closed at once, the first two still work")
+    func perAddressLive() async throws {
+        let origin = try await TestOrigin.start()
+        let pnyx = try await PnyxProcess.start(
+            yaml: siteConfig(originPort: origin.port, extraTop: "limits: { max_connections_per_ip: 2 }"))
+        defer { Task { await pnyx.stop(); await origin.stop() } }
+
+        let first = try TCPProbe(port: pnyx.httpPort)
+        let second = try TCPProbe(port: pnyx.httpPort)
+        try await Task.sleep(for: .milliseconds(200))
+        let third = try TCPProbe(port: pnyx.httpPort)
+        #expect(third.closedByPeer(within: 2000))
+        #expect(!first.closedByPeer(within: 200))
+        first.close()
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(try await RawHTTP.get(port: pnyx.httpPort, path: "/").status == 200)
+        second.close()
+        third.close()
+    }
+}
+
+/// A plain blocking TCP socket for connection-level tests.
+final class TCPProbe {
+    let fd: Int32
+
+    init(port: Int) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard result == 0 else { throw POSIXProbeError(errno: errno) }
+    }
+
+    /// True when the peer closes (EOF or reset) within `milliseconds`.
+    func closedByPeer(within milliseconds: Int32) -> Bool {
+        var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&descriptor, 1, milliseconds) > 0 else { return false }
+        var byte: UInt8 = 0
+        return recv(fd, &byte, 1, 0) <= 0
+    }
+
+    func close() { _ = Glibc.close(fd) }
+}
+
+struct POSIXProbeError: Error { let errno: Int32 }

@@ -102,12 +102,23 @@ public final class ProxyServer: Service, Sendable {
                     let peer = channel.remoteAddress?.ipAddress.flatMap { IPAddress($0) }
                     // The connection phase: a filter may refuse the connection before any byte is read. There is
                     // no HTTP yet, so a refusal closes it.
-                    let (verdict, _) = runtime.snapshots.cell(for: channel.eventLoop).load(ordering: .acquiring).chain.connection(
-                        ConnectionInfo(peer: peer, isTLS: tls))
+                    let snapshot = runtime.snapshots.cell(for: channel.eventLoop).load(ordering: .acquiring)
+                    let (verdict, _) = snapshot.chain.connection(ConnectionInfo(peer: peer, isTLS: tls))
                     if case .continue = verdict {} else {
                         channel.close(promise: nil)
                         return
                     }
+                    // Connection limits: a trusted proxy carries many clients, so it counts only overall.
+                    let counted = peer.flatMap { snapshot.clientResolver.trusted.contains($0) ? nil : $0 }
+                    let limits = snapshot.configuration.limits
+                    guard runtime.connections.admit(
+                        counted, maxTotal: limits.maxConnections, maxPerAddress: limits.maxConnectionsPerIP)
+                    else {
+                        channel.close(promise: nil)
+                        return
+                    }
+                    let gate = runtime.connections
+                    channel.closeFuture.whenComplete { _ in gate.release(counted) }
                     if tls {
                         try ChannelSetup.configureHTTPS(channel, runtime: runtime, peer: peer)
                     } else {

@@ -11,10 +11,13 @@ import Darwin
 public final class ProxyRuntime: Sendable {
     public let snapshots: SnapshotStore
     public let pools: UpstreamPools
+    /// Open-connection counts (overall and per address); outlives reloads.
+    public let connections: ConnectionGate
 
-    public init(snapshots: SnapshotStore, pools: UpstreamPools) {
+    public init(snapshots: SnapshotStore, pools: UpstreamPools, connections: ConnectionGate = ConnectionGate()) {
         self.snapshots = snapshots
         self.pools = pools
+        self.connections = connections
     }
 
     /// The site requests are attributed to before a site is known (unknown host, malformed request).
