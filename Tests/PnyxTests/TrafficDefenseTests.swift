@@ -259,6 +259,8 @@ struct ConnectionLimitTests {
         let third = try TCPProbe(port: pnyx.httpPort)
         #expect(third.closedByPeer(within: 2000))
         #expect(!first.closedByPeer(within: 200))
+        let metrics = try await adminGET(pnyx, "/metrics")
+        #expect(metrics.body.contains("pnyx_connections_refused_total{limit=\"per_ip\"} 1"))
         first.close()
         try await Task.sleep(for: .milliseconds(200))
         #expect(try await RawHTTP.get(port: pnyx.httpPort, path: "/").status == 200)

@@ -10,6 +10,8 @@ struct EdgeBackend: AdminBackend {
     let store: any EventStore
     let snapshots: SnapshotStore
     let accessLog: AccessLogSink?
+    let connections: ConnectionGate
+    let traffic: TrafficState
 
     func reload() async -> ReloadResult { await coordinator.reload() }
 
@@ -39,6 +41,15 @@ struct EdgeBackend: AdminBackend {
         counter(
             "pnyx_access_log_dropped_lines_total", "Access-log lines dropped because the writer fell behind.",
             accessLog?.droppedLines.load(ordering: .relaxed) ?? 0)
+        text += "# HELP pnyx_connections_refused_total Client connections closed at accept by a connection limit.\n"
+        text += "# TYPE pnyx_connections_refused_total counter\n"
+        text += "pnyx_connections_refused_total{limit=\"total\"} \(connections.refusedTotal.load(ordering: .relaxed))\n"
+        text += "pnyx_connections_refused_total{limit=\"per_ip\"} \(connections.refusedPerAddress.load(ordering: .relaxed))\n"
+        text += "# HELP pnyx_connections_open Client connections open now.\n# TYPE pnyx_connections_open gauge\n"
+        text += "pnyx_connections_open \(connections.open)\n"
+        counter(
+            "pnyx_rate_limit_untracked_total", "Requests a rate limit could not count because its table was full (fail-open).",
+            traffic.counters.untracked.load(ordering: .relaxed))
         text += "# HELP pnyx_config_generation Configuration generation in use.\n# TYPE pnyx_config_generation gauge\n"
         text += "pnyx_config_generation \(snapshots.snapshot.generation)\n"
         return text

@@ -60,7 +60,8 @@ struct EdgeRuntime {
         let coordinator = ReloadCoordinator(
             configPath: configPath, builder: builder, snapshots: snapshots, logger: logger)
         let backend = EdgeBackend(
-            coordinator: coordinator, events: events, store: store, snapshots: snapshots, accessLog: accessLog)
+            coordinator: coordinator, events: events, store: store, snapshots: snapshots, accessLog: accessLog,
+            connections: runtime.connections, traffic: traffic)
 
         var services: [any Service] = [events]
         if let accessLog { services.append(accessLog) }
