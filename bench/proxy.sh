@@ -151,6 +151,11 @@ if [ "$RELAY" = 1 ]; then
   printf "ratio bare relay/nginx:      %.2f   (pnyx/relay %.2f)\n" "$(awk -v a="$mr" -v b="$mn" 'BEGIN{print a/b}')" \
     "$(awk -v a="$mp" -v b="$mr" 'BEGIN{print a/b}')"
 fi
+# Each round measures nginx and Pnyx back to back, so a round's ratio is not moved by the machine drifting
+# between rounds; the median of the round ratios is printed beside the ratio of the medians.
+round_ratios=()
+for r in $(seq 0 $((ROUNDS-1))); do round_ratios+=("$(awk -v a="${R_PNYX[$r]}" -v b="${R_NGINX[$r]}" 'BEGIN{print a/b}')"); done
+printf "median of round ratios:      %.2f\n" "$(median "${round_ratios[@]}")"
 for r in $(seq 0 $((ROUNDS-1))); do
   printf "round %d ratio pnyx/nginx: %.2f\n" $((r+1)) "$(awk -v a="${R_PNYX[$r]}" -v b="${R_NGINX[$r]}" 'BEGIN{print a/b}')"
 done
