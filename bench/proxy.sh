@@ -84,6 +84,12 @@ cleanup() {
   wait 2>/dev/null || true
 }
 trap cleanup EXIT
+# A port that already answers would measure whatever holds it (an old Pnyx left running, say): refuse.
+for p in $ORIGIN_PORT $NGINX_PORT $PNYX_PORT $PNYX_LOG_PORT $RELAY_PORT; do
+  if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$p/"; then
+    echo "port $p is already in use; stop what listens there first" >&2; exit 1
+  fi
+done
 nginx -c "$D/origin.conf" -p "$D/"
 nginx -c "$D/proxy.conf" -p "$D/"
 "$PNYX" serve --config "$D/pnyx.yaml" --log-level warning 2>"$D/logs/pnyx.err" & P1=$!
