@@ -24,14 +24,3 @@ public struct CIDR: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { "\(network)/\(prefixLength)" }
 }
-
-/// A set of networks; lookups are linear for short lists (trusted proxies are a handful of entries).
-public struct CIDRSet: Sendable {
-    public let networks: [CIDR]
-    public init(_ networks: [CIDR]) { self.networks = networks }
-    public var isEmpty: Bool { networks.isEmpty }
-    public func contains(_ address: IPAddress) -> Bool {
-        for network in networks where network.contains(address) { return true }
-        return false
-    }
-}

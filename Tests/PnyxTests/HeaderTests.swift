@@ -39,7 +39,7 @@ struct HeaderTests {
 
     @Test("without trusted proxies, a client cannot choose its address with X-Forwarded-For")
     func untrustedPeer() {
-        let resolver = ClientAddressResolver(trusted: CIDRSet([]))
+        let resolver = ClientAddressResolver(trusted: AddressRangeSet([]))
         let identity = resolver.resolve(peer: IPAddress("203.0.113.9"), headers: ["X-Forwarded-For": "1.2.3.4"])
         #expect(identity.address == IPAddress("203.0.113.9"))
         #expect(!identity.peerIsTrustedProxy)
@@ -47,7 +47,7 @@ struct HeaderTests {
 
     @Test("behind trusted proxies, the nearest untrusted address in X-Forwarded-For is the client")
     func trustedChain() {
-        let resolver = ClientAddressResolver(trusted: CIDRSet([CIDR("10.0.0.0/8")!, CIDR("2001:db8::/32")!]))
+        let resolver = ClientAddressResolver(trusted: AddressRangeSet([CIDR("10.0.0.0/8")!, CIDR("2001:db8::/32")!]))
         let headers: HTTPHeaders = ["X-Forwarded-For": "6.6.6.6, 198.51.100.7, 10.1.1.1"]
         let identity = resolver.resolve(peer: IPAddress("10.0.0.2"), headers: headers)
         #expect(identity.address == IPAddress("198.51.100.7"))
@@ -60,7 +60,7 @@ struct HeaderTests {
 
     @Test("RFC 7239 Forwarded is read, with quoted IPv6 and ports")
     func forwarded() {
-        let resolver = ClientAddressResolver(trusted: CIDRSet([CIDR("127.0.0.1")!]))
+        let resolver = ClientAddressResolver(trusted: AddressRangeSet([CIDR("127.0.0.1")!]))
         let headers: HTTPHeaders = ["Forwarded": #"for="[2001:db8:cafe::17]:4711";proto=https, for=127.0.0.1"#]
         let identity = resolver.resolve(peer: IPAddress("127.0.0.1"), headers: headers)
         #expect(identity.address == IPAddress("2001:db8:cafe::17"))

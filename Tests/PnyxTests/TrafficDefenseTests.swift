@@ -67,7 +67,7 @@ struct TrafficDefenseTests {
         ] {
             #expect(set.contains(IPAddress(text)!) == expected, "\(text)")
         }
-        // Thousands of random networks: binary search agrees with the linear CIDRSet.
+        // Thousands of random networks: binary search agrees with a linear scan.
         var generator = SystemRandomNumberGenerator()
         var many: [CIDR] = []
         for _ in 0..<3000 {
@@ -75,11 +75,10 @@ struct TrafficDefenseTests {
             many.append(CIDR("\(v >> 24).\(v >> 16 & 0xFF).\(v >> 8 & 0xFF).\(v & 0xFF)/\(Int.random(in: 12...32))")!)
         }
         let fast = AddressRangeSet(many)
-        let slow = CIDRSet(many)
         for _ in 0..<2_000 {
             let v = UInt32.random(in: 0...UInt32.max, using: &generator)
             let address = IPAddress("\(v >> 24).\(v >> 16 & 0xFF).\(v >> 8 & 0xFF).\(v & 0xFF)")!
-            #expect(fast.contains(address) == slow.contains(address))
+            #expect(fast.contains(address) == many.contains { $0.contains(address) })
         }
     }
 

@@ -5,7 +5,7 @@ import PnyxCore
 /// when the TCP peer is a trusted proxy, and then read from the right, skipping further trusted proxies, so a
 /// client cannot choose its own address by sending the header itself.
 struct ClientAddressResolver: Sendable {
-    let trusted: CIDRSet
+    let trusted: AddressRangeSet
 
     func resolve(peer: IPAddress?, headers: HTTPHeaders) -> ClientIdentity {
         guard let peer, !trusted.isEmpty, trusted.contains(peer) else {

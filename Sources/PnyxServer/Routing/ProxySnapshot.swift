@@ -27,7 +27,7 @@ public final class ProxySnapshot: AtomicReference, Sendable {
         self.generation = generation
         self.router = router
         self.chain = chain
-        self.clientResolver = ClientAddressResolver(trusted: CIDRSet(configuration.trustedProxies))
+        self.clientResolver = ClientAddressResolver(trusted: AddressRangeSet(configuration.trustedProxies))
         self.tls = tls
         self.events = events
         self.maxURIBytes = configuration.limits.maxURIBytes
