@@ -52,7 +52,8 @@ struct EventStoreTests {
         let writer = Task { await queue.drain() }
         let started = ContinuousClock.now
         for n in 0..<500 { queue.emit(Self.event(n)) }
-        #expect(ContinuousClock.now - started < .milliseconds(200))
+        // The store takes 5 s per batch; emitting must not wait for it (a generous bound for a loaded CI machine).
+        #expect(ContinuousClock.now - started < .seconds(1))
         writer.cancel()
     }
 

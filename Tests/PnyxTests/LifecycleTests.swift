@@ -62,8 +62,7 @@ struct LifecycleTests {
         // Through the admin API the running process refuses it too, and says why.
         try pnyx.rewriteConfig(siteConfig(originPort: origin.port, hosts: "[\"not a host\"]"))
         pnyx.signal(SIGHUP)
-        try await Task.sleep(for: .milliseconds(300))
-        #expect(pnyx.log.contains("reload refused"))
+        #expect(await eventually { pnyx.log.contains("reload refused") })
         let response = try await RawHTTP.get(port: pnyx.httpPort, path: "/page")
         #expect(response.status == 200)
         let status = try await adminGET(pnyx, "/api/v1/status")
@@ -76,13 +75,14 @@ struct LifecycleTests {
         let pnyx = try await PnyxProcess.start(yaml: siteConfig(originPort: origin.port))
         defer { Task { await origin.stop() } }
 
-        async let slow = RawHTTP.get(port: pnyx.httpPort, path: "/slow?ms=1500")
-        try await Task.sleep(for: .milliseconds(400))
+        async let slow = RawHTTP.get(port: pnyx.httpPort, path: "/slow?ms=3000")
+        // Signal only once the slow request is in flight at the origin.
+        #expect(await eventually { origin.requests.contains { $0.path.hasPrefix("/slow") } })
         pnyx.signal(SIGTERM)
-        try await Task.sleep(for: .milliseconds(300))
         // New connections are refused once draining started.
-        let refused = (try? await RawHTTP.get(port: pnyx.httpPort, path: "/page"))?.status ?? 0
-        #expect(refused == 0)
+        #expect(await eventually(within: .seconds(2)) {
+            (try? await RawHTTP.get(port: pnyx.httpPort, path: "/page"))?.status == nil
+        })
         let response = try await slow
         #expect(response.status == 200)
         #expect(response.body == "slow done\n")

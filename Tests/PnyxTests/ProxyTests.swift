@@ -54,9 +54,10 @@ struct ProxyTests {
         #expect(received.values("x-forwarded-for") == ["198.51.100.23, 127.0.0.1"])
         #expect(received.values("x-request-id") == ["lb-1"])
         // The access log records the real client, not the load balancer.
-        try await Task.sleep(for: .milliseconds(400))
-        let log = try String(contentsOfFile: pnyx.dataDirectory + "/access.log", encoding: .utf8)
-        #expect(log.contains("\"client\":\"198.51.100.23\""))
+        #expect(await eventually {
+            let log = (try? String(contentsOfFile: pnyx.dataDirectory + "/access.log", encoding: .utf8)) ?? ""
+            return log.contains("\"client\":\"198.51.100.23\"")
+        })
     }
 
     @Test("unknown host gets 421; no Host gets 400; nothing is forwarded")
@@ -108,7 +109,7 @@ struct ProxyTests {
               - name: slow
                 hosts: [slow.test]
                 origins: [http://127.0.0.1:\(origin.port)]
-                limits: { upstream_response_timeout: 300ms }
+                limits: { upstream_response_timeout: 1s }
             """
         let pnyx = try await PnyxProcess.start(yaml: yaml)
         defer { Task { await pnyx.stop(); await origin.stop() } }
@@ -121,9 +122,9 @@ struct ProxyTests {
         #expect(json.status == 502)
         #expect(json.body.hasPrefix("{\"status\":502"))
 
-        let slow = try await RawHTTP.get(port: pnyx.httpPort, path: "/slow?ms=2000", host: "slow.test")
+        let slow = try await RawHTTP.get(port: pnyx.httpPort, path: "/slow?ms=4000", host: "slow.test")
         #expect(slow.status == 504)
-        let fast = try await RawHTTP.get(port: pnyx.httpPort, path: "/slow?ms=10", host: "slow.test")
+        let fast = try await RawHTTP.get(port: pnyx.httpPort, path: "/slow?ms=0", host: "slow.test")
         #expect(fast.status == 200)
     }
 
@@ -193,9 +194,11 @@ struct ProxyTests {
         defer { Task { await pnyx.stop(); await origin.stop() } }
         _ = try await RawHTTP.get(port: pnyx.httpPort, path: "/page?address=100+Main+St")
         _ = try await RawHTTP.get(port: pnyx.httpPort, path: "/", host: "nobody.test")
-        try await Task.sleep(for: .milliseconds(500))
-        let lines = try String(contentsOfFile: pnyx.dataDirectory + "/access.log", encoding: .utf8)
-            .split(separator: "\n")
+        let logPath = pnyx.dataDirectory + "/access.log"
+        #expect(await eventually {
+            ((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "").split(separator: "\n").count >= 2
+        })
+        let lines = try String(contentsOfFile: logPath, encoding: .utf8).split(separator: "\n")
         #expect(lines.count == 2)
         let first = try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any]
         #expect(first?["site"] as? String == "county")
