@@ -181,6 +181,19 @@ final class ConfigMap {
         return Int64(lower)
     }
 
+    /// A rate in bytes per second: `1KiB/s`, `500B/s`, or `0` (off).
+    func rate(_ key: String) -> Int? {
+        guard let node = value(key), let text = ConfigMap.string(node, path: childPath(key), diagnostics: diagnostics)
+        else { return nil }
+        var amount = text.trimmingCharacters(in: " ")
+        if amount.lowercased().hasSuffix("/s") { amount = String(amount.dropLast(2)) }
+        guard let value = ConfigMap.parseBytes(amount), value <= Int64(1 << 40), amount != "" else {
+            diagnostics.error("expected a rate such as 1KiB/s or 500B/s (0 for off), got '\(text)'", at: node, key: childPath(key))
+            return nil
+        }
+        return Int(value)
+    }
+
     /// A string or a list of strings.
     func stringList(_ key: String) -> [(String, Node)]? {
         guard let node = value(key) else { return nil }

@@ -7,6 +7,22 @@ extension ConfigSchema {
     static let accessKeys = ["allow", "deny"]
     static let rateLimitKeys = ["name", "match", "key", "requests", "period", "action", "timeout"]
     static let matchKeys = ["path", "methods"]
+    static let http2Keys = [
+        "max_concurrent_streams", "max_stream_resets", "stream_reset_window", "max_continuation_frames",
+        "max_control_frames", "control_frame_window", "max_glitches",
+    ]
+
+    func http2Limits(_ map: ConfigMap) -> HTTP2Limits {
+        var limits = HTTP2Limits()
+        if let v = map.int("max_concurrent_streams", range: 1...10_000) { limits.maxConcurrentStreams = v }
+        if let v = map.int("max_stream_resets", range: 1...1_000_000) { limits.maxStreamResets = v }
+        if let v = map.duration("stream_reset_window") { limits.streamResetWindow = positive(v, map, "stream_reset_window") }
+        if let v = map.int("max_continuation_frames", range: 1...1000) { limits.maxContinuationFrames = v }
+        if let v = map.int("max_control_frames", range: 1...1_000_000) { limits.maxControlFrames = v }
+        if let v = map.duration("control_frame_window") { limits.controlFrameWindow = positive(v, map, "control_frame_window") }
+        if let v = map.int("max_glitches", range: 1...1_000_000) { limits.maxGlitches = v }
+        return limits
+    }
 
     func accessRules(_ map: ConfigMap) -> AccessRules {
         var rules = AccessRules()

@@ -21,7 +21,7 @@ struct ConfigSchema {
     static let globalLimitKeys = [
         "max_header_bytes", "max_uri_bytes", "max_body_bytes", "header_read_timeout", "idle_timeout",
         "upstream_connect_timeout", "upstream_response_timeout", "shutdown_drain_timeout", "max_connections",
-        "max_connections_per_ip",
+        "max_connections_per_ip", "min_body_rate", "min_send_rate", "slow_rate_grace", "http2",
     ]
     static let siteKeys = [
         "name", "hosts", "aliases", "origins", "tls", "limits", "security_headers", "hsts", "access", "rate_limits",
@@ -164,6 +164,13 @@ struct ConfigSchema {
         if let v = map.duration("shutdown_drain_timeout") { limits.shutdownDrainTimeout = v }
         if let v = map.int("max_connections", range: 1...10_000_000) { limits.maxConnections = v }
         if let v = map.int("max_connections_per_ip", range: 1...1_000_000) { limits.maxConnectionsPerIP = v }
+        if let v = map.rate("min_body_rate") { limits.minBodyRate = v }
+        if let v = map.rate("min_send_rate") { limits.minSendRate = v }
+        if let v = map.duration("slow_rate_grace") { limits.slowRateGrace = positive(v, map, "slow_rate_grace") }
+        if let h2 = map.map("http2") {
+            limits.http2 = http2Limits(h2)
+            h2.finish(allowed: Self.http2Keys)
+        }
         limits.site = siteLimits(map, defaults: limits.site)
         return limits
     }

@@ -68,6 +68,14 @@ public struct GlobalLimits: Sendable, Equatable {
     /// toward the overall limit). Beyond them a new connection is closed at once.
     public var maxConnections: Int = 20_000
     public var maxConnectionsPerIP: Int = 256
+    /// Slow-client defence (HTTP/1): after `slowRateGrace`, a request body must arrive at `minBodyRate` bytes per
+    /// second on average; a response the client is not reading (the connection's write buffer full) must drain
+    /// each 32 KiB within `slowRateGrace` plus 32 KiB at `minSendRate`. Otherwise the connection is closed (408
+    /// if no response was started). 0 turns a check off.
+    public var minBodyRate: Int = 1024
+    public var minSendRate: Int = 1024
+    public var slowRateGrace: Duration = .seconds(10)
+    public var http2 = HTTP2Limits()
     /// Defaults for sites that do not say otherwise.
     public var site: SiteLimits
 
@@ -99,4 +107,22 @@ public struct EventsConfiguration: Sendable, Equatable {
     /// Events waiting for the store beyond this many are dropped (and counted).
     public var queueCapacity: Int
     public init(queueCapacity: Int = 10_000) { self.queueCapacity = queueCapacity }
+}
+
+/// HTTP/2 connection limits and the abuse limits of NIOHTTP2 (rapid reset, CONTINUATION floods, control-frame
+/// floods, "glitches"). A connection that crosses one is closed.
+public struct HTTP2Limits: Sendable, Equatable {
+    /// Streams a client may have open at once on one connection (sent in SETTINGS).
+    public var maxConcurrentStreams = 100
+    /// Stream resets (RST_STREAM from the client) allowed per window: the rapid-reset defence (CVE-2023-44487).
+    public var maxStreamResets = 200
+    public var streamResetWindow: Duration = .seconds(30)
+    /// CONTINUATION frames allowed in a row (CONTINUATION flood defence).
+    public var maxContinuationFrames = 5
+    /// PING, SETTINGS and PRIORITY frames allowed per window.
+    public var maxControlFrames = 200
+    public var controlFrameWindow: Duration = .seconds(30)
+    /// Protocol "glitches" (suspicious but legal events) allowed per connection.
+    public var maxGlitches = 200
+    public init() {}
 }

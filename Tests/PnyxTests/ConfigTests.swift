@@ -108,6 +108,42 @@ struct ConfigTests {
         #expect(!errors.contains { $0.key == "sites[0].limits.max_body_bytes" })
     }
 
+    @Test("slow-client rates and HTTP/2 abuse limits decode, with errors for bad values")
+    func slowClientAndHTTP2() throws {
+        let config = try ConfigLoader.parse(
+            yaml: """
+                listen: { http: 127.0.0.1:8080 }
+                limits:
+                  min_body_rate: 2KiB/s
+                  min_send_rate: 0
+                  slow_rate_grace: 5s
+                  http2: { max_concurrent_streams: 50, max_stream_resets: 100, stream_reset_window: 10s, max_glitches: 20 }
+                sites: [{ name: a, hosts: [a.test], origins: [http://127.0.0.1:1] }]
+                """, file: "pnyx.yaml")
+        #expect(config.limits.minBodyRate == 2048)
+        #expect(config.limits.minSendRate == 0)
+        #expect(config.limits.slowRateGrace == .seconds(5))
+        #expect(config.limits.http2.maxConcurrentStreams == 50)
+        #expect(config.limits.http2.maxStreamResets == 100)
+        #expect(config.limits.http2.streamResetWindow == .seconds(10))
+        #expect(config.limits.http2.maxGlitches == 20)
+        #expect(config.limits.http2.maxContinuationFrames == 5)
+        let defaults = try ConfigLoader.parse(
+            yaml: "listen: { http: 127.0.0.1:8080 }\nsites: [{ name: a, hosts: [a.test], origins: [http://127.0.0.1:1] }]\n", file: "pnyx.yaml")
+        #expect(defaults.limits.minBodyRate == 1024 && defaults.limits.minSendRate == 1024)
+        let errors = collect(
+            """
+            listen: { http: 127.0.0.1:8080 }
+            limits:
+              min_body_rate: fast
+              http2: { max_concurrent_streams: 0, max_streams: 5 }
+            sites: []
+            """)
+        #expect(errors.contains { $0.key == "limits.min_body_rate" && $0.line == 3 && $0.message.contains("1KiB/s") })
+        #expect(errors.contains { $0.key == "limits.http2.max_concurrent_streams" && $0.line == 4 })
+        #expect(errors.contains { $0.key == "limits.http2.max_streams" })
+    }
+
     @Test("a full file with every section decodes into typed values")
     func fullFile() throws {
         let config = try ConfigLoader.parse(

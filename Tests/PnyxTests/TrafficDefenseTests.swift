@@ -270,33 +270,3 @@ struct ConnectionLimitTests {
     }
 }
 
-/// A plain blocking TCP socket for connection-level tests.
-final class TCPProbe {
-    let fd: Int32
-
-    init(port: Int) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard result == 0 else { throw POSIXProbeError(errno: errno) }
-    }
-
-    /// True when the peer closes (EOF or reset) within `milliseconds`.
-    func closedByPeer(within milliseconds: Int32) -> Bool {
-        var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        guard poll(&descriptor, 1, milliseconds) > 0 else { return false }
-        var byte: UInt8 = 0
-        return recv(fd, &byte, 1, 0) <= 0
-    }
-
-    func close() { _ = Glibc.close(fd) }
-}
-
-struct POSIXProbeError: Error { let errno: Int32 }

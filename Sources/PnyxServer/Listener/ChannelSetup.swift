@@ -18,8 +18,7 @@ enum ChannelSetup {
         let ownTimer: ConnectionTimer?
         let timer: ConnectionTimer
         if addTimeouts {
-            timer = ConnectionTimer(
-                headerReadTimeout: TimeAmount(limits.headerReadTimeout), idleTimeout: TimeAmount(limits.idleTimeout))
+            timer = ConnectionTimer(policy: slowClientPolicy(runtime))
             ownTimer = timer
         } else {
             timer = try sync.handler(type: ClientTimeoutHandler.self).timer
@@ -32,6 +31,14 @@ enum ChannelSetup {
         try sync.addHandler(proxy)
     }
 
+    static func slowClientPolicy(_ runtime: ProxyRuntime) -> SlowClientPolicy {
+        let limits = runtime.snapshots.snapshot.configuration.limits
+        return SlowClientPolicy(
+            headerReadTimeout: TimeAmount(limits.headerReadTimeout), idleTimeout: TimeAmount(limits.idleTimeout),
+            minBodyRate: limits.minBodyRate, minSendRate: limits.minSendRate, grace: TimeAmount(limits.slowRateGrace),
+            counters: runtime.slowClients)
+    }
+
     /// HTTPS: TLS (certificate by SNI) → ALPN → HTTP/2 or HTTP/1.1.
     static func configureHTTPS(_ channel: any Channel, runtime: ProxyRuntime, peer: IPAddress?) throws {
         let snapshot = runtime.snapshots.snapshot
@@ -39,9 +46,7 @@ enum ChannelSetup {
         let limits = snapshot.configuration.limits
         let sync = channel.pipeline.syncOperations
         // Watches the handshake too: a client that connects and never finishes TLS is closed.
-        try sync.addHandler(
-            ClientTimeoutHandler(
-                headerReadTimeout: TimeAmount(limits.headerReadTimeout), idleTimeout: TimeAmount(limits.idleTimeout)))
+        try sync.addHandler(ClientTimeoutHandler(policy: slowClientPolicy(runtime)))
         try sync.addHandler(NIOSSLServerHandler(context: tls))
         let alpn = ApplicationProtocolNegotiationHandler(alpnCompleteHandler: { result, channel in
             channel.eventLoop.makeCompletedFuture {
@@ -64,14 +69,21 @@ enum ChannelSetup {
         management.maxIdleTime = TimeAmount(limits.idleTimeout)
         management.maxGraceTime = TimeAmount(limits.shutdownDrainTimeout)
         let manager = NIOHTTP2ServerConnectionManagementHandler(eventLoop: channel.eventLoop, configuration: management)
+        let h2 = limits.http2
         var connection = NIOHTTP2Handler.ConnectionConfiguration()
         connection.initialSettings = [
-            HTTP2Setting(parameter: .maxConcurrentStreams, value: 100),
+            HTTP2Setting(parameter: .maxConcurrentStreams, value: h2.maxConcurrentStreams),
             HTTP2Setting(parameter: .maxHeaderListSize, value: limits.maxHeaderBytes),
             HTTP2Setting(parameter: .initialWindowSize, value: 1 << 20),
         ]
+        connection.maximumSequentialContinuationFrames = h2.maxContinuationFrames
+        connection.maximumConnectionGlitches = h2.maxGlitches
+        connection.controlFrameRateLimit.maximumCount = h2.maxControlFrames
+        connection.controlFrameRateLimit.windowLength = TimeAmount(h2.controlFrameWindow)
         var stream = NIOHTTP2Handler.StreamConfiguration()
         stream.targetWindowSize = 1 << 20
+        stream.streamResetFrameRateLimit.maximumCount = h2.maxStreamResets
+        stream.streamResetFrameRateLimit.windowLength = TimeAmount(h2.streamResetWindow)
         _ = try sync.configureHTTP2Pipeline(
             mode: .server, connectionConfiguration: connection, streamConfiguration: stream,
             streamDelegate: manager.http2StreamDelegate

@@ -1,7 +1,7 @@
 import NIOCore
 
 /// Watches a TLS connection from before the handshake: a client that connects and never completes TLS, or sits
-/// idle, is closed; one that starts an HTTP/1 request head and does not finish it gets 408. (Plain-HTTP
+/// idle, is closed, as is one that is too slow with its request head or body or in reading the response. (Plain-HTTP
 /// connections run the same ``ConnectionTimer`` inside their ``HTTP1ServerDecoder`` instead.)
 final class ClientTimeoutHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
@@ -9,8 +9,9 @@ final class ClientTimeoutHandler: ChannelInboundHandler {
 
     let timer: ConnectionTimer
 
-    init(headerReadTimeout: TimeAmount, idleTimeout: TimeAmount) {
-        self.timer = ConnectionTimer(headerReadTimeout: headerReadTimeout, idleTimeout: idleTimeout)
+    init(policy: SlowClientPolicy) {
+        // In front of TLS: a 408 written here would be plaintext on a TLS connection, so a cut just closes.
+        self.timer = ConnectionTimer(policy: policy, canAnswer: false)
     }
 
     func handlerAdded(context: ChannelHandlerContext) {

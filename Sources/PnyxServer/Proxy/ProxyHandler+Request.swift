@@ -7,7 +7,7 @@ extension ProxyHandler {
     // MARK: request head
 
     func startExchange(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
-        timeouts?.requestStarted()
+        timeouts?.requestStarted(hasBody: Self.hasBody(head))
         let snapshot = snapshotCell?.load(ordering: .acquiring) ?? runtime.snapshots.snapshot
         idCount &+= 1
         let id = RequestID(idBase &+ idCount)
@@ -170,6 +170,7 @@ extension ProxyHandler {
             return
         }
         guard let exchange else { return }
+        timeouts?.bodyReceived(body.readableBytes)
         exchange.bodyBytes += body.readableBytes
         exchange.context.requestBodyBytes = Int64(exchange.bodyBytes)
         if exchange.phase == .local { return }
@@ -210,6 +211,7 @@ extension ProxyHandler {
             context?.close(promise: nil)
             return
         }
+        timeouts?.requestBodyEnded()
         guard let exchange else { return }
         exchange.requestEnded = true
         switch exchange.phase {

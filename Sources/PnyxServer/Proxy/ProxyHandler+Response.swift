@@ -44,6 +44,7 @@ extension ProxyHandler {
         if facts.isHTTP2 {
             context.write(wrapOutboundOut(.head(head.httpResponseHead)), promise: nil)
         } else {
+            timeouts?.responseStarted()
             writePending(context: context)
             var extra = 0
             if let bodyLength, bodyLength <= Self.coalesceLimit { extra = bodyLength }

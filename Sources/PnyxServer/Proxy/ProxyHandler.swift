@@ -154,6 +154,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamDelegate {
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         clientWritable = context.channel.isWritable
+        timeouts?.clientWritable(clientWritable)
         if clientWritable { exchange?.upstream?.resumeReads() }
         context.fireChannelWritabilityChanged()
     }
@@ -192,10 +193,14 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamDelegate {
         }
     }
 
-    func pauseClientReads() { readsPaused = true }
+    func pauseClientReads() {
+        readsPaused = true
+        timeouts?.clientReads(paused: true)
+    }
 
     func resumeClientReads() {
         readsPaused = false
+        timeouts?.clientReads(paused: false)
         if pendingRead, let context {
             pendingRead = false
             context.read()

@@ -13,11 +13,17 @@ public final class ProxyRuntime: Sendable {
     public let pools: UpstreamPools
     /// Open-connection counts (overall and per address); outlives reloads.
     public let connections: ConnectionGate
+    /// Connections cut by the slow-client defence; outlives reloads.
+    public let slowClients: SlowClientCounters
 
-    public init(snapshots: SnapshotStore, pools: UpstreamPools, connections: ConnectionGate = ConnectionGate()) {
+    public init(
+        snapshots: SnapshotStore, pools: UpstreamPools, connections: ConnectionGate = ConnectionGate(),
+        slowClients: SlowClientCounters = SlowClientCounters()
+    ) {
         self.snapshots = snapshots
         self.pools = pools
         self.connections = connections
+        self.slowClients = slowClients
     }
 
     /// The site requests are attributed to before a site is known (unknown host, malformed request).

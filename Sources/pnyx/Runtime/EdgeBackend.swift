@@ -11,6 +11,7 @@ struct EdgeBackend: AdminBackend {
     let snapshots: SnapshotStore
     let accessLog: AccessLogSink?
     let connections: ConnectionGate
+    let slowClients: SlowClientCounters
     let traffic: TrafficState
 
     func reload() async -> ReloadResult { await coordinator.reload() }
@@ -45,6 +46,11 @@ struct EdgeBackend: AdminBackend {
         text += "# TYPE pnyx_connections_refused_total counter\n"
         text += "pnyx_connections_refused_total{limit=\"total\"} \(connections.refusedTotal.load(ordering: .relaxed))\n"
         text += "pnyx_connections_refused_total{limit=\"per_ip\"} \(connections.refusedPerAddress.load(ordering: .relaxed))\n"
+        text += "# HELP pnyx_slow_clients_closed_total Client connections closed by the slow-client defence.\n"
+        text += "# TYPE pnyx_slow_clients_closed_total counter\n"
+        text += "pnyx_slow_clients_closed_total{kind=\"header\"} \(slowClients.header.load(ordering: .relaxed))\n"
+        text += "pnyx_slow_clients_closed_total{kind=\"body\"} \(slowClients.body.load(ordering: .relaxed))\n"
+        text += "pnyx_slow_clients_closed_total{kind=\"send\"} \(slowClients.send.load(ordering: .relaxed))\n"
         text += "# HELP pnyx_connections_open Client connections open now.\n# TYPE pnyx_connections_open gauge\n"
         text += "pnyx_connections_open \(connections.open)\n"
         counter(

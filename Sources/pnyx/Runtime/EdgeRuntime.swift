@@ -61,7 +61,7 @@ struct EdgeRuntime {
             configPath: configPath, builder: builder, snapshots: snapshots, logger: logger)
         let backend = EdgeBackend(
             coordinator: coordinator, events: events, store: store, snapshots: snapshots, accessLog: accessLog,
-            connections: runtime.connections, traffic: traffic)
+            connections: runtime.connections, slowClients: runtime.slowClients, traffic: traffic)
 
         var services: [any Service] = [events]
         if let accessLog { services.append(accessLog) }
