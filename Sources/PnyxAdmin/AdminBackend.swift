@@ -11,6 +11,35 @@ public protocol AdminBackend: Sendable {
     func status() async -> AdminStatus
     /// Prometheus text exposition of every metric.
     func metricsText() -> String
+    /// Client addresses banned now, soonest to end first.
+    func bans() -> [AdminBan]
+    /// Lifts the ban on one address (or all, if nil); returns how many were lifted. Each is recorded as an event.
+    func clearBans(address: String?) throws -> Int
+}
+
+/// A ban, as the admin API and `pnyx bans list` show it.
+public struct AdminBan: Sendable, Codable, Equatable {
+    public var address: String
+    public var site: String
+    public var reason: String
+    /// ISO 8601 times.
+    public var since: String
+    public var until: String
+    public var secondsLeft: Int
+    public init(address: String, site: String, reason: String, since: String, until: String, secondsLeft: Int) {
+        self.address = address
+        self.site = site
+        self.reason = reason
+        self.since = since
+        self.until = until
+        self.secondsLeft = secondsLeft
+    }
+}
+
+/// The request named something that is not a valid value (answered with 400 and the message).
+public struct AdminInputError: Error, Sendable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
 }
 
 public struct ReloadResult: Sendable, Codable, Equatable {

@@ -33,6 +33,20 @@ public enum AdminServer {
             let events = try await backend.recentEvents(limit: limit, site: site).map(EventDTO.init)
             return try json(events)
         }
+        api.get("bans") { _, _ -> Response in
+            try json(backend.bans())
+        }
+        api.delete("bans") { _, _ -> Response in
+            try json(["cleared": try backend.clearBans(address: nil)])
+        }
+        api.delete("bans/:address") { _, context -> Response in
+            let address = context.parameters.get("address") ?? ""
+            do {
+                return try json(["cleared": try backend.clearBans(address: address)])
+            } catch let error as AdminInputError {
+                return try json(["error": error.message], status: .badRequest)
+            }
+        }
         return Application(
             router: router,
             configuration: .init(address: .hostname(host, port: port), serverName: "pnyx-admin"),

@@ -12,6 +12,48 @@ extension ConfigSchema {
         "max_control_frames", "control_frame_window", "max_glitches",
     ]
 
+    static let banKeys = ["after", "within", "duration", "statuses"]
+
+    /// `bans: off`, or `{ after, within, duration, statuses }`.
+    func bans(_ node: Node) -> BanPolicy {
+        var policy = BanPolicy()
+        if case .scalar(let scalar) = node {
+            if ["off", "false", "no"].contains(scalar.string.lowercased()) {
+                policy.enabled = false
+            } else {
+                diagnostics.error("expected off or a map such as { after: 30, within: 1m, duration: 10m }", at: node, key: "bans")
+            }
+            return policy
+        }
+        guard let map = ConfigMap(node, path: "bans", diagnostics: diagnostics) else { return policy }
+        defer { map.finish(allowed: Self.banKeys) }
+        if let v = map.int("after", range: 1...1_000_000) { policy.after = v }
+        if let v = map.duration("within") {
+            if v < .seconds(1) || v > .seconds(86400) {
+                diagnostics.error("expected a duration from 1s to 1d", at: map.value("within"), key: "bans.within")
+            } else {
+                policy.within = v
+            }
+        }
+        if let v = map.duration("duration") {
+            if v < .seconds(1) || v > .seconds(30 * 86400) {
+                diagnostics.error("expected a duration from 1s to 30d", at: map.value("duration"), key: "bans.duration")
+            } else {
+                policy.duration = v
+            }
+        }
+        if let list = map.stringList("statuses") {
+            for (text, item) in list {
+                if let status = Int(text), (400...599).contains(status) {
+                    policy.statuses.append(status)
+                } else {
+                    diagnostics.error("expected an HTTP error status from 400 to 599, got '\(text)'", at: item, key: "bans.statuses")
+                }
+            }
+        }
+        return policy
+    }
+
     func http2Limits(_ map: ConfigMap) -> HTTP2Limits {
         var limits = HTTP2Limits()
         if let v = map.int("max_concurrent_streams", range: 1...10_000) { limits.maxConcurrentStreams = v }

@@ -14,7 +14,7 @@ struct ConfigSchema {
 
     static let topKeys = [
         "listen", "admin", "data_dir", "trusted_proxies", "access", "default_site", "limits", "access_log", "events",
-        "sites", "workers",
+        "sites", "workers", "bans", "geoip",
     ]
     static let listenKeys = ["http", "https"]
     static let adminKeys = ["listen"]
@@ -87,6 +87,7 @@ struct ConfigSchema {
         }
 
         if let access = top.map("access") { config.access = accessRules(access) }
+        if let node = top.value("bans") { config.bans = bans(node) }
 
         if let limits = top.map("limits") {
             config.limits = globalLimits(limits)

@@ -13,6 +13,8 @@ public struct PnyxConfiguration: Sendable, Equatable {
     public var trustedProxies: [CIDR]
     /// Allow and deny lists for every site (each site can add its own).
     public var access = AccessRules()
+    /// When clients are banned for repeated refused requests (node-wide).
+    public var bans = BanPolicy()
     /// A site that answers requests for unknown hosts (otherwise 421).
     public var defaultSite: SiteName?
     public var limits: GlobalLimits

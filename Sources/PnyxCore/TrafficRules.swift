@@ -71,3 +71,25 @@ public struct RateLimitRule: Sendable, Equatable {
     public static let siteDefault = RateLimitRule(
         name: "default-per-ip", key: .ip, requests: 6000, period: .seconds(60), action: .block, timeout: .seconds(60))
 }
+
+/// When a client is banned: after `after` strikes within `within` it is refused for `duration` on every site of
+/// the node. A strike is a request a protection blocked (rate limit, deny list, WAF, …) or, if listed, a
+/// response with one of `statuses` (e.g. 404 for scanners). Allow-listed clients are never banned.
+public struct BanPolicy: Sendable, Equatable {
+    public var enabled: Bool
+    public var after: Int
+    public var within: Duration
+    public var duration: Duration
+    public var statuses: [Int]
+
+    public init(
+        enabled: Bool = true, after: Int = 30, within: Duration = .seconds(60), duration: Duration = .seconds(600),
+        statuses: [Int] = []
+    ) {
+        self.enabled = enabled
+        self.after = after
+        self.within = within
+        self.duration = duration
+        self.statuses = statuses
+    }
+}

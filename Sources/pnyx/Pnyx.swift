@@ -7,7 +7,10 @@ struct Pnyx: AsyncParsableCommand {
         abstract: "A security edge for election websites.",
         discussion: "Put Pnyx in front of an election site: it proxies HTTP/1.1, HTTP/2 and TLS to the site's servers.",
         version: PnyxVersion.string,
-        subcommands: [ServeCommand.self, CheckConfigCommand.self, DemoCommand.self, ReloadCommand.self, VersionCommand.self]
+        subcommands: [
+            ServeCommand.self, CheckConfigCommand.self, DemoCommand.self, ReloadCommand.self, BansCommand.self,
+            VersionCommand.self,
+        ]
     )
 }
 

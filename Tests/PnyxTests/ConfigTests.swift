@@ -144,6 +144,23 @@ struct ConfigTests {
         #expect(errors.contains { $0.key == "limits.http2.max_streams" })
     }
 
+    @Test("bans: a map, off, or errors naming the key")
+    func bans() throws {
+        let site = "sites: [{ name: a, hosts: [a.test], origins: [http://127.0.0.1:1] }]"
+        let on = try ConfigLoader.parse(
+            yaml: "listen: { http: 127.0.0.1:8080 }\nbans: { after: 10, within: 30s, duration: 1h, statuses: [404, 401] }\n\(site)\n",
+            file: "pnyx.yaml")
+        #expect(on.bans == BanPolicy(after: 10, within: .seconds(30), duration: .seconds(3600), statuses: [404, 401]))
+        let off = try ConfigLoader.parse(yaml: "listen: { http: 127.0.0.1:8080 }\nbans: off\n\(site)\n", file: "pnyx.yaml")
+        #expect(off.bans.enabled == false)
+        let defaults = try ConfigLoader.parse(yaml: "listen: { http: 127.0.0.1:8080 }\n\(site)\n", file: "pnyx.yaml")
+        #expect(defaults.bans == BanPolicy())
+        let errors = collect("listen: { http: 127.0.0.1:8080 }\nbans: { after: 0, statuses: [200], for: 1m }\n\(site)\n")
+        #expect(errors.contains { $0.key == "bans.after" && $0.line == 2 })
+        #expect(errors.contains { $0.key == "bans.statuses" })
+        #expect(errors.contains { $0.key == "bans.for" })
+    }
+
     @Test("a full file with every section decodes into typed values")
     func fullFile() throws {
         let config = try ConfigLoader.parse(

@@ -1,6 +1,4 @@
 import ArgumentParser
-import PnyxAdmin
-import PnyxConfig
 
 struct ReloadCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -12,27 +10,7 @@ struct ReloadCommand: AsyncParsableCommand {
     var config: String
 
     func run() async throws {
-        let configuration: PnyxConfiguration
-        do {
-            configuration = try ConfigLoader.load(path: config)
-        } catch {
-            for problem in error.errors { printError(problem.description) }
-            printError("not reloading: the file has errors (the running configuration is unchanged)")
-            throw ExitCode(1)
-        }
-        guard let admin = configuration.admin.listen else {
-            printError("admin listener is off; send SIGHUP to the pnyx process instead")
-            throw ExitCode(1)
-        }
-        let tokenPath = AdminToken.path(dataDirectory: configuration.dataDirectory)
-        guard let token = AdminToken.read(path: tokenPath) else {
-            printError("cannot read the admin token at \(tokenPath)")
-            throw ExitCode(1)
-        }
-        let host = admin.host == "0.0.0.0" ? "127.0.0.1" : (admin.host == "::" ? "::1" : admin.host)
-        let response = try await SimpleHTTPClient.request(
-            host: host, port: admin.port, method: "POST", path: "/api/v1/reload",
-            headers: [("authorization", "Bearer \(token.value)")])
+        let response = try await AdminCall.send(config: config, method: "POST", path: "/api/v1/reload", action: "reloading")
         print(response.body)
         if response.status != 200 { throw ExitCode(1) }
     }

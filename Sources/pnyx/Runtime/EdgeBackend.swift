@@ -1,5 +1,8 @@
+import Foundation
+import NIOCore
 import PnyxAdmin
 import PnyxCore
+import PnyxDefense
 import PnyxServer
 import PnyxStore
 
@@ -30,6 +33,32 @@ struct EdgeBackend: AdminBackend {
             eventsQueued: events.queued)
     }
 
+    func bans() -> [AdminBan] {
+        let now = NIODeadline.now().uptimeNanoseconds / 1_000_000_000
+        return traffic.bans.list(nowSeconds: now).map { ban in
+            AdminBan(
+                address: ban.address.description, site: ban.site, reason: ban.reason,
+                since: Self.iso8601(ban.sinceWallMillis), until: Self.iso8601(ban.untilWallMillis),
+                secondsLeft: Int(ban.untilSeconds - now))
+        }
+    }
+
+    func clearBans(address: String?) throws -> Int {
+        var target: IPAddress?
+        if let address {
+            guard let parsed = IPAddress(address) else { throw AdminInputError("not an IP address: '\(address)'") }
+            target = parsed
+        }
+        let now = NIODeadline.now().uptimeNanoseconds / 1_000_000_000
+        let lifted = traffic.bans.clear(target, nowSeconds: now)
+        for ban in lifted { events.emit(BanSweeper.event(for: ban, rule: "ban_cleared", evidence: "lifted by an administrator")) }
+        return lifted.count
+    }
+
+    static func iso8601(_ millis: Int64) -> String {
+        Date(timeIntervalSince1970: Double(millis) / 1000).formatted(.iso8601)
+    }
+
     func metricsText() -> String {
         var text = Bootstrap.registry.emitToString()
         func counter(_ name: String, _ help: String, _ value: Int) {
@@ -56,6 +85,9 @@ struct EdgeBackend: AdminBackend {
         counter(
             "pnyx_rate_limit_untracked_total", "Requests a rate limit could not count because its table was full (fail-open).",
             traffic.counters.untracked.load(ordering: .relaxed))
+        counter("pnyx_bans_made_total", "Client addresses banned for repeated refused requests.", traffic.bans.made.load(ordering: .relaxed))
+        text += "# HELP pnyx_bans_active Client addresses banned now.\n# TYPE pnyx_bans_active gauge\n"
+        text += "pnyx_bans_active \(traffic.bans.activeCount)\n"
         text += "# HELP pnyx_config_generation Configuration generation in use.\n# TYPE pnyx_config_generation gauge\n"
         text += "pnyx_config_generation \(snapshots.snapshot.generation)\n"
         return text

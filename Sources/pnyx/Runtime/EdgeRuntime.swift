@@ -63,7 +63,7 @@ struct EdgeRuntime {
             coordinator: coordinator, events: events, store: store, snapshots: snapshots, accessLog: accessLog,
             connections: runtime.connections, slowClients: runtime.slowClients, traffic: traffic)
 
-        var services: [any Service] = [events]
+        var services: [any Service] = [events, BanSweeper(registry: traffic.bans, events: events)]
         if let accessLog { services.append(accessLog) }
         services += servicesBeforeProxy
         services.append(proxy)

@@ -13,6 +13,8 @@ enum PipelineFactory {
         var protections: [any Filter] = []
         let access = AccessListFilter(global: configuration.access, trustedProxies: configuration.trustedProxies, sites: sites)
         if !access.isEmpty { protections.append(access) }
+        // Always in the chain: even with new bans off, bans already made (or cleared by hand) keep working.
+        protections.append(BanFilter(policy: configuration.bans, registry: traffic.bans, strikes: traffic.strikes))
         let rateLimits = RateLimitFilter(sites: sites, counters: traffic.counters, penalties: traffic.penalties)
         if !rateLimits.isEmpty { protections.append(rateLimits) }
         let tail = StandardFilters.tail(
@@ -22,9 +24,11 @@ enum PipelineFactory {
     }
 }
 
-/// Traffic-defense state that outlives reloads and is shared by every event loop: the rate counters and the
-/// penalty box (both bounded, lock-free tables).
+/// Traffic-defense state that outlives reloads and is shared by every event loop: the rate counters, the
+/// penalty box and the ban strikes (bounded, lock-free tables), and the node's bans.
 struct TrafficState: Sendable {
     let counters = RateCounterTable()
     let penalties = PenaltyTable()
+    let strikes = RateCounterTable(slots: 1 << 16)
+    let bans = BanRegistry()
 }
