@@ -31,6 +31,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
+        .systemLibrary(
+            name: "CMaxMindDB",
+            pkgConfig: "libmaxminddb",
+            providers: [.apt(["libmaxminddb-dev"])]
+        ),
         .target(
             name: "PnyxCore",
             dependencies: [
@@ -53,6 +58,7 @@ let package = Package(
             name: "PnyxDefense",
             dependencies: [
                 "PnyxCore",
+                "CMaxMindDB",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Atomics", package: "swift-atomics"),

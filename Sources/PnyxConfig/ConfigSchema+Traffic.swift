@@ -2,15 +2,36 @@ import NIOHTTP1
 import PnyxCore
 import Yams
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The traffic-defense parts of the schema: `access` (global and per site) and a site's `rate_limits`.
 extension ConfigSchema {
-    static let accessKeys = ["allow", "deny"]
+    static let accessKeys = ["allow", "deny", "allow_countries", "deny_countries"]
+    static let geoipKeys = ["database"]
     static let rateLimitKeys = ["name", "match", "key", "requests", "period", "action", "timeout"]
     static let matchKeys = ["path", "methods"]
     static let http2Keys = [
         "max_concurrent_streams", "max_stream_resets", "stream_reset_window", "max_continuation_frames",
         "max_control_frames", "control_frame_window", "max_glitches",
     ]
+
+    /// `geoip: { database: PATH }` (relative to the configuration file).
+    func geoip(_ map: ConfigMap) -> String? {
+        defer { map.finish(allowed: Self.geoipKeys) }
+        guard let path = map.string("database") else {
+            if !map.has("database") {
+                diagnostics.error("missing 'database': the path of a MaxMind-format .mmdb file", at: map.node, key: "geoip.database")
+            }
+            return nil
+        }
+        let resolved = resolve(path)
+        if access(resolved, R_OK) != 0 {
+            diagnostics.error("cannot read '\(resolved)'", at: map.value("database"), key: "geoip.database")
+        }
+        return resolved
+    }
 
     static let banKeys = ["after", "within", "duration", "statuses"]
 
@@ -78,6 +99,18 @@ extension ConfigSchema {
                     continue
                 }
                 if key == "allow" { rules.allow.append(cidr) } else { rules.deny.append(cidr) }
+            }
+        }
+        for key in ["allow_countries", "deny_countries"] {
+            guard let list = map.stringList(key) else { continue }
+            for (index, (text, node)) in list.enumerated() {
+                guard let code = CountryCode(text), text.utf8.allSatisfy({ $0 >= 65 && $0 <= 90 }) else {
+                    diagnostics.error(
+                        "expected a two-letter ISO 3166 country code in capitals such as US or MX, got '\(text)'", at: node,
+                        key: "\(map.path).\(key)[\(index)]")
+                    continue
+                }
+                if key == "allow_countries" { rules.allowCountries.append(code) } else { rules.denyCountries.append(code) }
             }
         }
         map.finish(allowed: Self.accessKeys)

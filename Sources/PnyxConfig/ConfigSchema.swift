@@ -88,6 +88,7 @@ struct ConfigSchema {
 
         if let access = top.map("access") { config.access = accessRules(access) }
         if let node = top.value("bans") { config.bans = bans(node) }
+        if let map = top.map("geoip") { config.geoipDatabase = geoip(map) }
 
         if let limits = top.map("limits") {
             config.limits = globalLimits(limits)
@@ -115,7 +116,9 @@ struct ConfigSchema {
         if let sitesNode = top.value("sites") {
             if case .sequence(let sequence) = sitesNode {
                 for (index, item) in sequence.enumerated() {
-                    if let site = site(item, path: "sites[\(index)]", defaults: config.limits.site) {
+                    if let site = site(
+                        item, path: "sites[\(index)]", defaults: config.limits.site,
+                        hasCountryDatabase: top.has("geoip")) {
                         config.sites.append(site)
                     }
                 }
@@ -137,6 +140,9 @@ struct ConfigSchema {
             }
         }
 
+        if config.access.hasCountryRules && !top.has("geoip") {
+            diagnostics.error(Self.needsDatabase, at: top.value("access"), key: "access")
+        }
         top.finish(allowed: Self.topKeys)
         crossCheck(&config, sitesNode: top.value("sites"), root: root)
         return config
@@ -193,7 +199,10 @@ struct ConfigSchema {
         return value
     }
 
-    func site(_ node: Node, path: String, defaults: SiteLimits) -> SiteConfiguration? {
+    static let needsDatabase =
+        "country rules need a country database: add geoip: { database: /path/to/GeoLite2-Country.mmdb }"
+
+    func site(_ node: Node, path: String, defaults: SiteLimits, hasCountryDatabase: Bool) -> SiteConfiguration? {
         guard let map = ConfigMap(node, path: path, diagnostics: diagnostics) else { return nil }
         defer { map.finish(allowed: Self.siteKeys) }
 
@@ -276,7 +285,12 @@ struct ConfigSchema {
         }
 
         var access = AccessRules()
-        if let accessMap = map.map("access") { access = accessRules(accessMap) }
+        if let accessMap = map.map("access") {
+            access = accessRules(accessMap)
+            if access.hasCountryRules && !hasCountryDatabase {
+                diagnostics.error(Self.needsDatabase, at: accessMap.node, key: "\(path).access")
+            }
+        }
         var rateLimits = [RateLimitRule.siteDefault]
         if let node = map.value("rate_limits") { rateLimits = self.rateLimits(node, path: "\(path).rate_limits") }
 

@@ -13,6 +13,8 @@ public struct PnyxConfiguration: Sendable, Equatable {
     public var trustedProxies: [CIDR]
     /// Allow and deny lists for every site (each site can add its own).
     public var access = AccessRules()
+    /// The MaxMind-format country database for country rules (`geoip.database`), if any.
+    public var geoipDatabase: String?
     /// When clients are banned for repeated refused requests (node-wide).
     public var bans = BanPolicy()
     /// A site that answers requests for unknown hosts (otherwise 421).

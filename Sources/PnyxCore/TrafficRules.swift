@@ -3,16 +3,25 @@ import NIOHTTP1
 /// Addresses that are always let through, and addresses that are refused (global or per site).
 /// Allow wins over everything, including deny, rate limits and later protections: an administrator must never be
 /// able to lock themselves out.
+///
+/// Country rules need a MaxMind-format database (`geoip.database`). `denyCountries` refuses clients located in
+/// those countries; a non-empty `allowCountries` refuses clients located anywhere else. A client the database
+/// cannot place (private ranges, gaps) is never refused by a country rule.
 public struct AccessRules: Sendable, Equatable {
     public var allow: [CIDR]
     public var deny: [CIDR]
+    public var allowCountries: [CountryCode]
+    public var denyCountries: [CountryCode]
 
-    public init(allow: [CIDR] = [], deny: [CIDR] = []) {
+    public init(allow: [CIDR] = [], deny: [CIDR] = [], allowCountries: [CountryCode] = [], denyCountries: [CountryCode] = []) {
         self.allow = allow
         self.deny = deny
+        self.allowCountries = allowCountries
+        self.denyCountries = denyCountries
     }
 
-    public var isEmpty: Bool { allow.isEmpty && deny.isEmpty }
+    public var hasCountryRules: Bool { !allowCountries.isEmpty || !denyCountries.isEmpty }
+    public var isEmpty: Bool { allow.isEmpty && deny.isEmpty && !hasCountryRules }
 }
 
 /// One rate-limit rule of a site, in the shape election IT staff know from Cloudflare: which requests it counts,
@@ -92,4 +101,31 @@ public struct BanPolicy: Sendable, Equatable {
         self.duration = duration
         self.statuses = statuses
     }
+}
+
+/// An ISO 3166-1 alpha-2 country code (`US`, `MX`), stored as two upper-case ASCII letters.
+public struct CountryCode: Hashable, Sendable, CustomStringConvertible {
+    public let first: UInt8
+    public let second: UInt8
+
+    public init?(_ text: String) {
+        let bytes = Array(text.utf8)
+        guard bytes.count == 2 else { return nil }
+        self.init(bytes[0], bytes[1])
+    }
+
+    public init?(_ a: UInt8, _ b: UInt8) {
+        func upper(_ c: UInt8) -> UInt8? {
+            switch c {
+            case 65...90: return c
+            case 97...122: return c - 32
+            default: return nil
+            }
+        }
+        guard let a = upper(a), let b = upper(b) else { return nil }
+        first = a
+        second = b
+    }
+
+    public var description: String { String(decoding: [first, second], as: UTF8.self) }
 }

@@ -8,13 +8,15 @@ import PnyxCore
 public struct SnapshotBuildError: Error, CustomStringConvertible, Sendable {
     public var problems: [String]
     public var description: String { problems.joined(separator: "\n") }
+    public init(problems: [String]) { self.problems = problems }
 }
 
 /// Builds a ``ProxySnapshot`` from a validated configuration. Does file and DNS work, so it runs off the event
 /// loops (at start-up and in the reload task).
 public struct SnapshotBuilder: Sendable {
     /// Makes the filter chain for a configuration, given its sites. Protections are added here.
-    public typealias ChainFactory = @Sendable (PnyxConfiguration, [Site]) -> FilterChain
+    /// It may throw (e.g. a country database that cannot be opened): the configuration is then refused.
+    public typealias ChainFactory = @Sendable (PnyxConfiguration, [Site]) throws -> FilterChain
 
     public let events: any EventSink
     public let makeChain: ChainFactory
@@ -55,7 +57,7 @@ public struct SnapshotBuilder: Sendable {
             }
         }
         if !problems.isEmpty { throw SnapshotBuildError(problems: problems) }
-        return (0..<max(1, replicas)).map { _ in
+        return try (0..<max(1, replicas)).map { _ in
             var routes: [SiteRoute] = []
             var sites: [Site] = []
             for (siteConfig, origins) in zip(configuration.sites, resolved) {
@@ -66,7 +68,7 @@ public struct SnapshotBuilder: Sendable {
             return ProxySnapshot(
                 configuration: configuration, generation: generation,
                 router: HostRouter(sites: routes, defaultSite: configuration.defaultSite),
-                chain: makeChain(configuration, sites), tls: tls, events: ReplicaEventSink(events))
+                chain: try makeChain(configuration, sites), tls: tls, events: ReplicaEventSink(events))
         }
     }
 

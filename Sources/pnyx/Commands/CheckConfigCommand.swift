@@ -25,8 +25,13 @@ struct CheckConfigCommand: ParsableCommand {
             throw ExitCode(1)
         }
         do {
-            _ = try SnapshotBuilder(events: DiscardingEventSink(), makeChain: { _, _ in FilterChain([]) })
-                .build(configuration, generation: 0)
+            // Opens what the running edge would open (certificates, origins, the country database).
+            let countries = CountryDatabases()
+            _ = try SnapshotBuilder(events: DiscardingEventSink(), makeChain: { configuration, _ in
+                if let path = configuration.geoipDatabase { _ = try countries.open(path) }
+                return FilterChain([])
+            })
+            .build(configuration, generation: 0)
         } catch {
             printError("\(file): \(error)")
             throw ExitCode(1)

@@ -43,7 +43,7 @@ struct EdgeRuntime {
         let accessLog = try AccessLogSink.make(configuration.accessLog, group: group)
         let traffic = TrafficState()
         let builder = SnapshotBuilder(events: events) { configuration, sites in
-            PipelineFactory.makeChain(configuration: configuration, sites: sites, accessLog: accessLog, traffic: traffic)
+            try PipelineFactory.makeChain(configuration: configuration, sites: sites, accessLog: accessLog, traffic: traffic)
         }
         let replicas: [ProxySnapshot]
         do {

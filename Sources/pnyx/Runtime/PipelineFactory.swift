@@ -2,16 +2,23 @@ import PnyxConfig
 import PnyxCore
 import PnyxDefense
 import PnyxServer
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The order of the data path's filters. Protections from later modules (WAF, traffic defense, challenge,
 /// cache, integrity) are inserted between the standard head and tail filters here.
 enum PipelineFactory {
     static func makeChain(
         configuration: PnyxConfiguration, sites: [Site], accessLog: AccessLogSink?, traffic: TrafficState
-    ) -> FilterChain {
+    ) throws -> FilterChain {
         let head = StandardFilters.head()
         var protections: [any Filter] = []
-        let access = AccessListFilter(global: configuration.access, trustedProxies: configuration.trustedProxies, sites: sites)
+        let countries = try configuration.geoipDatabase.map { try traffic.countries.open($0) }
+        let access = AccessListFilter(
+            global: configuration.access, trustedProxies: configuration.trustedProxies, sites: sites, countries: countries)
         if !access.isEmpty { protections.append(access) }
         // Always in the chain: even with new bans off, bans already made (or cleared by hand) keep working.
         protections.append(BanFilter(policy: configuration.bans, registry: traffic.bans, strikes: traffic.strikes))
@@ -31,4 +38,35 @@ struct TrafficState: Sendable {
     let penalties = PenaltyTable()
     let strikes = RateCounterTable(slots: 1 << 16)
     let bans = BanRegistry()
+    let countries = CountryDatabases()
+}
+
+/// The country database in use, opened once and shared by every replica and reload until its file changes.
+final class CountryDatabases: Sendable {
+    private struct Opened {
+        var path: String
+        var modified: Int
+        var size: Int
+        var database: CountryDatabase
+    }
+    private let current = Mutex<Opened?>(nil)
+
+    func open(_ path: String) throws -> CountryDatabase {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            throw SnapshotBuildError(problems: ["geoip.database: cannot read '\(path)': \(String(cString: strerror(errno)))"])
+        }
+        let modified = Int(info.st_mtim.tv_sec) * 1_000_000_000 + Int(info.st_mtim.tv_nsec)
+        let size = Int(info.st_size)
+        return try current.withLock { opened in
+            if let opened, opened.path == path, opened.modified == modified, opened.size == size { return opened.database }
+            do {
+                let database = try CountryDatabase(path: path)
+                opened = Opened(path: path, modified: modified, size: size, database: database)
+                return database
+            } catch {
+                throw SnapshotBuildError(problems: ["geoip.database: \(error)"])
+            }
+        }
+    }
 }

@@ -141,7 +141,7 @@ func run(_ executable: String, _ arguments: [String], stdin: String? = nil) asyn
     }
 }
 
-private func runBlocking(_ executable: String, _ arguments: [String], stdin: String?) throws -> (status: Int32, output: String, error: String) {
+func runBlocking(_ executable: String, _ arguments: [String], stdin: String? = nil) throws -> (status: Int32, output: String, error: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable.hasPrefix("/") ? executable : "/usr/bin/env")
     process.arguments = executable.hasPrefix("/") ? arguments : [executable] + arguments
