@@ -10,7 +10,7 @@ import Glibc
 extension ConfigSchema {
     static let accessKeys = ["allow", "deny", "allow_countries", "deny_countries"]
     static let geoipKeys = ["database"]
-    static let rateLimitKeys = ["name", "match", "key", "requests", "period", "action", "timeout"]
+    static let rateLimitKeys = ["name", "match", "key", "requests", "period", "action", "timeout", "count"]
     static let matchKeys = ["path", "methods"]
     static let http2Keys = [
         "max_concurrent_streams", "max_stream_resets", "stream_reset_window", "max_continuation_frames",
@@ -201,6 +201,16 @@ extension ConfigSchema {
                     diagnostics.error("expected a duration from 0s to 7d", at: map.value("timeout"), key: "\(itemPath).timeout")
                 } else {
                     rule.timeout = timeout
+                }
+            }
+            if let count = map.string("count") {
+                switch count {
+                case "all": rule.countOriginOnly = false
+                case "origin": rule.countOriginOnly = true
+                default:
+                    diagnostics.error(
+                        "expected all (every matching request) or origin (only requests that reach the origin), got '\(count)'",
+                        at: map.value("count"), key: "\(itemPath).count")
                 }
             }
             rules.append(rule)

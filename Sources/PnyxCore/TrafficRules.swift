@@ -59,11 +59,15 @@ public struct RateLimitRule: Sendable, Equatable {
     public var action: Action
     /// Once over budget, the key stays blocked this long (at least until the window slides below the budget).
     public var timeout: Duration
+    /// Count only requests that reach the origin (not those answered by Pnyx: blocked, or from the cache), so the
+    /// budget protects the origin rather than limiting what Pnyx itself serves.
+    public var countOriginOnly: Bool = false
 
     public init(
         name: String, pathPrefix: String = "/", methods: [HTTPMethod] = [], key: Key = .ip, requests: Int,
-        period: Duration, action: Action = .block, timeout: Duration = .zero
+        period: Duration, action: Action = .block, timeout: Duration = .zero, countOriginOnly: Bool = false
     ) {
+        self.countOriginOnly = countOriginOnly
         self.name = name
         self.pathPrefix = pathPrefix
         self.methods = methods

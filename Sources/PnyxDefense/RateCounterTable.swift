@@ -65,6 +65,23 @@ public final class RateCounterTable: Sendable {
         return nil
     }
 
+    /// The estimated number of requests for `key` in the last period, without counting one; 0 for an unknown key.
+    public func peek(key: UInt64, now: UInt64, period: UInt64) -> Int {
+        let window = now / period
+        let fraction = Double(now % period) / Double(period)
+        let fingerprint = UInt64(truncatingIfNeeded: (key >> 48) | 1)
+        for probe in 0..<2 {
+            let slot = Slot(words[Int(truncatingIfNeeded: probe == 0 ? key : (key >> 24) &* 0x9E37_79B9_7F4A_7C15)].load(ordering: .relaxed))
+            guard slot.fingerprint == fingerprint else { continue }
+            switch (window &- UInt64(slot.window)) & 0xFFFF {
+            case 0: return Int((Double(slot.previous) * (1 - fraction)).rounded(.up)) + Int(slot.current)
+            case 1: return Int((Double(slot.current) * (1 - fraction)).rounded(.up))
+            default: return 0
+            }
+        }
+        return 0
+    }
+
     struct Slot {
         var fingerprint: UInt64
         var window: UInt16

@@ -7,10 +7,11 @@ import PnyxCore
 /// For each rule whose path prefix and methods match, the request is counted under the rule's key (client
 /// address, address and path, a header, a cookie, or the whole site). Over budget, `block` answers 429 with
 /// `Retry-After` (JSON for API clients) and keeps the key blocked for the rule's `timeout`; `log` records an event
-/// and lets the request through. Allow-listed clients are never counted.
+/// and lets the request through. Allow-listed clients are never counted. A rule with `count: origin` counts only
+/// requests that are forwarded to the origin (in the upstream phase), and compares at the head.
 public struct RateLimitFilter: Filter {
     public let name: FilterName = "rate_limit"
-    public var phases: PhaseSet { .requestHead }
+    public var phases: PhaseSet { [.requestHead, .upstream] }
 
     struct CompiledRule: Sendable {
         let rule: RateLimitRule
@@ -47,10 +48,7 @@ public struct RateLimitFilter: Filter {
     public func requestHead(_ context: RequestContext) -> Verdict {
         guard !context.allowListed, let rules = sites[ObjectIdentifier(context.site)] else { return .continue }
         let nowMillis = context.start.uptimeNanoseconds / 1_000_000
-        for compiled in rules {
-            let rule = compiled.rule
-            if !compiled.methods.isEmpty && !compiled.methods.contains(context.head.method) { continue }
-            if rule.pathPrefix != "/" && !context.path.hasPrefix(rule.pathPrefix) { continue }
+        for compiled in rules where matches(compiled, context) {
             guard let key = key(for: compiled, context) else { continue }
             let verdict = check(compiled, key: key, nowMillis: nowMillis, context: context)
             if case .continue = verdict { continue }
@@ -59,15 +57,37 @@ public struct RateLimitFilter: Filter {
         return .continue
     }
 
+    /// The request is about to be sent to the origin: rules that count only origin requests count it now.
+    public func upstream(_ context: RequestContext, head: inout UpstreamRequestHead) {
+        guard !context.allowListed, let rules = sites[ObjectIdentifier(context.site)] else { return }
+        let nowMillis = context.start.uptimeNanoseconds / 1_000_000
+        for compiled in rules where compiled.rule.countOriginOnly && matches(compiled, context) {
+            guard let key = key(for: compiled, context) else { continue }
+            _ = counters.hit(key: key, now: nowMillis, period: compiled.periodMillis)
+        }
+    }
+
+    @inline(__always)
+    func matches(_ compiled: CompiledRule, _ context: RequestContext) -> Bool {
+        if !compiled.methods.isEmpty && !compiled.methods.contains(context.head.method) { return false }
+        return compiled.rule.pathPrefix == "/" || context.path.hasPrefix(compiled.rule.pathPrefix)
+    }
+
     func check(_ compiled: CompiledRule, key: UInt64, nowMillis: UInt64, context: RequestContext) -> Verdict {
         let rule = compiled.rule
         let nowSeconds = nowMillis / 1000
         if rule.action == .block, let left = penalties.remaining(key: key, nowSeconds: nowSeconds) {
             return .block(block(rule, retryAfter: Int(left), context: context, record: false))
         }
-        guard let count = counters.hit(key: key, now: nowMillis, period: compiled.periodMillis),
-            count > rule.requests
-        else { return .continue }
+        let count: Int
+        if rule.countOriginOnly {
+            // Counted when forwarded (upstream phase); here only compared: the next one would be over budget.
+            count = counters.peek(key: key, now: nowMillis, period: compiled.periodMillis) + 1
+        } else {
+            guard let counted = counters.hit(key: key, now: nowMillis, period: compiled.periodMillis) else { return .continue }
+            count = counted
+        }
+        guard count > rule.requests else { return .continue }
         let first = count == rule.requests + 1
         switch rule.action {
         case .log:
@@ -81,10 +101,13 @@ public struct RateLimitFilter: Filter {
             // Wait until the sliding window has room again, or the rule's timeout if longer.
             let windowLeft = (compiled.periodMillis - nowMillis % compiled.periodMillis + 999) / 1000
             let wait = max(compiled.timeoutSeconds, windowLeft, 1)
-            if compiled.timeoutSeconds > 0 {
+            // An origin-only rule is not counted while it blocks, so it always holds the key in the penalty box
+            // for the wait (otherwise every blocked request would look like the first).
+            let penalize = compiled.timeoutSeconds > 0 || rule.countOriginOnly
+            if penalize {
                 penalties.penalize(key: key, untilSeconds: nowSeconds + wait, nowSeconds: nowSeconds)
             }
-            return .block(block(rule, retryAfter: Int(wait), context: context, record: first || compiled.timeoutSeconds > 0))
+            return .block(block(rule, retryAfter: Int(wait), context: context, record: first || penalize))
         }
     }
 

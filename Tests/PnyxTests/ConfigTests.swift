@@ -144,6 +144,25 @@ struct ConfigTests {
         #expect(errors.contains { $0.key == "limits.http2.max_streams" })
     }
 
+    @Test("a rate-limit rule's count: all (default) or origin")
+    func rateLimitCount() throws {
+        let config = try ConfigLoader.parse(
+            yaml: """
+                listen: { http: 127.0.0.1:8080 }
+                sites:
+                  - name: a
+                    hosts: [a.test]
+                    origins: [http://127.0.0.1:1]
+                    rate_limits:
+                      - { name: origin-only, requests: 10, period: 1s, count: origin }
+                      - { name: every, requests: 10, period: 1s }
+                """, file: "pnyx.yaml")
+        #expect(config.sites[0].rateLimits.map(\.countOriginOnly) == [true, false])
+        let errors = collect(
+            "listen: { http: 127.0.0.1:8080 }\nsites: [{ name: a, hosts: [a.test], origins: [http://127.0.0.1:1], rate_limits: [{ requests: 1, period: 1s, count: some }] }]\n")
+        #expect(errors.contains { $0.key == "sites[0].rate_limits[0].count" && $0.line == 2 })
+    }
+
     @Test("bans: a map, off, or errors naming the key")
     func bans() throws {
         let site = "sites: [{ name: a, hosts: [a.test], origins: [http://127.0.0.1:1] }]"

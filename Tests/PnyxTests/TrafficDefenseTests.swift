@@ -43,6 +43,44 @@ struct TrafficDefenseTests {
         #expect(table2.hit(key: 7, now: 1, period: 60_000) == 2)
     }
 
+    @Test("count: origin counts only requests forwarded to the origin, and then blocks at the head")
+    func countOriginOnly() {
+        let site = Site(
+            configuration: SiteConfiguration(
+                name: SiteName("county"), hosts: ["vote.test"], origins: [],
+                rateLimits: [
+                    RateLimitRule(name: "origin", pathPrefix: "/page", key: .ip, requests: 3, period: .seconds(10), countOriginOnly: true),
+                    RateLimitRule(name: "all", pathPrefix: "/all", key: .ip, requests: 3, period: .seconds(10)),
+                ]))
+        let filter = RateLimitFilter(sites: [site], counters: RateCounterTable(slots: 1024), penalties: PenaltyTable(slots: 1024))
+        let start = NIODeadline.uptimeNanoseconds(1_000_000_000_000)
+        func request(_ path: String) -> RequestContext {
+            RequestContext(
+                id: RequestID(1), site: site,
+                client: ClientIdentity(address: IPAddress("198.51.100.1"), peer: nil, peerIsTrustedProxy: false),
+                head: HTTPRequestHead(version: .http1_1, method: .GET, uri: path), scheme: "http", host: "vote.test",
+                start: start, startWallMillis: 0, events: DiscardingEventSink())
+        }
+        func blocked(_ verdict: Verdict) -> Bool {
+            if case .block = verdict { return true }
+            return false
+        }
+        // Answered by Pnyx (never forwarded): the origin-only rule lets any number through.
+        for _ in 0..<10 { #expect(!blocked(filter.requestHead(request("/page")))) }
+        // Three forwarded requests use the budget; the fourth is refused before it is forwarded.
+        for _ in 0..<3 {
+            let context = request("/page")
+            #expect(!blocked(filter.requestHead(context)))
+            var head = UpstreamRequestHead(method: .GET, uri: "/page", headers: HeaderBlock())
+            filter.upstream(context, head: &head)
+        }
+        #expect(blocked(filter.requestHead(request("/page"))))
+        // A rule that counts every request blocks the fourth request whether or not it was forwarded.
+        var results: [Bool] = []
+        for _ in 0..<4 { results.append(blocked(filter.requestHead(request("/all/x")))) }
+        #expect(results == [false, false, false, true])
+    }
+
     @Test("the penalty box holds a key until its time, then lets it go")
     func penalties() {
         let box = PenaltyTable(slots: 1024)
