@@ -33,6 +33,44 @@ extension ConfigSchema {
         return resolved
     }
 
+    static let escalationKeys = [
+        "rate_factor", "min_rate", "blocked_share", "origin_error_share", "origin_latency", "raise_after", "relax_after",
+    ]
+
+    /// A site's `escalation: off` or `{ rate_factor, min_rate, … }`.
+    func escalation(_ node: Node, path: String) -> EscalationPolicy {
+        var policy = EscalationPolicy()
+        if case .scalar(let scalar) = node {
+            if ["off", "false", "no"].contains(scalar.string.lowercased()) {
+                policy.enabled = false
+            } else {
+                diagnostics.error("expected off or a map such as { rate_factor: 5, min_rate: 50 }", at: node, key: path)
+            }
+            return policy
+        }
+        guard let map = ConfigMap(node, path: path, diagnostics: diagnostics) else { return policy }
+        defer { map.finish(allowed: Self.escalationKeys) }
+        func number(_ key: String, _ range: ClosedRange<Double>) -> Double? {
+            guard let item = map.value(key), let text = ConfigMap.string(item, path: "\(path).\(key)", diagnostics: diagnostics) else {
+                return nil
+            }
+            guard let value = Double(text), range.contains(value) else {
+                diagnostics.error(
+                    "expected a number from \(range.lowerBound) to \(range.upperBound), got '\(text)'", at: item, key: "\(path).\(key)")
+                return nil
+            }
+            return value
+        }
+        if let v = number("rate_factor", 1.5...1000) { policy.rateFactor = v }
+        if let v = number("min_rate", 1...10_000_000) { policy.minRate = v }
+        if let v = number("blocked_share", 0.01...1) { policy.blockedShare = v }
+        if let v = number("origin_error_share", 0.01...1) { policy.originErrorShare = v }
+        if let v = map.duration("origin_latency") { policy.originLatency = positive(v, map, "origin_latency") }
+        if let v = map.duration("raise_after") { policy.raiseAfter = positive(v, map, "raise_after") }
+        if let v = map.duration("relax_after") { policy.relaxAfter = positive(v, map, "relax_after") }
+        return policy
+    }
+
     static let banKeys = ["after", "within", "duration", "statuses"]
 
     /// `bans: off`, or `{ after, within, duration, statuses }`.

@@ -25,6 +25,7 @@ struct ConfigSchema {
     ]
     static let siteKeys = [
         "name", "hosts", "aliases", "origins", "tls", "limits", "security_headers", "hsts", "access", "rate_limits",
+        "critical_paths", "escalation",
     ]
     static let siteLimitKeys = ["max_body_bytes", "upstream_connect_timeout", "upstream_response_timeout"]
     static let tlsKeys = ["certificate", "key"]
@@ -294,10 +295,22 @@ struct ConfigSchema {
         var rateLimits = [RateLimitRule.siteDefault]
         if let node = map.value("rate_limits") { rateLimits = self.rateLimits(node, path: "\(path).rate_limits") }
 
-        return SiteConfiguration(
+        var site = SiteConfiguration(
             name: SiteName(name), hosts: hosts, origins: origins, tls: tls, limits: limits,
             securityHeaders: map.bool("security_headers") ?? true, hstsMaxAge: hsts, access: access,
             rateLimits: rateLimits)
+        if let list = map.stringList("critical_paths") {
+            for (index, (text, item)) in list.enumerated() {
+                if text.hasPrefix("/") {
+                    site.criticalPaths.append(text)
+                } else {
+                    diagnostics.error(
+                        "expected a path prefix starting with '/', got '\(text)'", at: item, key: "\(path).critical_paths[\(index)]")
+                }
+            }
+        }
+        if let node = map.value("escalation") { site.escalation = escalation(node, path: "\(path).escalation") }
+        return site
     }
 
     func crossCheck(_ config: inout PnyxConfiguration, sitesNode: Node?, root: Node) {

@@ -22,6 +22,16 @@ public struct SiteConfiguration: Sendable, Equatable {
     public var access: AccessRules
     /// Rate-limit rules, checked in order; the first that is over budget decides.
     public var rateLimits: [RateLimitRule]
+    /// Path prefixes voters must always reach (registration, polling-place lookup, results): escalation never
+    /// tightens or hard-blocks them; only their own per-client limits apply.
+    public var criticalPaths: [String] = []
+    /// When the site's posture is raised and lowered automatically.
+    public var escalation = EscalationPolicy()
+
+    /// Whether `path` is under one of the site's voter-critical prefixes.
+    public func isCritical(_ path: Substring) -> Bool {
+        criticalPaths.contains { path.hasPrefix($0) }
+    }
 
     public init(
         name: SiteName, hosts: [String], origins: [OriginAddress], tls: TLSFiles? = nil,

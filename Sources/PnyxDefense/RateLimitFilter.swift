@@ -25,8 +25,17 @@ public struct RateLimitFilter: Filter {
     private let sites: [ObjectIdentifier: [CompiledRule]]
     private let counters: RateCounterTable
     private let penalties: PenaltyTable
+    /// Each escalating site's posture: raised, it scales budgets down on paths that are not voter-critical.
+    private let postures: [ObjectIdentifier: SiteTraffic]
 
-    public init(sites: [Site], counters: RateCounterTable, penalties: PenaltyTable) {
+    public init(sites: [Site], counters: RateCounterTable, penalties: PenaltyTable, traffic: SiteTrafficRegistry? = nil) {
+        var postures: [ObjectIdentifier: SiteTraffic] = [:]
+        if let traffic {
+            for site in sites where site.configuration.escalation.enabled {
+                postures[ObjectIdentifier(site)] = traffic.traffic(for: site.name)
+            }
+        }
+        self.postures = postures
         var compiled: [ObjectIdentifier: [CompiledRule]] = [:]
         for site in sites {
             let rules = site.configuration.rateLimits.enumerated().map { index, rule in
@@ -48,9 +57,15 @@ public struct RateLimitFilter: Filter {
     public func requestHead(_ context: RequestContext) -> Verdict {
         guard !context.allowListed, let rules = sites[ObjectIdentifier(context.site)] else { return .continue }
         let nowMillis = context.start.uptimeNanoseconds / 1_000_000
+        var scale = 1.0
+        if let posture = postures[ObjectIdentifier(context.site)]?.posture, posture != .normal,
+            !context.site.configuration.isCritical(context.path)
+        {
+            scale = posture.budgetScale
+        }
         for compiled in rules where matches(compiled, context) {
             guard let key = key(for: compiled, context) else { continue }
-            let verdict = check(compiled, key: key, nowMillis: nowMillis, context: context)
+            let verdict = check(compiled, key: key, nowMillis: nowMillis, context: context, scale: scale)
             if case .continue = verdict { continue }
             return verdict
         }
@@ -73,8 +88,9 @@ public struct RateLimitFilter: Filter {
         return compiled.rule.pathPrefix == "/" || context.path.hasPrefix(compiled.rule.pathPrefix)
     }
 
-    func check(_ compiled: CompiledRule, key: UInt64, nowMillis: UInt64, context: RequestContext) -> Verdict {
-        let rule = compiled.rule
+    func check(_ compiled: CompiledRule, key: UInt64, nowMillis: UInt64, context: RequestContext, scale: Double = 1) -> Verdict {
+        var rule = compiled.rule
+        if scale < 1 { rule.requests = max(1, Int(Double(rule.requests) * scale)) }
         let nowSeconds = nowMillis / 1000
         if rule.action == .block, let left = penalties.remaining(key: key, nowSeconds: nowSeconds) {
             return .block(block(rule, retryAfter: Int(left), context: context, record: false))

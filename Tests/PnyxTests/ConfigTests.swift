@@ -163,6 +163,44 @@ struct ConfigTests {
         #expect(errors.contains { $0.key == "sites[0].rate_limits[0].count" && $0.line == 2 })
     }
 
+    @Test("critical_paths and escalation decode; off disables; bad values name their key")
+    func escalation() throws {
+        let config = try ConfigLoader.parse(
+            yaml: """
+                listen: { http: 127.0.0.1:8080 }
+                sites:
+                  - name: a
+                    hosts: [a.test]
+                    origins: [http://127.0.0.1:1]
+                    critical_paths: [/register, /api/polling-place]
+                    escalation: { rate_factor: 4, min_rate: 100, blocked_share: 0.3, origin_latency: 2s, relax_after: 5m }
+                  - name: b
+                    hosts: [b.test]
+                    origins: [http://127.0.0.1:1]
+                    escalation: off
+                """, file: "pnyx.yaml")
+        let a = config.sites[0]
+        #expect(a.criticalPaths == ["/register", "/api/polling-place"])
+        #expect(a.isCritical("/register/step2") && !a.isCritical("/news"))
+        #expect(a.escalation.rateFactor == 4 && a.escalation.minRate == 100 && a.escalation.blockedShare == 0.3)
+        #expect(a.escalation.originLatency == .seconds(2) && a.escalation.relaxAfter == .seconds(300))
+        #expect(a.escalation.raiseAfter == .seconds(5))
+        #expect(config.sites[1].escalation.enabled == false)
+        let errors = collect(
+            """
+            listen: { http: 127.0.0.1:8080 }
+            sites:
+              - name: a
+                hosts: [a.test]
+                origins: [http://127.0.0.1:1]
+                critical_paths: [register]
+                escalation: { rate_factor: 1, speed: 2 }
+            """)
+        #expect(errors.contains { $0.key == "sites[0].critical_paths[0]" && $0.line == 6 })
+        #expect(errors.contains { $0.key == "sites[0].escalation.rate_factor" && $0.line == 7 })
+        #expect(errors.contains { $0.key == "sites[0].escalation.speed" })
+    }
+
     @Test("bans: a map, off, or errors naming the key")
     func bans() throws {
         let site = "sites: [{ name: a, hosts: [a.test], origins: [http://127.0.0.1:1] }]"

@@ -49,10 +49,16 @@ struct DemoCommand: AsyncParsableCommand {
             access_log:
               path: \(dataDirectory)/access.log
             default_site: demo
+            # Try it: 20 refused requests within a minute ban the address for 2 minutes (`pnyx bans list`).
+            bans: { after: 20, within: 1m, duration: 2m }
             sites:
               - name: demo
                 hosts: [localhost, vote.localhost, 127.0.0.1]
                 origins: [http://127.0.0.1:\(originPort)]
+                # Voters must always reach these: escalation never tightens them.
+                critical_paths: [/register, /api/polling-place, /results]
+                # Raises the site's posture on its own when it looks under attack (see the events).
+                escalation: { min_rate: 50, raise_after: 5s, relax_after: 1m }
                 rate_limits:
                   # Try it: the sixth registration from one address within a minute gets 429.
                   - name: registration

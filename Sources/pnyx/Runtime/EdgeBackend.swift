@@ -88,6 +88,11 @@ struct EdgeBackend: AdminBackend {
         counter("pnyx_bans_made_total", "Client addresses banned for repeated refused requests.", traffic.bans.made.load(ordering: .relaxed))
         text += "# HELP pnyx_bans_active Client addresses banned now.\n# TYPE pnyx_bans_active gauge\n"
         text += "pnyx_bans_active \(traffic.bans.activeCount)\n"
+        counter("pnyx_escalations_total", "Automatic changes of a site's posture.", traffic.escalations.load(ordering: .relaxed))
+        text += "# HELP pnyx_site_posture A site's posture: 0 normal, 1 elevated, 2 under attack.\n# TYPE pnyx_site_posture gauge\n"
+        for site in snapshots.snapshot.configuration.sites where site.escalation.enabled {
+            text += "pnyx_site_posture{site=\"\(site.name.rawValue)\"} \(traffic.sites.traffic(for: site.name).posture.rawValue)\n"
+        }
         text += "# HELP pnyx_config_generation Configuration generation in use.\n# TYPE pnyx_config_generation gauge\n"
         text += "pnyx_config_generation \(snapshots.snapshot.generation)\n"
         return text

@@ -63,7 +63,10 @@ struct EdgeRuntime {
             coordinator: coordinator, events: events, store: store, snapshots: snapshots, accessLog: accessLog,
             connections: runtime.connections, slowClients: runtime.slowClients, traffic: traffic)
 
-        var services: [any Service] = [events, BanSweeper(registry: traffic.bans, events: events)]
+        var services: [any Service] = [
+            events, BanSweeper(registry: traffic.bans, events: events),
+            EscalationService(registry: traffic.sites, snapshots: snapshots, events: events, changes: traffic.escalations),
+        ]
         if let accessLog { services.append(accessLog) }
         services += servicesBeforeProxy
         services.append(proxy)

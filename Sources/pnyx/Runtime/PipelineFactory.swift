@@ -1,6 +1,7 @@
 import PnyxConfig
 import PnyxCore
 import PnyxDefense
+import Atomics
 import PnyxServer
 import Synchronization
 
@@ -22,8 +23,12 @@ enum PipelineFactory {
         if !access.isEmpty { protections.append(access) }
         // Always in the chain: even with new bans off, bans already made (or cleared by hand) keep working.
         protections.append(BanFilter(policy: configuration.bans, registry: traffic.bans, strikes: traffic.strikes))
-        let rateLimits = RateLimitFilter(sites: sites, counters: traffic.counters, penalties: traffic.penalties)
+        let rateLimits = RateLimitFilter(
+            sites: sites, counters: traffic.counters, penalties: traffic.penalties, traffic: traffic.sites)
         if !rateLimits.isEmpty { protections.append(rateLimits) }
+        // Counts each site's requests, refusals and origin health for automatic escalation.
+        let stats = TrafficStatsFilter(sites: sites, registry: traffic.sites)
+        if !stats.isEmpty { protections.append(stats) }
         let tail = StandardFilters.tail(
             configuration: configuration, sites: sites,
             blockingFilters: (head + protections).map(\.name), accessLog: accessLog)
@@ -39,6 +44,9 @@ struct TrafficState: Sendable {
     let strikes = RateCounterTable(slots: 1 << 16)
     let bans = BanRegistry()
     let countries = CountryDatabases()
+    /// Per-site traffic counters and postures for automatic escalation.
+    let sites = SiteTrafficRegistry()
+    let escalations = ManagedAtomic<Int>(0)
 }
 
 /// The country database in use, opened once and shared by every replica and reload until its file changes.
