@@ -7,7 +7,9 @@ import PnyxCore
 /// For each rule whose path prefix and methods match, the request is counted under the rule's key (client
 /// address, address and path, a header, a cookie, or the whole site). Over budget, `block` answers 429 with
 /// `Retry-After` (JSON for API clients) and keeps the key blocked for the rule's `timeout`; `log` records an event
-/// and lets the request through. Allow-listed clients are never counted. A rule with `count: origin` counts only
+/// and lets the request through. Allow-listed clients are never counted. A whole-site rule (`key: site`) refuses,
+/// once the site is over budget, only the clients that used more than 1/100 of the budget themselves in the
+/// period (and holds back each of those), so a flood from heavy clients never locks out light ones. A rule with `count: origin` counts only
 /// requests that are forwarded to the origin (in the upstream phase), and compares at the head.
 public struct RateLimitFilter: Filter {
     public let name: FilterName = "rate_limit"
@@ -79,8 +81,20 @@ public struct RateLimitFilter: Filter {
         for compiled in rules where compiled.rule.countOriginOnly && matches(compiled, context) {
             guard let key = key(for: compiled, context) else { continue }
             _ = counters.hit(key: key, now: nowMillis, period: compiled.periodMillis)
+            if let share = shareKey(compiled, context) { _ = counters.hit(key: share, now: nowMillis, period: compiled.periodMillis) }
         }
     }
+
+    /// For a whole-site rule, the key of this client's own share of the site's budget (nil for other keys, or a
+    /// client without an address).
+    @inline(__always)
+    func shareKey(_ compiled: CompiledRule, _ context: RequestContext) -> UInt64? {
+        guard case .site = compiled.rule.key, let address = context.client.address else { return nil }
+        return Self.mix(compiled.seed ^ 0x5EA1_C11E ^ Self.mix(address.high ^ Self.mix(address.low)))
+    }
+
+    /// A client that used no more than this much of a whole-site budget in the period is never refused by it.
+    static func share(of requests: Int) -> Int { max(1, requests / 100) }
 
     @inline(__always)
     func matches(_ compiled: CompiledRule, _ context: RequestContext) -> Bool {
@@ -92,18 +106,28 @@ public struct RateLimitFilter: Filter {
         var rule = compiled.rule
         if scale < 1 { rule.requests = max(1, Int(Double(rule.requests) * scale)) }
         let nowSeconds = nowMillis / 1000
-        if rule.action == .block, let left = penalties.remaining(key: key, nowSeconds: nowSeconds) {
+        // A whole-site rule holds back the clients that use more than their share, not the whole site.
+        let shareKey = shareKey(compiled, context)
+        let penaltyKey = shareKey ?? key
+        if rule.action == .block, let left = penalties.remaining(key: penaltyKey, nowSeconds: nowSeconds) {
             return .block(block(rule, retryAfter: Int(left), context: context, record: false))
         }
         let count: Int
+        var clientCount = 0
         if rule.countOriginOnly {
             // Counted when forwarded (upstream phase); here only compared: the next one would be over budget.
             count = counters.peek(key: key, now: nowMillis, period: compiled.periodMillis) + 1
+            if let shareKey { clientCount = counters.peek(key: shareKey, now: nowMillis, period: compiled.periodMillis) + 1 }
         } else {
             guard let counted = counters.hit(key: key, now: nowMillis, period: compiled.periodMillis) else { return .continue }
             count = counted
+            if let shareKey { clientCount = counters.hit(key: shareKey, now: nowMillis, period: compiled.periodMillis) ?? 0 }
         }
         guard count > rule.requests else { return .continue }
+        if case .site = rule.key, clientCount <= Self.share(of: rule.requests) {
+            // A light client (a voter loading a page) is never locked out by a flood from heavy ones.
+            return .continue
+        }
         let first = count == rule.requests + 1
         switch rule.action {
         case .log:
@@ -119,9 +143,9 @@ public struct RateLimitFilter: Filter {
             let wait = max(compiled.timeoutSeconds, windowLeft, 1)
             // An origin-only rule is not counted while it blocks, so it always holds the key in the penalty box
             // for the wait (otherwise every blocked request would look like the first).
-            let penalize = compiled.timeoutSeconds > 0 || rule.countOriginOnly
+            let penalize = compiled.timeoutSeconds > 0 || rule.countOriginOnly || shareKey != nil
             if penalize {
-                penalties.penalize(key: key, untilSeconds: nowSeconds + wait, nowSeconds: nowSeconds)
+                penalties.penalize(key: penaltyKey, untilSeconds: nowSeconds + wait, nowSeconds: nowSeconds)
             }
             return .block(block(rule, retryAfter: Int(wait), context: context, record: first || penalize))
         }

@@ -81,6 +81,33 @@ struct TrafficDefenseTests {
         #expect(results == [false, false, false, true])
     }
 
+    @Test("a whole-site budget holds back the heavy clients that exhaust it, never a light one")
+    func siteShare() {
+        let site = Site(
+            configuration: SiteConfiguration(
+                name: SiteName("county"), hosts: ["vote.test"], origins: [],
+                rateLimits: [RateLimitRule(name: "site", key: .site, requests: 200, period: .seconds(10))]))
+        let filter = RateLimitFilter(sites: [site], counters: RateCounterTable(slots: 1024), penalties: PenaltyTable(slots: 1024))
+        func passes(_ client: String) -> Bool {
+            let context = RequestContext(
+                id: RequestID(1), site: site,
+                client: ClientIdentity(address: IPAddress(client), peer: nil, peerIsTrustedProxy: false),
+                head: HTTPRequestHead(version: .http1_1, method: .GET, uri: "/"), scheme: "http", host: "vote.test",
+                start: .uptimeNanoseconds(2_000_000_000_000), startWallMillis: 0, events: DiscardingEventSink())
+            if case .continue = filter.requestHead(context) { return true }
+            return false
+        }
+        // One heavy client uses the whole budget, then is refused (and stays refused).
+        let heavy = (0..<300).map { _ in passes("203.0.113.1") }
+        #expect(heavy.prefix(200).allSatisfy { $0 })
+        #expect(heavy.suffix(100).allSatisfy { !$0 })
+        // Over budget, a voter with a couple of requests (within 1/100 of the budget) still gets through.
+        #expect(passes("198.51.100.7") && passes("198.51.100.7"))
+        // A second heavy client is refused once it goes past its share.
+        let second = (0..<5).map { _ in passes("203.0.113.2") }
+        #expect(second == [true, true, false, false, false])
+    }
+
     @Test("the penalty box holds a key until its time, then lets it go")
     func penalties() {
         let box = PenaltyTable(slots: 1024)
