@@ -1,3 +1,4 @@
+import Metrics
 import NIOCore
 import NIOHTTP1
 import PnyxCore
@@ -17,6 +18,9 @@ public struct RateLimitFilter: Filter {
 
     struct CompiledRule: Sendable {
         let rule: RateLimitRule
+        /// `pnyx_rate_limit_requests_total{site,rule,action}`: requests over this rule's budget (blocked or logged).
+        let blocked: Counter
+        let logged: Counter
         /// Mixed into every key, so rules (and sites) never share counters.
         let seed: UInt64
         let periodMillis: UInt64
@@ -43,6 +47,12 @@ public struct RateLimitFilter: Filter {
             let rules = site.configuration.rateLimits.enumerated().map { index, rule in
                 CompiledRule(
                     rule: rule,
+                    blocked: Counter(
+                        label: "pnyx_rate_limit_requests_total",
+                        dimensions: [("site", site.name.rawValue), ("rule", rule.name), ("action", "block")]),
+                    logged: Counter(
+                        label: "pnyx_rate_limit_requests_total",
+                        dimensions: [("site", site.name.rawValue), ("rule", rule.name), ("action", "log")]),
                     seed: Self.hash(string: "\(site.name.rawValue)\u{0}\(index)\u{0}\(rule.name)", seed: 0x5851_F42D_4C95_7F2D),
                     periodMillis: UInt64(max(1, (rule.period / .milliseconds(1)).rounded())),
                     timeoutSeconds: UInt64(max(0, rule.timeout.components.seconds)), methods: rule.methods)
@@ -110,6 +120,7 @@ public struct RateLimitFilter: Filter {
         let shareKey = shareKey(compiled, context)
         let penaltyKey = shareKey ?? key
         if rule.action == .block, let left = penalties.remaining(key: penaltyKey, nowSeconds: nowSeconds) {
+            compiled.blocked.increment()
             return .block(block(rule, retryAfter: Int(left), context: context, record: false))
         }
         let count: Int
@@ -131,6 +142,7 @@ public struct RateLimitFilter: Filter {
         let first = count == rule.requests + 1
         switch rule.action {
         case .log:
+            compiled.logged.increment()
             if first {
                 context.emit(
                     filter: name, rule: rule.name, action: .log,
@@ -143,6 +155,7 @@ public struct RateLimitFilter: Filter {
             let wait = max(compiled.timeoutSeconds, windowLeft, 1)
             // An origin-only rule is not counted while it blocks, so it always holds the key in the penalty box
             // for the wait (otherwise every blocked request would look like the first).
+            compiled.blocked.increment()
             let penalize = compiled.timeoutSeconds > 0 || rule.countOriginOnly || shareKey != nil
             if penalize {
                 penalties.penalize(key: penaltyKey, untilSeconds: nowSeconds + wait, nowSeconds: nowSeconds)
