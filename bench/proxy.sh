@@ -9,6 +9,8 @@
 #   bench/proxy.sh                 # 3 rounds of 10 s, 50 connections
 #   ROUNDS=5 DURATION=15 CONNECTIONS=100 bench/proxy.sh
 #   RELAY=1 bench/proxy.sh         # also a bare SwiftNIO TCP relay (bench/relay): the NIO ceiling here
+#   BARE=1 bench/proxy.sh          # also Pnyx with its traffic defenses off (rate limits, bans, escalation):
+#                                  # the per-request cost of the defenses, same binary, measured in alternation
 #
 # Loopback only. Needs nginx and wrk (installed from Debian if missing) and a Swift toolchain.
 set -euo pipefail
@@ -20,6 +22,8 @@ THREADS=${THREADS:-1}
 D=${BENCH_DIR:-/tmp/pnyx-bench}
 ORIGIN_PORT=19101 NGINX_PORT=19102 PNYX_PORT=19103 PNYX_LOG_PORT=19104 RELAY_PORT=19106
 RELAY=${RELAY:-0}
+BARE=${BARE:-0}
+PNYX_BARE_PORT=19105
 
 need=()
 command -v nginx >/dev/null || need+=(nginx)
@@ -59,34 +63,41 @@ nginx_conf origin "server { listen 127.0.0.1:$ORIGIN_PORT reuseport backlog=4096
 nginx_conf proxy "upstream origin { server 127.0.0.1:$ORIGIN_PORT; keepalive 128; }
   server { listen 127.0.0.1:$NGINX_PORT reuseport backlog=4096;
     location / { proxy_pass http://origin; proxy_http_version 1.1; proxy_set_header Connection \"\"; proxy_set_header Host \$host; } }" > "$D/proxy.conf"
-pnyx_config() { # port data_dir access_log
+pnyx_config() { # port data_dir access_log [bare]
   cat <<YAML
 listen: { http: 127.0.0.1:$1 }
 admin: { listen: off }
 data_dir: $2
 access_log: { path: $3 }
+$([ "${4:-}" = bare ] && echo "bans: off")
 sites:
   - name: bench
     hosts: [127.0.0.1, localhost]
     origins: [http://127.0.0.1:$ORIGIN_PORT]
-    # A per-address rule that counts every request, so the limiter's per-request cost is measured. wrk from one
-    # address can exceed 65535/s on a fast machine: the rule only logs, so it never blocks (blocks would earn a ban).
-    rate_limits: [{ name: bench, key: ip, requests: 65535, period: 1s, action: log }]
 YAML
+  if [ "${4:-}" = bare ]; then
+    printf "    rate_limits: []\n    escalation: off\n"
+  else
+    # A per-address rule that counts every request, so the limiter's per-request cost is measured. wrk from one
+    # address can exceed 65535/s on a fast machine: the rule only logs, so it never blocks (blocks earn a ban).
+    printf "    rate_limits: [{ name: bench, key: ip, requests: 65535, period: 1s, action: log }]\n"
+  fi
 }
 pnyx_config $PNYX_PORT "$D/data" off > "$D/pnyx.yaml"
 pnyx_config $PNYX_LOG_PORT "$D/data-log" "$D/logs/pnyx-access.log" > "$D/pnyx-log.yaml"
+mkdir -p "$D/data-bare"; pnyx_config $PNYX_BARE_PORT "$D/data-bare" off bare > "$D/pnyx-bare.yaml"
 
 cleanup() {
   for pid in "$D/origin.pid" "$D/proxy.pid"; do [ -f "$pid" ] && kill "$(cat "$pid")" 2>/dev/null || true; done
   [ -n "${P1:-}" ] && kill "$P1" 2>/dev/null || true
   [ -n "${P2:-}" ] && kill "$P2" 2>/dev/null || true
+  [ -n "${P4:-}" ] && kill "$P4" 2>/dev/null || true
   [ -n "${P3:-}" ] && kill "$P3" 2>/dev/null || true
   wait 2>/dev/null || true
 }
 trap cleanup EXIT
 # A port that already answers would measure whatever holds it (an old Pnyx left running, say): refuse.
-for p in $ORIGIN_PORT $NGINX_PORT $PNYX_PORT $PNYX_LOG_PORT $RELAY_PORT; do
+for p in $ORIGIN_PORT $NGINX_PORT $PNYX_PORT $PNYX_LOG_PORT $PNYX_BARE_PORT $RELAY_PORT; do
   if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$p/"; then
     echo "port $p is already in use; stop what listens there first" >&2; exit 1
   fi
@@ -97,6 +108,10 @@ nginx -c "$D/proxy.conf" -p "$D/"
 "$PNYX" serve --config "$D/pnyx-log.yaml" --log-level warning 2>"$D/logs/pnyx-log.err" & P2=$!
 PORTS=($ORIGIN_PORT $NGINX_PORT $PNYX_PORT $PNYX_LOG_PORT)
 TARGETS=(origin nginx pnyx pnyxlog)
+if [ "$BARE" = 1 ]; then
+  "$PNYX" serve --config "$D/pnyx-bare.yaml" --log-level warning 2>"$D/logs/pnyx-bare.err" & P4=$!
+  PORTS+=($PNYX_BARE_PORT); TARGETS+=(bare)
+fi
 if [ "$RELAY" = 1 ]; then
   echo "building the bare NIO relay (bench/relay)…" >&2
   (cd bench/relay && swift build -c release >/dev/null)
@@ -133,7 +148,7 @@ for p in "${PORTS[@]}"; do wrk -t1 -c"$CONNECTIONS" -d2s "http://127.0.0.1:$p/" 
 
 printf "\nwrk -t%s -c%s -d%ss, %s rounds, 2.7 KB page, loopback, %s cores\n" "$THREADS" "$CONNECTIONS" "$DURATION" "$ROUNDS" "$(nproc)"
 printf "%-6s %-22s %12s %10s\n" round server "req/s" "p99 ms"
-declare -a R_ORIGIN R_NGINX R_PNYX R_PNYXLOG R_RELAY
+declare -a R_ORIGIN R_NGINX R_PNYX R_PNYXLOG R_RELAY R_BARE
 for r in $(seq "$ROUNDS"); do
   for target in "${TARGETS[@]}"; do
     case $target in
@@ -141,13 +156,14 @@ for r in $(seq "$ROUNDS"); do
       nginx) port=$NGINX_PORT; label="nginx proxy";;
       pnyx) port=$PNYX_PORT; label="pnyx";;
       pnyxlog) port=$PNYX_LOG_PORT; label="pnyx + access log";;
+      bare) port=$PNYX_BARE_PORT; label="pnyx, defenses off";;
       relay) port=$RELAY_PORT; label="bare NIO TCP relay";;
     esac
     read -r rps p99 < <(measure $port)
     if [ "$rps" = ERR ]; then echo "$label answered errors, so the measurement is invalid; see $D/logs" >&2; exit 1; fi
     printf "%-6s %-22s %12s %10s\n" "$r" "$label" "$rps" "$p99"
     case $target in
-      origin) R_ORIGIN+=("$rps");; nginx) R_NGINX+=("$rps");; pnyx) R_PNYX+=("$rps");; pnyxlog) R_PNYXLOG+=("$rps");; relay) R_RELAY+=("$rps");;
+      origin) R_ORIGIN+=("$rps");; nginx) R_NGINX+=("$rps");; pnyx) R_PNYX+=("$rps");; pnyxlog) R_PNYXLOG+=("$rps");; relay) R_RELAY+=("$rps");; bare) R_BARE+=("$rps");;
     esac
   done
 done
@@ -158,6 +174,10 @@ echo
 printf "median req/s: origin %.0f · nginx proxy %.0f · pnyx %.0f · pnyx+log %.0f\n" "$mo" "$mn" "$mp" "$ml"
 printf "ratio pnyx/nginx:            %.2f\n" "$(awk -v a="$mp" -v b="$mn" 'BEGIN{print a/b}')"
 printf "ratio pnyx+access log/nginx: %.2f\n" "$(awk -v a="$ml" -v b="$mn" 'BEGIN{print a/b}')"
+if [ "$BARE" = 1 ]; then
+  mb=$(median "${R_BARE[@]}")
+  printf "ratio pnyx with/without its traffic defenses: %.3f\n" "$(awk -v a="$mp" -v b="$mb" 'BEGIN{print a/b}')"
+fi
 if [ "$RELAY" = 1 ]; then
   mr=$(median "${R_RELAY[@]}")
   printf "ratio bare relay/nginx:      %.2f   (pnyx/relay %.2f)\n" "$(awk -v a="$mr" -v b="$mn" 'BEGIN{print a/b}')" \

@@ -112,8 +112,47 @@ public final class RequestContext {
 /// A site as the data path sees it: its configuration plus what was built from it once.
 public final class Site: Sendable {
     public let configuration: SiteConfiguration
+    /// Position in its snapshot's list of sites (-1 outside one): filters keep per-site data in arrays
+    /// (``SiteTable``), so a per-request lookup hashes nothing.
+    public let index: Int
     public var name: SiteName { configuration.name }
-    public init(configuration: SiteConfiguration) {
+    public init(configuration: SiteConfiguration, index: Int = -1) {
         self.configuration = configuration
+        self.index = index
+    }
+}
+
+/// Per-site data of a filter, looked up by the site's ``Site/index`` (an array access and an identity check)
+/// instead of a dictionary of `ObjectIdentifier`s (a hash per request).
+public struct SiteTable<Value: Sendable>: Sendable {
+    private let entries: [(site: ObjectIdentifier, value: Value)?]
+    private let byIdentity: [(site: ObjectIdentifier, value: Value)]
+
+    /// - Parameter make: the value for a site, or nil for none.
+    public init(_ sites: [Site], _ make: (Site) -> Value?) {
+        var entries: [(site: ObjectIdentifier, value: Value)?] = []
+        var byIdentity: [(site: ObjectIdentifier, value: Value)] = []
+        for site in sites {
+            guard let value = make(site) else { continue }
+            byIdentity.append((ObjectIdentifier(site), value))
+            guard site.index >= 0 else { continue }
+            while entries.count <= site.index { entries.append(nil) }
+            entries[site.index] = (ObjectIdentifier(site), value)
+        }
+        self.entries = entries
+        self.byIdentity = byIdentity
+    }
+
+    public var isEmpty: Bool { byIdentity.isEmpty }
+
+    @inline(__always)
+    public subscript(site: Site) -> Value? {
+        let index = site.index
+        if index >= 0 {
+            guard index < entries.count, let entry = entries[index], entry.site == ObjectIdentifier(site) else { return nil }
+            return entry.value
+        }
+        // A site made outside a snapshot (tools, tests): few sites, a linear search.
+        return byIdentity.first { $0.site == ObjectIdentifier(site) }?.value
     }
 }

@@ -33,7 +33,7 @@ public struct AccessListFilter: Filter {
 
     private let global: Lists
     private let trustedProxies: AddressRangeSet
-    private let sites: [ObjectIdentifier: Lists]
+    private let sites: SiteTable<Lists>
     private let countries: CountryDatabase?
 
     /// - Parameter countries: the country database; required when any list has country rules (the configuration
@@ -42,15 +42,11 @@ public struct AccessListFilter: Filter {
         self.global = Lists(global)
         self.countries = countries
         self.trustedProxies = AddressRangeSet(trustedProxies)
-        var lists: [ObjectIdentifier: Lists] = [:]
-        for site in sites where !site.configuration.access.isEmpty {
-            lists[ObjectIdentifier(site)] = Lists(site.configuration.access)
-        }
-        self.sites = lists
+        self.sites = SiteTable(sites) { $0.configuration.access.isEmpty ? nil : Lists($0.configuration.access) }
     }
 
     /// Whether the filter has anything to check (an empty filter is left out of the chain).
-    public var isEmpty: Bool { global.allow.isEmpty && global.deny.isEmpty && sites.isEmpty }
+    public var isEmpty: Bool { global.allow.isEmpty && global.deny.isEmpty && !global.hasCountryRules && sites.isEmpty }
 
     public func connection(_ connection: ConnectionInfo) -> Verdict {
         guard !global.deny.isEmpty, let peer = connection.peer, global.deny.contains(peer),
@@ -64,7 +60,7 @@ public struct AccessListFilter: Filter {
 
     public func requestHead(_ context: RequestContext) -> Verdict {
         guard let address = context.client.address else { return .continue }
-        let site = sites[ObjectIdentifier(context.site)]
+        let site = sites[context.site]
         if global.allow.contains(address) || (site?.allow.contains(address) ?? false) {
             context.allowListed = true
             return .continue

@@ -28,22 +28,17 @@ public struct RateLimitFilter: Filter {
         let methods: [HTTPMethod]
     }
 
-    private let sites: [ObjectIdentifier: [CompiledRule]]
+    private let sites: SiteTable<[CompiledRule]>
     private let counters: RateCounterTable
     private let penalties: PenaltyTable
     /// Each escalating site's posture: raised, it scales budgets down on paths that are not voter-critical.
-    private let postures: [ObjectIdentifier: SiteTraffic]
+    private let postures: SiteTable<SiteTraffic>
 
     public init(sites: [Site], counters: RateCounterTable, penalties: PenaltyTable, traffic: SiteTrafficRegistry? = nil) {
-        var postures: [ObjectIdentifier: SiteTraffic] = [:]
-        if let traffic {
-            for site in sites where site.configuration.escalation.enabled {
-                postures[ObjectIdentifier(site)] = traffic.traffic(for: site.name)
-            }
+        self.postures = SiteTable(sites) { site in
+            site.configuration.escalation.enabled ? traffic?.traffic(for: site.name) : nil
         }
-        self.postures = postures
-        var compiled: [ObjectIdentifier: [CompiledRule]] = [:]
-        for site in sites {
+        self.sites = SiteTable(sites) { site in
             let rules = site.configuration.rateLimits.enumerated().map { index, rule in
                 CompiledRule(
                     rule: rule,
@@ -57,9 +52,8 @@ public struct RateLimitFilter: Filter {
                     periodMillis: UInt64(max(1, (rule.period / .milliseconds(1)).rounded())),
                     timeoutSeconds: UInt64(max(0, rule.timeout.components.seconds)), methods: rule.methods)
             }
-            if !rules.isEmpty { compiled[ObjectIdentifier(site)] = rules }
+            return rules.isEmpty ? nil : rules
         }
-        self.sites = compiled
         self.counters = counters
         self.penalties = penalties
     }
@@ -67,10 +61,10 @@ public struct RateLimitFilter: Filter {
     public var isEmpty: Bool { sites.isEmpty }
 
     public func requestHead(_ context: RequestContext) -> Verdict {
-        guard !context.allowListed, let rules = sites[ObjectIdentifier(context.site)] else { return .continue }
+        guard !context.allowListed, let rules = sites[context.site] else { return .continue }
         let nowMillis = context.start.uptimeNanoseconds / 1_000_000
         var scale = 1.0
-        if let posture = postures[ObjectIdentifier(context.site)]?.posture, posture != .normal,
+        if let posture = postures[context.site]?.posture, posture != .normal,
             !context.site.configuration.isCritical(context.path)
         {
             scale = posture.budgetScale
@@ -86,7 +80,7 @@ public struct RateLimitFilter: Filter {
 
     /// The request is about to be sent to the origin: rules that count only origin requests count it now.
     public func upstream(_ context: RequestContext, head: inout UpstreamRequestHead) {
-        guard !context.allowListed, let rules = sites[ObjectIdentifier(context.site)] else { return }
+        guard !context.allowListed, let rules = sites[context.site] else { return }
         let nowMillis = context.start.uptimeNanoseconds / 1_000_000
         for compiled in rules where compiled.rule.countOriginOnly && matches(compiled, context) {
             guard let key = key(for: compiled, context) else { continue }

@@ -3,17 +3,40 @@ import PnyxCore
 import Synchronization
 
 /// One site's traffic counters for escalation, and its current posture. Shared by every event loop and kept
-/// across reloads (by site name). The data path adds to the counters with relaxed atomics; the escalation
-/// service takes them once a second.
-public final class SiteTraffic: Sendable {
-    let requests = ManagedAtomic<Int>(0)
-    let blocked = ManagedAtomic<Int>(0)
-    let forwarded = ManagedAtomic<Int>(0)
-    let originErrors = ManagedAtomic<Int>(0)
-    let originMillis = ManagedAtomic<Int>(0)
+/// across reloads (by site name). The data path adds to the counters with relaxed atomics, each event loop in its
+/// own shard (its own cache lines, so the loops never contend); the escalation service sums and resets them once
+/// a second.
+public final class SiteTraffic: @unchecked Sendable {  // the words are only ever touched atomically
+    /// Shards of `stride` words (128 bytes: never two shards in one cache line); fields are word offsets.
+    static let shards = 8
+    static let stride = 16
+    enum Field: Int, CaseIterable {
+        case requests, blocked, forwarded, originErrors, originMillis
+    }
+    private let words: UnsafeMutablePointer<UnsafeAtomic<Int>.Storage>
     private let postureValue = ManagedAtomic<UInt8>(0)
 
-    public init() {}
+    public init() {
+        words = .allocate(capacity: Self.shards * Self.stride)
+        words.initialize(repeating: UnsafeAtomic<Int>.Storage(0), count: Self.shards * Self.stride)
+    }
+
+    deinit {
+        words.deinitialize(count: Self.shards * Self.stride)
+        words.deallocate()
+    }
+
+    @inline(__always)
+    private func add(_ value: Int, _ field: Field, shard: Int) {
+        UnsafeAtomic<Int>(at: words + (shard & (Self.shards - 1)) * Self.stride + field.rawValue)
+            .wrappingIncrement(by: value, ordering: .relaxed)
+    }
+
+    private func take(_ field: Field) -> Int {
+        (0..<Self.shards).reduce(0) { sum, shard in
+            sum + UnsafeAtomic<Int>(at: words + shard * Self.stride + field.rawValue).exchange(0, ordering: .relaxed)
+        }
+    }
 
     public var posture: Posture { Posture(rawValue: postureValue.load(ordering: .relaxed)) ?? .normal }
 
@@ -22,28 +45,31 @@ public final class SiteTraffic: Sendable {
     /// The counts since the last call, which start again from zero.
     public func take(seconds: Double) -> SiteSample {
         SiteSample(
-            seconds: seconds, requests: requests.exchange(0, ordering: .relaxed), blocked: blocked.exchange(0, ordering: .relaxed),
-            forwarded: forwarded.exchange(0, ordering: .relaxed), originErrors: originErrors.exchange(0, ordering: .relaxed),
-            originMillis: originMillis.exchange(0, ordering: .relaxed))
+            seconds: seconds, requests: take(.requests), blocked: take(.blocked), forwarded: take(.forwarded),
+            originErrors: take(.originErrors), originMillis: take(.originMillis))
     }
 
-    /// Records one finished request.
+    /// Records one finished request in `shard` (one per event loop).
     @inline(__always)
-    func record(_ context: RequestContext) {
-        requests.wrappingIncrement(ordering: .relaxed)
-        if context.outcome == .blocked { blocked.wrappingIncrement(ordering: .relaxed) }
+    func record(_ context: RequestContext, shard: Int) {
+        add(1, .requests, shard: shard)
+        if context.outcome == .blocked { add(1, .blocked, shard: shard) }
         guard let started = context.upstreamStart else { return }
-        forwarded.wrappingIncrement(ordering: .relaxed)
-        if context.outcome == .upstreamError || context.status >= 500 { originErrors.wrappingIncrement(ordering: .relaxed) }
+        add(1, .forwarded, shard: shard)
+        if context.outcome == .upstreamError || context.status >= 500 { add(1, .originErrors, shard: shard) }
         let answered = context.upstreamHeadAt ?? context.end ?? started
-        originMillis.wrappingIncrement(by: Int((answered.uptimeNanoseconds &- started.uptimeNanoseconds) / 1_000_000), ordering: .relaxed)
+        add(Int((answered.uptimeNanoseconds &- started.uptimeNanoseconds) / 1_000_000), .originMillis, shard: shard)
     }
 }
 
 /// Every site's ``SiteTraffic``, by name. Looked up when a configuration is built, never per request.
 public final class SiteTrafficRegistry: Sendable {
     private let sites = Mutex<[String: SiteTraffic]>([:])
+    /// Hands out counter shards to filter replicas (one per event loop) in turn.
+    private let nextShard = ManagedAtomic<Int>(0)
     public init() {}
+
+    public func takeShard() -> Int { nextShard.loadThenWrappingIncrement(ordering: .relaxed) }
 
     public func traffic(for site: SiteName) -> SiteTraffic {
         sites.withLock { sites in
@@ -63,19 +89,18 @@ public final class SiteTrafficRegistry: Sendable {
 public struct TrafficStatsFilter: Filter {
     public let name: FilterName = "traffic_stats"
     public var phases: PhaseSet { .complete }
-    private let sites: [ObjectIdentifier: SiteTraffic]
+    private let sites: SiteTable<SiteTraffic>
+    private let shard: Int
 
-    public init(sites: [Site], registry: SiteTrafficRegistry) {
-        var map: [ObjectIdentifier: SiteTraffic] = [:]
-        for site in sites where site.configuration.escalation.enabled {
-            map[ObjectIdentifier(site)] = registry.traffic(for: site.name)
-        }
-        self.sites = map
+    /// - Parameter shard: this filter's counter shard; each event loop's replica should have its own.
+    public init(sites: [Site], registry: SiteTrafficRegistry, shard: Int = 0) {
+        self.shard = shard
+        self.sites = SiteTable(sites) { $0.configuration.escalation.enabled ? registry.traffic(for: $0.name) : nil }
     }
 
     public var isEmpty: Bool { sites.isEmpty }
 
     public func complete(_ context: RequestContext) {
-        sites[ObjectIdentifier(context.site)]?.record(context)
+        sites[context.site]?.record(context, shard: shard)
     }
 }

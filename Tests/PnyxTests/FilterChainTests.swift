@@ -100,4 +100,19 @@ struct FilterChainTests {
         #expect(block.rule == "r1")
         #expect(log.calls.withLock { $0 } == ["first.requestHead"])
     }
+
+    @Test("per-site tables find a snapshot's sites by index, others by identity, and never a stranger's data")
+    func siteTable() {
+        let a = Site(configuration: SiteConfiguration(name: SiteName("a"), hosts: ["a.test"], origins: []), index: 0)
+        let b = Site(configuration: SiteConfiguration(name: SiteName("b"), hosts: ["b.test"], origins: []), index: 1)
+        let loose = Site(configuration: SiteConfiguration(name: SiteName("c"), hosts: ["c.test"], origins: []))
+        let table = SiteTable([a, b, loose]) { $0.name.rawValue == "b" ? nil : $0.name.rawValue }
+        #expect(table[a] == "a")
+        #expect(table[b] == nil)
+        #expect(table[loose] == "c")
+        // Another snapshot's site at the same index is not mistaken for this one's.
+        let other = Site(configuration: SiteConfiguration(name: SiteName("a"), hosts: ["a.test"], origins: []), index: 0)
+        #expect(table[other] == nil)
+        #expect(SiteTable<Int>([a]) { _ in nil }.isEmpty)
+    }
 }

@@ -16,16 +16,12 @@ public struct MetricsFilter: Filter {
     }
 
     /// Keyed by the snapshot's `Site` objects (an integer hash, not the name).
-    private let sites: [ObjectIdentifier: SiteMetrics]
+    private let sites: SiteTable<SiteMetrics>
     private let unmatched: SiteMetrics
 
     /// - Parameter filterNames: the filters that can block, so their counters exist before the first block.
     public init(sites: [Site], filterNames: [FilterName]) {
-        var metrics: [ObjectIdentifier: SiteMetrics] = [:]
-        for site in sites {
-            metrics[ObjectIdentifier(site)] = Self.make(site: site.name.rawValue, filterNames: filterNames)
-        }
-        self.sites = metrics
+        self.sites = SiteTable(sites) { Self.make(site: $0.name.rawValue, filterNames: filterNames) }
         self.unmatched = Self.make(site: "-", filterNames: filterNames)
     }
 
@@ -47,7 +43,7 @@ public struct MetricsFilter: Filter {
     }
 
     public func complete(_ context: RequestContext) {
-        let metrics = sites[ObjectIdentifier(context.site)] ?? unmatched
+        let metrics = sites[context.site] ?? unmatched
         let statusClass = context.status / 100
         metrics.byStatusClass[(1...5).contains(statusClass) ? statusClass : 0].increment()
         switch context.outcome {

@@ -60,8 +60,8 @@ public struct SnapshotBuilder: Sendable {
         return try (0..<max(1, replicas)).map { _ in
             var routes: [SiteRoute] = []
             var sites: [Site] = []
-            for (siteConfig, origins) in zip(configuration.sites, resolved) {
-                let site = Site(configuration: siteConfig)
+            for (index, (siteConfig, origins)) in zip(configuration.sites, resolved).enumerated() {
+                let site = Site(configuration: siteConfig, index: index)
                 sites.append(site)
                 routes.append(SiteRoute(site: site, origins: origins))
             }

@@ -27,7 +27,7 @@ enum PipelineFactory {
             sites: sites, counters: traffic.counters, penalties: traffic.penalties, traffic: traffic.sites)
         if !rateLimits.isEmpty { protections.append(rateLimits) }
         // Counts each site's requests, refusals and origin health for automatic escalation.
-        let stats = TrafficStatsFilter(sites: sites, registry: traffic.sites)
+        let stats = TrafficStatsFilter(sites: sites, registry: traffic.sites, shard: traffic.sites.takeShard())
         if !stats.isEmpty { protections.append(stats) }
         let tail = StandardFilters.tail(
             configuration: configuration, sites: sites,
