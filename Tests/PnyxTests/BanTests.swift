@@ -13,25 +13,19 @@ struct BanTests {
         func emit(_ event: SecurityEvent) { events.withLock { $0.append(event) } }
     }
 
-    static let site = Site(
-        configuration: SiteConfiguration(name: SiteName("county"), hosts: ["vote.test"], origins: []))
+    static let site = testSite()
 
     /// A finished request from `address` at `seconds` on a fake monotonic clock.
     static func request(
         _ address: String, at seconds: Double, outcome: RequestOutcome, status: Int, decidedBy: FilterName? = nil,
         allowListed: Bool = false, sink: any EventSink = DiscardingEventSink()
     ) -> RequestContext {
-        let start = NIODeadline.uptimeNanoseconds(UInt64(seconds * 1e9))
-        let context = RequestContext(
-            id: RequestID(1), site: site,
-            client: ClientIdentity(address: IPAddress(address), peer: IPAddress(address), peerIsTrustedProxy: false),
-            head: HTTPRequestHead(version: .http1_1, method: .GET, uri: "/wp-login.php"), scheme: "http",
-            host: "vote.test", start: start, startWallMillis: 1_700_000_000_000, events: sink)
+        let context = requestContext(site: site, client: address, path: "/wp-login.php", at: seconds, sink: sink)
         context.outcome = outcome
         context.status = status
         context.decidedBy = decidedBy
         context.allowListed = allowListed
-        context.end = start
+        context.end = context.start
         return context
     }
 

@@ -35,14 +35,10 @@ struct CountryRuleTests {
         #expect(throws: CountryDatabase.OpenError.self) { try CountryDatabase(path: notADatabase) }
     }
 
-    static let site = Site(configuration: SiteConfiguration(name: SiteName("county"), hosts: ["vote.test"], origins: []))
+    static let site = testSite()
 
     func decide(_ filter: AccessListFilter, _ address: String) -> String {
-        let context = RequestContext(
-            id: RequestID(1), site: Self.site,
-            client: ClientIdentity(address: IPAddress(address), peer: IPAddress(address), peerIsTrustedProxy: false),
-            head: HTTPRequestHead(version: .http1_1, method: .GET, uri: "/"), scheme: "http", host: "vote.test",
-            start: .now(), startWallMillis: 0, events: DiscardingEventSink())
+        let context = requestContext(site: Self.site, client: address)
         switch filter.requestHead(context) {
         case .continue: return context.allowListed ? "allow-listed" : "pass"
         case .block(let block): return "\(block.status.code) \(block.rule)"

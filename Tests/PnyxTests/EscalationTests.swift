@@ -90,11 +90,7 @@ struct EscalationTests {
                 sites: [site], counters: RateCounterTable(slots: 1024), penalties: PenaltyTable(slots: 1024), traffic: registry)
             var passed = 0
             for _ in 0..<20 {
-                let context = RequestContext(
-                    id: RequestID(1), site: site,
-                    client: ClientIdentity(address: IPAddress(client), peer: nil, peerIsTrustedProxy: false),
-                    head: HTTPRequestHead(version: .http1_1, method: .GET, uri: path), scheme: "http", host: "vote.test",
-                    start: .uptimeNanoseconds(5_000_000_000_000), startWallMillis: 0, events: DiscardingEventSink())
+                let context = requestContext(site: site, client: client, path: path, at: 5000)
                 if case .continue = filter.requestHead(context) { passed += 1 }
             }
             return passed

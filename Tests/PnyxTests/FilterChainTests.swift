@@ -41,11 +41,7 @@ struct FilterChainTests {
     }
 
     static func context() -> RequestContext {
-        RequestContext(
-            id: RequestID(1), site: Site(configuration: SiteConfiguration(name: SiteName("s"), hosts: [], origins: [])),
-            client: ClientIdentity(address: nil, peer: nil, peerIsTrustedProxy: false),
-            head: HTTPRequestHead(version: .http1_1, method: .GET, uri: "/"), scheme: "http", host: "x",
-            start: .now(), startWallMillis: 0, events: DiscardingEventSink())
+        requestContext(site: testSite("s"), client: nil)
     }
 
     @Test("filters are called only in the phases they declare, in order; the default is every phase")

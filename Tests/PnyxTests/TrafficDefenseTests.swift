@@ -53,13 +53,8 @@ struct TrafficDefenseTests {
                     RateLimitRule(name: "all", pathPrefix: "/all", key: .ip, requests: 3, period: .seconds(10)),
                 ]))
         let filter = RateLimitFilter(sites: [site], counters: RateCounterTable(slots: 1024), penalties: PenaltyTable(slots: 1024))
-        let start = NIODeadline.uptimeNanoseconds(1_000_000_000_000)
         func request(_ path: String) -> RequestContext {
-            RequestContext(
-                id: RequestID(1), site: site,
-                client: ClientIdentity(address: IPAddress("198.51.100.1"), peer: nil, peerIsTrustedProxy: false),
-                head: HTTPRequestHead(version: .http1_1, method: .GET, uri: path), scheme: "http", host: "vote.test",
-                start: start, startWallMillis: 0, events: DiscardingEventSink())
+            requestContext(site: site, client: "198.51.100.1", path: path, at: 1000)
         }
         func blocked(_ verdict: Verdict) -> Bool {
             if case .block = verdict { return true }
@@ -89,11 +84,7 @@ struct TrafficDefenseTests {
                 rateLimits: [RateLimitRule(name: "site", key: .site, requests: 200, period: .seconds(10))]))
         let filter = RateLimitFilter(sites: [site], counters: RateCounterTable(slots: 1024), penalties: PenaltyTable(slots: 1024))
         func passes(_ client: String) -> Bool {
-            let context = RequestContext(
-                id: RequestID(1), site: site,
-                client: ClientIdentity(address: IPAddress(client), peer: nil, peerIsTrustedProxy: false),
-                head: HTTPRequestHead(version: .http1_1, method: .GET, uri: "/"), scheme: "http", host: "vote.test",
-                start: .uptimeNanoseconds(2_000_000_000_000), startWallMillis: 0, events: DiscardingEventSink())
+            let context = requestContext(site: site, client: client, at: 2000)
             if case .continue = filter.requestHead(context) { return true }
             return false
         }
