@@ -17,10 +17,15 @@ struct EscalationService: Service {
     var interval: Duration = .seconds(1)
 
     func run() async throws {
+        // Stops at once on graceful shutdown (the sleep is cancelled), not at the next tick.
+        try? await cancelWhenGracefulShutdown { try await loop() }
+    }
+
+    private func loop() async throws {
         var detectors: [String: EscalationDetector] = [:]
         var last = ContinuousClock.now
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            try? await Task.sleep(for: interval)
+        while !Task.isCancelled {
+            try await Task.sleep(for: interval)
             let now = ContinuousClock.now
             let elapsed = now - last
             last = now
