@@ -72,7 +72,7 @@ public struct GlobalLimits: Sendable, Equatable {
     /// toward the overall limit). Beyond them a new connection is closed at once.
     public var maxConnections: Int = 20_000
     public var maxConnectionsPerIP: Int = 256
-    /// Slow-client defence (HTTP/1): after `slowRateGrace`, a request body must arrive at `minBodyRate` bytes per
+    /// Slow-client defence (per HTTP/1 connection and per HTTP/2 stream): after `slowRateGrace`, a request body must arrive at `minBodyRate` bytes per
     /// second on average; a response the client is not reading (the connection's write buffer full) must drain
     /// each 32 KiB within `slowRateGrace` plus 32 KiB at `minSendRate`. Otherwise the connection is closed (408
     /// if no response was started). 0 turns a check off.

@@ -77,4 +77,37 @@ struct TLSTests {
             #expect(verified.output == "200", "\(verified.error)")
         }
     }
+
+    @Test("an HTTP/2 upload below the minimum body rate has its stream reset; a normal one on HTTP/2 passes")
+    func http2SlowBody() async throws {
+        let certs = try await TestCertificates.make(hosts: ["a.test", "b.test"])
+        let origin = try await TestOrigin.start()
+        let yaml = Self.config(originPort: origin.port, certs: certs).replacingOccurrences(
+            of: "admin: { listen: off }",
+            with: "admin: { listen: 127.0.0.1:0 }\nlimits: { min_body_rate: 4KiB/s, slow_rate_grace: 1s }")
+        let pnyx = try await PnyxProcess.start(yaml: yaml)
+        defer { Task { await pnyx.stop(); await origin.stop() } }
+        let port = try #require(pnyx.httpsPort)
+        let upload = FileManager.default.temporaryDirectory.appendingPathComponent("pnyx-h2-upload-\(getpid())").path
+        try String(repeating: "v", count: 64 * 1024).write(toFile: upload, atomically: true, encoding: .utf8)
+
+        // 200 bytes every 0.2 s (1 KB/s, a quarter of the minimum) from a pipe: the stream is reset after the grace
+        // period, and curl hears of it (RST_STREAM, CANCEL) while the connection stays usable for other streams.
+        let started = ContinuousClock.now
+        let slow = try await run("/bin/sh", [
+            "-c",
+            "i=0; while [ $i -lt 100 ]; do printf '%0200d' 0 || exit 0; sleep 0.2; i=$((i+1)); done | curl -sS --http2 --cacert \(certs.caPath) --resolve a.test:\(port):127.0.0.1 --max-time 30 -T - -X POST https://a.test:\(port)/upload",
+        ])
+        #expect(slow.status != 0)
+        #expect(slow.error.contains("CANCEL"), "\(slow.error)")
+        #expect(ContinuousClock.now - started < .seconds(15))
+        #expect(await eventually { await metric(pnyx, "pnyx_slow_clients_closed_total{kind=\"body\"}") == 1 })
+
+        let normal = try await run("curl", [
+            "-sS", "--http2", "--cacert", certs.caPath, "--resolve", "a.test:\(port):127.0.0.1",
+            "-T", upload, "-X", "POST", "https://a.test:\(port)/upload",
+        ])
+        #expect(normal.status == 0, "\(normal.error)")
+        #expect(normal.output == "received 65536\n")
+    }
 }

@@ -70,6 +70,7 @@ enum ChannelSetup {
         management.maxGraceTime = TimeAmount(limits.shutdownDrainTimeout)
         let manager = NIOHTTP2ServerConnectionManagementHandler(eventLoop: channel.eventLoop, configuration: management)
         let h2 = limits.http2
+        let streamPolicy = slowClientPolicy(runtime)
         var connection = NIOHTTP2Handler.ConnectionConfiguration()
         connection.initialSettings = [
             HTTP2Setting(parameter: .maxConcurrentStreams, value: h2.maxConcurrentStreams),
@@ -91,8 +92,12 @@ enum ChannelSetup {
             streamChannel.eventLoop.makeCompletedFuture {
                 let streamSync = streamChannel.pipeline.syncOperations
                 try streamSync.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
+                // Each stream gets the slow-client deadlines of its own (body rate, response drain); a stream cut by
+                // them is reset, the connection's other streams go on.
                 try streamSync.addHandler(
-                    ProxyHandler(runtime: runtime, facts: ConnectionFacts(peer: peer, scheme: "https", isHTTP2: true)))
+                    ProxyHandler(
+                        runtime: runtime, facts: ConnectionFacts(peer: peer, scheme: "https", isHTTP2: true),
+                        timeouts: ConnectionTimer(policy: streamPolicy, canAnswer: false), ownsTimeouts: true))
             }
         }
         try sync.addHandler(manager)

@@ -61,6 +61,8 @@ final class ConnectionTimer {
     /// The proxy paused reading from the client (its origin is not keeping up): that time is not the client's.
     private var clientReadsPaused = false
     private var lastCheck: NIODeadline = .now()
+    /// When the armed timer fires.
+    private var armedFor: NIODeadline = .distantFuture
     /// When the current response started (nil: none started).
     private var responseSince: NIODeadline?
     /// Since when the client connection has not been writable: the client is not reading what we send.
@@ -112,6 +114,12 @@ final class ConnectionTimer {
             let now = NIODeadline.now()
             state = .readingBody(since: now)
             lastCheck = now
+            // The lazy timer may be armed for much later (the header-read period): bring the first check forward.
+            if armedFor > now + checkPeriod {
+                timer?.cancel()
+                timer = nil
+                arm(at: now + checkPeriod)
+            }
         } else {
             state = .busy
         }
@@ -154,6 +162,7 @@ final class ConnectionTimer {
 
     private func arm(at deadline: NIODeadline) {
         guard timer == nil, let context else { return }
+        armedFor = deadline
         // A strong capture: weak references give an object a side table, and every retain of it then takes
         // the slow path. The cycle ends when the timer fires or `stop` cancels it (handlerRemoved).
         timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { self.fire() }
@@ -211,15 +220,23 @@ final class ConnectionTimer {
         guard now >= stalled + policy.allowance(Self.stallDrainBytes, rate: policy.minSendRate) else { return false }
         policy.counters?.send.wrappingIncrement(ordering: .relaxed)
         state = .disabled
-        context.close(promise: nil)
+        close(context)
         return true
+    }
+
+    /// Closes the connection, or for an HTTP/2 stream resets the stream (RST_STREAM) and flushes the connection
+    /// so the client hears of it now, not with the connection's next write.
+    private func close(_ context: ChannelHandlerContext) {
+        let parent = context.channel.parent
+        context.close(promise: nil)
+        parent?.flush()
     }
 
     /// Answers 408 and closes when no response has started; otherwise just closes.
     private func cut(context: ChannelHandlerContext) {
         state = .disabled
         guard responseSince == nil, canAnswer else {
-            context.close(promise: nil)
+            close(context)
             return
         }
         var buffer = context.channel.allocator.buffer(capacity: 96)

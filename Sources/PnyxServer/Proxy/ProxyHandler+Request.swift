@@ -7,7 +7,8 @@ extension ProxyHandler {
     // MARK: request head
 
     func startExchange(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
-        timeouts?.requestStarted(hasBody: Self.hasBody(head))
+        // An HTTP/2 request may have a body without announcing one: its body ends with the stream's END_STREAM.
+        timeouts?.requestStarted(hasBody: facts.isHTTP2 || Self.hasBody(head))
         let snapshot = snapshotCell?.load(ordering: .acquiring) ?? runtime.snapshots.snapshot
         idCount &+= 1
         let id = RequestID(idBase &+ idCount)

@@ -54,13 +54,16 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamDelegate {
     var routeCache = RouteCache()
     var forwardedElement = ""
 
-    /// The connection's header-read and idle timer (HTTP/1 only); same pipeline, same event loop.
+    /// The connection's header-read, idle and slow-client timer; same pipeline, same event loop. For HTTP/1 the
+    /// decoder (or the handler in front of TLS) owns it; an HTTP/2 stream's handler owns its own.
     let timeouts: ConnectionTimer?
+    let ownsTimeouts: Bool
 
-    init(runtime: ProxyRuntime, facts: ConnectionFacts, timeouts: ConnectionTimer? = nil) {
+    init(runtime: ProxyRuntime, facts: ConnectionFacts, timeouts: ConnectionTimer? = nil, ownsTimeouts: Bool = false) {
         self.runtime = runtime
         self.facts = facts
         self.timeouts = timeouts
+        self.ownsTimeouts = ownsTimeouts
         self.idBase = UInt64.random(in: 0...UInt64.max)
     }
 
@@ -69,10 +72,12 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamDelegate {
         self.pool = runtime.pools.pool(for: context.eventLoop)
         self.snapshotCell = runtime.snapshots.cell(for: context.eventLoop)
         self.clientWritable = context.channel.isWritable
+        if ownsTimeouts { timeouts?.start(context: context) }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        if ownsTimeouts { timeouts?.stop() }
     }
 
     // MARK: inbound from the client
