@@ -38,6 +38,11 @@ struct SlowClientTests {
         }
         #expect(await eventually { await metric(pnyx, "pnyx_slow_clients_closed_total{kind=\"header\"}") == 20 })
         #expect(origin.requests.filter { $0.path == "/" }.isEmpty)
+        // One security event sums the run (every 10 s), rather than one per connection.
+        #expect(await eventually(within: .seconds(25)) {
+            let body = (try? await adminGET(pnyx, "/api/v1/events?limit=20"))?.body ?? ""
+            return body.contains("\"filter\":\"slow_client\"") && body.contains("20 connections cut")
+        })
     }
 
     @Test("a request body that trickles in below the minimum rate is cut with 408; a normal upload passes")

@@ -66,6 +66,7 @@ struct EdgeRuntime {
         var services: [any Service] = [
             events, BanSweeper(registry: traffic.bans, events: events),
             EscalationService(registry: traffic.sites, snapshots: snapshots, events: events, changes: traffic.escalations),
+            ConnectionDefenseReporter(connections: runtime.connections, slowClients: runtime.slowClients, events: events),
         ]
         if let accessLog { services.append(accessLog) }
         services += servicesBeforeProxy
