@@ -107,15 +107,16 @@ public struct RateLimitFilter: Filter {
     }
 
     func check(_ compiled: CompiledRule, key: UInt64, nowMillis: UInt64, context: RequestContext, scale: Double = 1) -> Verdict {
-        var rule = compiled.rule
-        if scale < 1 { rule.requests = max(1, Int(Double(rule.requests) * scale)) }
+        let rule = compiled.rule
+        // The budget, scaled down while the site's posture is raised.
+        let requests = scale < 1 ? max(1, Int(Double(rule.requests) * scale)) : rule.requests
         let nowSeconds = nowMillis / 1000
         // A whole-site rule holds back the clients that use more than their share, not the whole site.
         let shareKey = shareKey(compiled, context)
         let penaltyKey = shareKey ?? key
         if rule.action == .block, let left = penalties.remaining(key: penaltyKey, nowSeconds: nowSeconds) {
             compiled.blocked.increment()
-            return .block(block(rule, retryAfter: Int(left), context: context, record: false))
+            return .block(block(rule, requests: requests, retryAfter: Int(left), context: context, record: false))
         }
         let count: Int
         var clientCount = 0
@@ -128,19 +129,19 @@ public struct RateLimitFilter: Filter {
             count = counted
             if let shareKey { clientCount = counters.hit(key: shareKey, now: nowMillis, period: compiled.periodMillis) ?? 0 }
         }
-        guard count > rule.requests else { return .continue }
-        if case .site = rule.key, clientCount <= Self.share(of: rule.requests) {
+        guard count > requests else { return .continue }
+        if case .site = rule.key, clientCount <= Self.share(of: requests) {
             // A light client (a voter loading a page) is never locked out by a flood from heavy ones.
             return .continue
         }
-        let first = count == rule.requests + 1
+        let first = count == requests + 1
         switch rule.action {
         case .log:
             compiled.logged.increment()
             if first {
                 context.emit(
                     filter: name, rule: rule.name, action: .log,
-                    evidence: "over \(rule.requests) requests per \(rule.period) (\(describe(rule.key)))")
+                    evidence: "over \(requests) requests per \(rule.period) (\(describe(rule.key)))")
             }
             return .continue
         case .block:
@@ -154,15 +155,15 @@ public struct RateLimitFilter: Filter {
             if penalize {
                 penalties.penalize(key: penaltyKey, untilSeconds: nowSeconds + wait, nowSeconds: nowSeconds)
             }
-            return .block(block(rule, retryAfter: Int(wait), context: context, record: first || penalize))
+            return .block(block(rule, requests: requests, retryAfter: Int(wait), context: context, record: first || penalize))
         }
     }
 
-    func block(_ rule: RateLimitRule, retryAfter: Int, context: RequestContext, record: Bool) -> Block {
+    func block(_ rule: RateLimitRule, requests: Int, retryAfter: Int, context: RequestContext, record: Bool) -> Block {
         Block(
             status: .tooManyRequests, filter: name, rule: rule.name,
             message: "Too many requests from your connection. Please wait \(retryAfter) seconds and try again.",
-            evidence: "over \(rule.requests) requests per \(rule.period) (\(describe(rule.key)))",
+            evidence: "over \(requests) requests per \(rule.period) (\(describe(rule.key)))",
             retryAfterSeconds: retryAfter, record: record)
     }
 
