@@ -67,6 +67,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "PnyxCache",
+            dependencies: ["PnyxCore"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "PnyxStore",
             dependencies: [
                 "PnyxCore",
@@ -131,7 +136,7 @@ let package = Package(
         .testTarget(
             name: "PnyxTests",
             dependencies: [
-                "PnyxCore", "PnyxConfig", "PnyxStore", "PnyxServer", "PnyxDefense", "pnyx",
+                "PnyxCore", "PnyxConfig", "PnyxStore", "PnyxServer", "PnyxDefense", "PnyxCache", "pnyx",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
