@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 
 /// Configuration text for tests: one site `vote.test` in front of `originPort`, listening on port 0.
@@ -21,20 +22,30 @@ func siteConfig(
     """
 }
 
-/// A TCP port nobody listens on (bound then released).
+/// The next candidate for ``unusedPort()``: below the kernel's ephemeral range (32768–60999 on Linux), so no
+/// outgoing connection of another test can take the port between the check and its use, and handed out in turn so
+/// two tests of this process never get the same one.
+private let nextPort = Mutex<Int>(Int.random(in: 20_000..<29_000))
+
+/// A TCP port nobody listens on now (bound then released), for a configuration that must name a fixed port.
 func unusedPort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-    _ = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+    for _ in 0..<500 {
+        let port = nextPort.withLock { next -> Int in
+            next = next >= 29_999 ? 20_000 : next + 1
+            return next
+        }
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        if bound == 0 { return port }
     }
-    return Int(UInt16(bigEndian: address.sin_port))
+    throw TestFailure("no free TCP port between 20000 and 29999")
 }
 
 /// Reads the admin API with the process's token.

@@ -62,7 +62,8 @@ final class PnyxProcess: @unchecked Sendable {
             try await Task.sleep(for: .milliseconds(50))
         }
         process.terminate()
-        throw TestFailure("pnyx did not become ready")
+        let log = (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? ""
+        throw TestFailure("pnyx did not become ready in 20 s:\n\(log.suffix(2000))")
     }
 
     private init(
