@@ -115,3 +115,34 @@ struct CacheFreshnessTests {
         #expect(check(status: 206) == .refuse("partial content"))
     }
 }
+
+@Suite("Cache: keys and Vary, pure")
+struct CacheKeyTests {
+    @Test("primary keys: host case and port ignored, the target kept byte for byte unless the site ignores the query")
+    func primary() {
+        let a = CacheKey(site: "county", host: "Vote.Example.GOV:443", target: "/results?race=1&page=2")
+        #expect(a == CacheKey(site: "county", host: "vote.example.gov", target: "/results?race=1&page=2"))
+        #expect(a != CacheKey(site: "county", host: "vote.example.gov", target: "/results?page=2&race=1"))
+        #expect(a != CacheKey(site: "state", host: "vote.example.gov", target: "/results?race=1&page=2"))
+        #expect(CacheKey(site: "c", host: "h", target: "/style.css?v=3", ignoreQuery: true).target == "/style.css")
+        #expect(CacheKey(site: "c", host: "[2001:db8::1]", target: "/").host == "[2001:db8::1]")
+    }
+
+    @Test("Vary: names normalized, variants by the request's values, Accept-Encoding by coding, Vary: * never matches")
+    func vary() {
+        #expect(VaryKey.names(["Accept-Encoding, accept-language", "Accept-Encoding"]) == ["accept-encoding", "accept-language"])
+        #expect(VaryKey.names(["Accept, *"]) == ["*"])
+        func key(_ fields: [String: [String]], vary: [String] = ["accept-encoding", "accept-language"]) -> VaryKey {
+            VaryKey(varyNames: vary) { fields[$0] ?? [] }
+        }
+        let english = key(["accept-encoding": ["gzip, deflate, br"], "accept-language": ["en-US"]])
+        #expect(english.matches(key(["accept-encoding": ["br,gzip"], "accept-language": [" en-US "]])))
+        #expect(!english.matches(key(["accept-encoding": ["gzip"], "accept-language": ["en-US"]])))
+        #expect(!english.matches(key(["accept-encoding": ["gzip, br"], "accept-language": ["es"]])))
+        // A request without the field is its own variant.
+        #expect(!english.matches(key(["accept-encoding": ["gzip, br"]])))
+        #expect(key([:]).matches(key([:])))
+        let star = key([:], vary: ["*"])
+        #expect(star.matchesNothing && !star.matches(star))
+    }
+}
