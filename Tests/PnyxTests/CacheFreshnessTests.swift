@@ -146,3 +146,48 @@ struct CacheKeyTests {
         #expect(star.matchesNothing && !star.matches(star))
     }
 }
+
+@Suite("Cache: the byte-bounded memory tier")
+struct ByteBoundedLRUTests {
+    @Test("evicts least recently used first, never exceeds its bytes, refuses what cannot fit, and purges by predicate")
+    func lru() {
+        var lru = ByteBoundedLRU<String, Int>(capacity: 100)
+        #expect(lru.set("a", 1, cost: 40)?.isEmpty == true)
+        #expect(lru.set("b", 2, cost: 40)?.isEmpty == true)
+        #expect(lru.get("a") == 1)  // a is now the most recently used
+        let evicted = lru.set("c", 3, cost: 40)
+        #expect(evicted?.map(\.0) == ["b"])
+        #expect(lru.bytes == 80 && lru.count == 2)
+        #expect(lru.keysByRecency == ["c", "a"])
+        // Updating an entry changes its cost in place.
+        lru.set("a", 10, cost: 60)
+        #expect(lru.bytes == 100 && lru.peek("a") == 10)
+        // Too big for the whole tier: refused (and an older copy under that key is dropped).
+        #expect(lru.set("a", 11, cost: 101) == nil)
+        #expect(lru.peek("a") == nil && lru.bytes == 40)
+        // Purge by prefix.
+        lru.set("/results/1", 1, cost: 10)
+        lru.set("/results/2", 2, cost: 10)
+        #expect(lru.removeAll { $0.hasPrefix("/results/") } == 2)
+        #expect(lru.keysByRecency == ["c"])
+    }
+
+    @Test("under churn of many keys the byte bound always holds and the recency list stays consistent")
+    func churn() {
+        var lru = ByteBoundedLRU<Int, Int>(capacity: 10_000)
+        var generator = SystemRandomNumberGenerator()
+        for i in 0..<50_000 {
+            let key = Int.random(in: 0..<2_000, using: &generator)
+            if i % 7 == 0 {
+                lru.remove(key)
+            } else if i % 3 == 0 {
+                _ = lru.get(key)
+            } else {
+                lru.set(key, i, cost: Int.random(in: 1...300, using: &generator))
+            }
+            #expect(lru.bytes <= 10_000)
+        }
+        #expect(lru.keysByRecency.count == lru.count)
+        #expect(Set(lru.keysByRecency).count == lru.count)
+    }
+}
