@@ -7,21 +7,26 @@ import Testing
 
 /// The test country database, built once per run by `Tests/Fixtures/make-country-db.py` (PyPI mmdb-writer).
 enum CountryFixture {
-    static let path: String = {
+    /// The database's path, or why it could not be built (a failed test, not a crashed test run).
+    static let built: Result<String, TestFailure> = {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Fixtures/make-country-db.py").path
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("pnyx-countries-\(getpid()).mmdb").path
         let result = try? runBlocking("/usr/bin/env", ["python3", script, out])
-        precondition(result?.status == 0, "cannot build the test country database: \(result?.error ?? "python3 failed")")
-        return out
+        guard result?.status == 0 else {
+            return .failure(TestFailure("cannot build the test country database (needs python3 and PyPI mmdb-writer): \(result?.error ?? "python3 failed")"))
+        }
+        return .success(out)
     }()
+
+    static func path() throws -> String { try built.get() }
 }
 
 @Suite("Country rules (MaxMind database)")
 struct CountryRuleTests {
     @Test("the database places IPv4 and IPv6 addresses, falls back to the registered country, and knows nothing else")
     func lookups() throws {
-        let database = try CountryDatabase(path: CountryFixture.path)
+        let database = try CountryDatabase(path: try CountryFixture.path())
         #expect(database.databaseType == "GeoLite2-Country")
         #expect(database.country(of: IPAddress("198.51.100.7")!)?.description == "US")
         #expect(database.country(of: IPAddress("203.0.113.200")!)?.description == "RU")
@@ -48,7 +53,7 @@ struct CountryRuleTests {
 
     @Test("deny_countries refuses those countries; allow_countries refuses the others; unknown places and allow lists pass")
     func rules() throws {
-        let database = try CountryDatabase(path: CountryFixture.path)
+        let database = try CountryDatabase(path: try CountryFixture.path())
         let deny = AccessListFilter(
             global: AccessRules(denyCountries: [CountryCode("RU")!]), trustedProxies: [], sites: [Self.site],
             countries: database)
@@ -80,7 +85,7 @@ struct CountryRuleLiveTests {
                 originPort: origin.port,
                 extraTop: """
                     trusted_proxies: [127.0.0.0/8]
-                    geoip: { database: \(CountryFixture.path) }
+                    geoip: { database: \(try CountryFixture.path()) }
                     """,
                 extraSite: "access: { deny_countries: [RU] }"))
         defer { Task { await pnyx.stop(); await origin.stop() } }
