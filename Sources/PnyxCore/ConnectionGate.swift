@@ -82,12 +82,7 @@ public final class ConnectionGate: Sendable {
     }
 
     @inline(__always)
-    static func key(_ address: IPAddress) -> UInt64 {
-        var z = address.high ^ (address.low &* 0x9E37_79B9_7F4A_7C15)
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    static func key(_ address: IPAddress) -> UInt64 { address.hash64 }
 
     @inline(__always)
     static func index(_ key: UInt64, _ probe: Int) -> Int {

@@ -47,6 +47,16 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
         self.init(high: hi, low: lo, isIPv4: mapped)
     }
 
+    /// A well-spread 64-bit hash of the address (splitmix64's finalizer over both halves), for the lock-free
+    /// tables keyed by client address (connection counts, rate counters, ban strikes).
+    @inline(__always)
+    public var hash64: UInt64 {
+        var z = high ^ (low &* 0x9E37_79B9_7F4A_7C15)
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
     /// The IPv4 value, when this is an IPv4 address.
     public var ipv4Value: UInt32? { isIPv4 ? UInt32(truncatingIfNeeded: low) : nil }
 

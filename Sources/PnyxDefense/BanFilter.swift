@@ -56,7 +56,7 @@ public struct BanFilter: Filter {
         }
         guard strike else { return }
         let nowMillis = UInt64((context.end ?? context.start).uptimeNanoseconds / 1_000_000)
-        let key = RateLimitFilter.mix(0xBA17_5EED ^ RateLimitFilter.mix(address.high ^ RateLimitFilter.mix(address.low)))
+        let key = RateLimitFilter.mix(0xBA17_5EED ^ address.hash64)
         guard let count = strikes.hit(key: key, now: nowMillis, period: windowMillis), count >= policy.after else { return }
         let nowSeconds = nowMillis / 1000
         let reason =

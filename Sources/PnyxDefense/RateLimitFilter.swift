@@ -94,7 +94,7 @@ public struct RateLimitFilter: Filter {
     @inline(__always)
     func shareKey(_ compiled: CompiledRule, _ context: RequestContext) -> UInt64? {
         guard case .site = compiled.rule.key, let address = context.client.address else { return nil }
-        return Self.mix(compiled.seed ^ 0x5EA1_C11E ^ Self.mix(address.high ^ Self.mix(address.low)))
+        return Self.mix(compiled.seed ^ 0x5EA1_C11E ^ address.hash64)
     }
 
     /// A client that used no more than this much of a whole-site budget in the period is never refused by it.
@@ -184,10 +184,10 @@ public struct RateLimitFilter: Filter {
             return Self.mix(compiled.seed)
         case .ip:
             guard let address = context.client.address else { return nil }
-            return Self.mix(compiled.seed ^ Self.mix(address.high ^ Self.mix(address.low)))
+            return Self.mix(compiled.seed ^ address.hash64)
         case .ipAndPath:
             guard let address = context.client.address else { return nil }
-            let base = compiled.seed ^ Self.mix(address.high ^ Self.mix(address.low))
+            let base = compiled.seed ^ address.hash64
             return Self.hash(string: String(context.path), seed: base)
         case .header(let name):
             guard let value = context.head.headers.first(name: name), !value.isEmpty else { return nil }
