@@ -13,14 +13,10 @@ struct BanSweeper: Service {
     var interval: Duration = .seconds(2)
 
     func run() async throws {
-        // Stops at once on graceful shutdown (the sleep is cancelled), not at the next tick.
-        try? await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                try await Task.sleep(for: interval)
-                let now = NIODeadline.now().uptimeNanoseconds / 1_000_000_000
-                for ban in registry.sweep(nowSeconds: now) {
-                    events.emit(Self.event(for: ban, rule: "ban_expired", evidence: "ban ended: \(ban.reason)"))
-                }
+        await runPeriodically(every: interval, state: ()) { _, _ in
+            let now = NIODeadline.now().uptimeNanoseconds / 1_000_000_000
+            for ban in registry.sweep(nowSeconds: now) {
+                events.emit(Self.event(for: ban, rule: "ban_expired", evidence: "ban ended: \(ban.reason)"))
             }
         }
     }

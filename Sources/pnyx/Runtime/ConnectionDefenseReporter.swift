@@ -14,13 +14,7 @@ struct ConnectionDefenseReporter: Service {
     var interval: Duration = .seconds(10)
 
     func run() async throws {
-        try? await cancelWhenGracefulShutdown { try await loop() }
-    }
-
-    private func loop() async throws {
-        var last = Snapshot(connections, slowClients)
-        while !Task.isCancelled {
-            try await Task.sleep(for: interval)
+        await runPeriodically(every: interval, state: Snapshot(connections, slowClients)) { last, _ in
             let now = Snapshot(connections, slowClients)
             for (rule, filter, count, what) in now.changes(since: last) where count > 0 {
                 events.emit(
@@ -33,7 +27,7 @@ struct ConnectionDefenseReporter: Service {
         }
     }
 
-    struct Snapshot {
+    struct Snapshot: Sendable {
         var refusedTotal, refusedPerAddress, header, body, send: Int
         init(_ gate: ConnectionGate, _ slow: SlowClientCounters) {
             refusedTotal = gate.refusedTotal.load(ordering: .relaxed)

@@ -17,39 +17,32 @@ struct EscalationService: Service {
     var interval: Duration = .seconds(1)
 
     func run() async throws {
-        // Stops at once on graceful shutdown (the sleep is cancelled), not at the next tick.
-        try? await cancelWhenGracefulShutdown { try await loop() }
+        await runPeriodically(every: interval, state: [String: EscalationDetector]()) { detectors, elapsed in
+            tick(&detectors, elapsed: elapsed)
+        }
     }
 
-    private func loop() async throws {
-        var detectors: [String: EscalationDetector] = [:]
-        var last = ContinuousClock.now
-        while !Task.isCancelled {
-            try await Task.sleep(for: interval)
-            let now = ContinuousClock.now
-            let elapsed = now - last
-            last = now
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            for site in snapshots.snapshot.configuration.sites where site.escalation.enabled {
-                let name = site.name.rawValue
-                let traffic = registry.traffic(for: site.name)
-                var detector = detectors[name] ?? EscalationDetector(policy: site.escalation)
-                if detector.policy != site.escalation {
-                    detector = EscalationDetector(policy: site.escalation, baseline: detector.baseline)
-                    traffic.setPosture(.normal)
-                }
-                let sample = traffic.take(seconds: seconds)
-                if let change = detector.observe(sample) {
-                    traffic.setPosture(change.to)
-                    changes.wrappingIncrement(ordering: .relaxed)
-                    events.emit(
-                        SecurityEvent(
-                            timeMillis: ProxyRuntime.wallMillis(), site: name, client: "-", filter: "escalation",
-                            rule: "posture", action: .alert, method: "-", path: "-",
-                            evidence: "\(change.from) → \(change.to): \(change.reasons.joined(separator: "; "))", requestID: "-"))
-                }
-                detectors[name] = detector
+    private func tick(_ detectors: inout [String: EscalationDetector], elapsed: Duration) {
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        for site in snapshots.snapshot.configuration.sites where site.escalation.enabled {
+            let name = site.name.rawValue
+            let traffic = registry.traffic(for: site.name)
+            var detector = detectors[name] ?? EscalationDetector(policy: site.escalation)
+            if detector.policy != site.escalation {
+                detector = EscalationDetector(policy: site.escalation, baseline: detector.baseline)
+                traffic.setPosture(.normal)
             }
+            let sample = traffic.take(seconds: seconds)
+            if let change = detector.observe(sample) {
+                traffic.setPosture(change.to)
+                changes.wrappingIncrement(ordering: .relaxed)
+                events.emit(
+                    SecurityEvent(
+                        timeMillis: ProxyRuntime.wallMillis(), site: name, client: "-", filter: "escalation",
+                        rule: "posture", action: .alert, method: "-", path: "-",
+                        evidence: "\(change.from) → \(change.to): \(change.reasons.joined(separator: "; "))", requestID: "-"))
+            }
+            detectors[name] = detector
         }
     }
 }
