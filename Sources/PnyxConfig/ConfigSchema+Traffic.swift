@@ -37,18 +37,23 @@ extension ConfigSchema {
         "rate_factor", "min_rate", "blocked_share", "origin_error_share", "origin_latency", "raise_after", "relax_after",
     ]
 
+    /// A section that is either `off` or a map of settings: the map to read (nil for `off` or an error, which is
+    /// reported with `example`) and whether the section is on.
+    func offOrMap(_ node: Node, path: String, example: String) -> (map: ConfigMap?, enabled: Bool) {
+        if case .scalar(let scalar) = node {
+            if ["off", "false", "no"].contains(scalar.string.lowercased()) { return (nil, false) }
+            diagnostics.error("expected off or a map such as \(example)", at: node, key: path)
+            return (nil, true)
+        }
+        return (ConfigMap(node, path: path, diagnostics: diagnostics), true)
+    }
+
     /// A site's `escalation: off` or `{ rate_factor, min_rate, … }`.
     func escalation(_ node: Node, path: String) -> EscalationPolicy {
         var policy = EscalationPolicy()
-        if case .scalar(let scalar) = node {
-            if ["off", "false", "no"].contains(scalar.string.lowercased()) {
-                policy.enabled = false
-            } else {
-                diagnostics.error("expected off or a map such as { rate_factor: 5, min_rate: 50 }", at: node, key: path)
-            }
-            return policy
-        }
-        guard let map = ConfigMap(node, path: path, diagnostics: diagnostics) else { return policy }
+        let section = offOrMap(node, path: path, example: "{ rate_factor: 5, min_rate: 50 }")
+        policy.enabled = section.enabled
+        guard let map = section.map else { return policy }
         defer { map.finish(allowed: Self.escalationKeys) }
         func number(_ key: String, _ range: ClosedRange<Double>) -> Double? {
             guard let item = map.value(key), let text = ConfigMap.string(item, path: "\(path).\(key)", diagnostics: diagnostics) else {
@@ -76,15 +81,9 @@ extension ConfigSchema {
     /// `bans: off`, or `{ after, within, duration, statuses }`.
     func bans(_ node: Node) -> BanPolicy {
         var policy = BanPolicy()
-        if case .scalar(let scalar) = node {
-            if ["off", "false", "no"].contains(scalar.string.lowercased()) {
-                policy.enabled = false
-            } else {
-                diagnostics.error("expected off or a map such as { after: 30, within: 1m, duration: 10m }", at: node, key: "bans")
-            }
-            return policy
-        }
-        guard let map = ConfigMap(node, path: "bans", diagnostics: diagnostics) else { return policy }
+        let section = offOrMap(node, path: "bans", example: "{ after: 30, within: 1m, duration: 10m }")
+        policy.enabled = section.enabled
+        guard let map = section.map else { return policy }
         defer { map.finish(allowed: Self.banKeys) }
         if let v = map.int("after", range: 1...1_000_000) { policy.after = v }
         if let v = map.duration("within") {
