@@ -68,7 +68,11 @@ let package = Package(
         ),
         .target(
             name: "PnyxCache",
-            dependencies: ["PnyxCore"],
+            dependencies: [
+                "PnyxCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Atomics", package: "swift-atomics"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -86,6 +90,7 @@ let package = Package(
             dependencies: [
                 "PnyxCore",
                 "PnyxConfig",
+                "PnyxCache",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

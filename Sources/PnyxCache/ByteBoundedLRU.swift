@@ -90,12 +90,11 @@ public struct ByteBoundedLRU<Key: Hashable, Value> {
         return slot.value
     }
 
-    /// Removes every entry whose key satisfies `predicate` (purge by prefix or by site); returns how many.
+    /// Removes every entry whose key satisfies `predicate` (purge by prefix or by site); returns them.
     @discardableResult
-    public mutating func removeAll(where predicate: (Key) -> Bool) -> Int {
+    public mutating func removeAll(where predicate: (Key) -> Bool) -> [(Key, Value)] {
         let doomed = index.keys.filter(predicate)
-        for key in doomed { remove(key) }
-        return doomed.count
+        return doomed.compactMap { key in remove(key).map { (key, $0) } }
     }
 
     /// Keys from most to least recently used (for tests and reports).

@@ -14,7 +14,7 @@ struct ConfigSchema {
 
     static let topKeys = [
         "listen", "admin", "data_dir", "trusted_proxies", "access", "default_site", "limits", "access_log", "events",
-        "sites", "workers", "bans", "geoip",
+        "sites", "workers", "bans", "geoip", "cache",
     ]
     static let listenKeys = ["http", "https"]
     static let adminKeys = ["listen"]
@@ -25,7 +25,7 @@ struct ConfigSchema {
     ]
     static let siteKeys = [
         "name", "hosts", "aliases", "origins", "tls", "limits", "security_headers", "hsts", "access", "rate_limits",
-        "critical_paths", "escalation",
+        "critical_paths", "escalation", "cache", "health_check", "static_fallback",
     ]
     static let siteLimitKeys = ["max_body_bytes", "upstream_connect_timeout", "upstream_response_timeout"]
     static let tlsKeys = ["certificate", "key"]
@@ -90,6 +90,7 @@ struct ConfigSchema {
         if let access = top.map("access") { config.access = accessRules(access) }
         if let node = top.value("bans") { config.bans = bans(node) }
         if let map = top.map("geoip") { config.geoipDatabase = geoip(map) }
+        if let map = top.map("cache") { config.cache = cacheSettings(map) }
 
         if let limits = top.map("limits") {
             config.limits = globalLimits(limits)
@@ -310,6 +311,9 @@ struct ConfigSchema {
             }
         }
         if let node = map.value("escalation") { site.escalation = escalation(node, path: "\(path).escalation") }
+        if let node = map.value("cache") { site.cache = siteCache(node, path: "\(path).cache") }
+        if let node = map.value("health_check") { site.healthCheck = healthCheck(node, path: "\(path).health_check") }
+        site.staticFallback = staticFallback(map, path: path)
         return site
     }
 

@@ -17,6 +17,8 @@ public struct PnyxConfiguration: Sendable, Equatable {
     public var geoipDatabase: String?
     /// When clients are banned for repeated refused requests (node-wide).
     public var bans = BanPolicy()
+    /// The response cache's memory and disk bounds.
+    public var cache = CacheSettings()
     /// A site that answers requests for unknown hosts (otherwise 421).
     public var defaultSite: SiteName?
     public var limits: GlobalLimits

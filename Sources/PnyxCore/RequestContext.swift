@@ -33,6 +33,8 @@ public enum RequestOutcome: String, Sendable {
     case forwarded
     /// Answered locally by a filter (`Verdict.respond`).
     case responded
+    /// Answered from the cache (or the site's emergency static pages) without asking the origin.
+    case cached
     /// Refused by a filter (`Verdict.block`).
     case blocked
     /// The origin failed (connect error, timeout, broken response).
@@ -68,6 +70,8 @@ public final class RequestContext {
     /// The rule that blocked, if any.
     public var rule: String?
     public var status: Int = 0
+    /// What the cache did (nil before the cache phase, and for requests refused before it).
+    public var cacheStatus: CacheStatus?
     public var requestBodyBytes: Int64 = 0
     public var responseBodyBytes: Int64 = 0
     /// Origin the request went to, if any.

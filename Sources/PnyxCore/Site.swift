@@ -27,6 +27,12 @@ public struct SiteConfiguration: Sendable, Equatable {
     public var criticalPaths: [String] = []
     /// When the site's posture is raised and lowered automatically.
     public var escalation = EscalationPolicy()
+    /// How responses are cached, and served stale when the origin fails.
+    public var cache = CachePolicy()
+    /// Active health checks of the origins (nil: none; origins are then judged by the requests that fail).
+    public var healthCheck: HealthCheckPolicy?
+    /// A directory of static pages served when the origin is down and nothing is cached (emergency mode).
+    public var staticFallback: String?
 
     /// Whether `path` is under one of the site's voter-critical prefixes.
     public func isCritical(_ path: Substring) -> Bool {

@@ -168,7 +168,7 @@ struct ByteBoundedLRUTests {
         // Purge by prefix.
         lru.set("/results/1", 1, cost: 10)
         lru.set("/results/2", 2, cost: 10)
-        #expect(lru.removeAll { $0.hasPrefix("/results/") } == 2)
+        #expect(lru.removeAll { $0.hasPrefix("/results/") }.count == 2)
         #expect(lru.keysByRecency == ["c"])
     }
 

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import PnyxCache
 import PnyxCore
 
 /// One request/response exchange on a client connection or HTTP/2 stream.
@@ -11,6 +12,8 @@ final class Exchange {
         case forwarding
         /// Pnyx answered itself; nothing goes upstream.
         case local
+        /// Waiting for another request's fetch of the same cache key (or the disk tier).
+        case waiting
     }
 
     let context: RequestContext
@@ -37,6 +40,8 @@ final class Exchange {
     /// A request with no body on an idempotent method can be sent again once if a reused connection was stale.
     let retryable: Bool
     var retried = false
+    /// The cache's part, when the response may be stored or a stored copy may stand in.
+    var cache: CacheExchange?
 
     init(
         context: RequestContext, snapshot: ProxySnapshot, route: SiteRoute, origin: ResolvedOrigin?,
@@ -49,6 +54,34 @@ final class Exchange {
         self.upstreamHead = upstreamHead
         self.keepAlive = keepAlive
         self.retryable = retryable
+    }
+}
+
+/// The cache's part of an exchange that goes to the origin.
+final class CacheExchange {
+    let key: CacheKey
+    let rule: CacheRule?
+    /// The fetch this exchange leads (others wait for it); nil for a pass.
+    var fill: Fill?
+    /// The stored copy: revalidated with its validators, served if the origin fails.
+    let stale: CachedObject?
+    /// Set once the origin's head says the response will be stored.
+    var plan: StorePlan?
+    var status = 0
+    var headers = HeaderBlock()
+    var body: ByteBuffer?
+    /// Seconds since the epoch when the request was sent.
+    let requestTime: Int64
+    var waitTimer: Scheduled<Void>?
+    /// A stored copy to serve once the origin's response (a 304) has ended.
+    var serveAfterEnd: CachedObject?
+
+    init(key: CacheKey, rule: CacheRule?, fill: Fill?, stale: CachedObject?, requestTime: Int64) {
+        self.key = key
+        self.rule = rule
+        self.fill = fill
+        self.stale = stale
+        self.requestTime = requestTime
     }
 }
 

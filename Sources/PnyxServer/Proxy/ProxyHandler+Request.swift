@@ -83,6 +83,19 @@ extension ProxyHandler {
         if apply(snapshot.chain.requestHead(requestContext), to: exchange) { return }
         if apply(snapshot.chain.cache(requestContext), to: exchange) { return }
 
+        if lookUpCache(exchange) { return }
+        forward(exchange)
+    }
+
+    /// Builds the origin request head (forwarding headers, the cache's conditionals) and sends it.
+    func forward(_ exchange: Exchange) {
+        guard let context else { return }
+        let requestContext = exchange.context
+        let head = requestContext.head
+        let host = requestContext.host
+        let client = requestContext.client
+        let id = requestContext.id
+        let snapshot = exchange.snapshot
         if host != forwardedForHost {
             forwardedForHost = host
             forwardedElement = ForwardingHeaders.forwardedElement(
@@ -102,6 +115,7 @@ extension ProxyHandler {
             exchange.upstreamChunked = true
         }
         let expectsContinue = forwarded.expectsContinue
+        if let cache = exchange.cache { prepareCacheFetch(cache, head: &upstreamHead) }
         snapshot.chain.upstream(requestContext, head: &upstreamHead)
         exchange.upstreamHead = upstreamHead
 
@@ -189,7 +203,7 @@ extension ProxyHandler {
             return
         }
         switch exchange.phase {
-        case .connecting:
+        case .connecting, .waiting:
             exchange.buffered.append(body)
         case .forwarding:
             guard let upstream = exchange.upstream else { return }
@@ -220,7 +234,7 @@ extension ProxyHandler {
             break  // sent after the buffered body once connected
         case .forwarding:
             exchange.upstream?.sendEnd()
-        case .local:
+        case .local, .waiting:
             break
         }
     }

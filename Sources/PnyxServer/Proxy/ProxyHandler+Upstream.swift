@@ -27,6 +27,7 @@ extension ProxyHandler {
                     self.attach(connection, to: exchange)
                 case .failure:
                     guard self.exchange === exchange else { return }
+                    if self.cacheOriginFailed(.unreachable, exchange: exchange) { return }
                     exchange.context.outcome = .upstreamError
                     exchange.context.decidedBy = .core
                     self.respondLocally(
@@ -75,6 +76,7 @@ extension ProxyHandler {
             _ = apply(verdict, to: exchange)
             return
         }
+        if cacheResponseHead(&head, exchange: exchange) { return }
         // Hop-by-hop headers were already consumed by the upstream parser.
         exchange.snapshot.chain.response(requestContext, head: &head)
         let bodyLength = prepare(&head, for: exchange)
@@ -86,6 +88,12 @@ extension ProxyHandler {
 
     func upstreamResponseBody(_ body: ByteBuffer) {
         guard let exchange, let context else { return }
+        if let cache = exchange.cache {
+            if cache.serveAfterEnd != nil || exchange.phase == .local { return }
+            cacheResponseBody(body, exchange: exchange)
+            // A HEAD request that leads a fetch asked the origin for the body (to store it): the client gets none.
+            if facts.isHTTP2 && exchange.context.head.method == .HEAD { return }
+        }
         exchange.context.responseBodyBytes += Int64(body.readableBytes)
         writeBody(body, exchange: exchange, context: context)
         if !clientWritable {
@@ -118,6 +126,14 @@ extension ProxyHandler {
             // The origin answered before the client finished sending: stop reading the rest.
             exchange.keepAlive = false
         }
+        if let cache = exchange.cache {
+            if let object = cache.serveAfterEnd {
+                cache.serveAfterEnd = nil
+                serveCached(object, status: .revalidated, exchange: exchange)
+                return
+            }
+            cacheResponseEnd(exchange: exchange)
+        }
         endResponse(exchange, context: context)
     }
 
@@ -125,6 +141,7 @@ extension ProxyHandler {
         guard let exchange, let context else { return }
         exchange.upstream = nil
         if exchange.responseStarted {
+            if let cache = exchange.cache { completeFill(cache, .abandoned, now: ProxyRuntime.wallMillis() / 1000) }
             // Nothing sensible can be said mid-response: drop the client connection so it sees the truncation.
             exchange.context.outcome = .upstreamError
             context.close(promise: nil)
@@ -133,6 +150,11 @@ extension ProxyHandler {
         if case .closed = failure, exchange.retryable, !exchange.retried, exchange.context.upstreamHeadAt == nil {
             exchange.retried = true
             connectUpstream(exchange, forceNew: true)
+            return
+        }
+        if case .timeout = failure {
+            if cacheOriginFailed(.timeout, exchange: exchange) { return }
+        } else if cacheOriginFailed(.unreachable, exchange: exchange) {
             return
         }
         exchange.context.outcome = .upstreamError

@@ -1,6 +1,7 @@
 import Atomics
 import NIOCore
 import NIOHTTP1
+import PnyxCache
 import PnyxCore
 
 /// Drives one client connection (HTTP/1.1) or one HTTP/2 stream down the phases:
@@ -20,6 +21,8 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamDelegate {
     /// This event loop's snapshot cell (see ``SnapshotStore``), loaded once per request.
     var snapshotCell: ManagedAtomic<ProxySnapshot>?
     var exchange: Exchange?
+    /// This event loop's view of the cache.
+    var cacheFront: CacheFront?
     /// Requests that arrived (HTTP/1.1 pipelining) while an earlier response was still being sent. Replayed in
     /// order; reads stop while more than a few are queued.
     var pipelined: [HTTPServerRequestPart] = []
@@ -71,6 +74,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamDelegate {
         self.context = context
         self.pool = runtime.pools.pool(for: context.eventLoop)
         self.snapshotCell = runtime.snapshots.cell(for: context.eventLoop)
+        self.cacheFront = runtime.cache.front(for: context.eventLoop)
         self.clientWritable = context.channel.isWritable
         if ownsTimeouts { timeouts?.start(context: context) }
     }
@@ -216,6 +220,10 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamDelegate {
     func finish(_ exchange: Exchange, notifyTimeouts: Bool) {
         guard self.exchange === exchange else { return }
         self.exchange = nil
+        if let cache = exchange.cache {
+            cache.waitTimer?.cancel()
+            completeFill(cache, .abandoned, now: ProxyRuntime.wallMillis() / 1000)
+        }
         let requestContext = exchange.context
         if requestContext.end == nil { requestContext.end = .now() }
         if requestContext.status == 0 { requestContext.status = 499 }

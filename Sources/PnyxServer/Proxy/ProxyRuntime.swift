@@ -15,11 +15,14 @@ public final class ProxyRuntime: Sendable {
     public let connections: ConnectionGate
     /// Connections cut by the slow-client defence; outlives reloads.
     public let slowClients: SlowClientCounters
+    /// The response cache; outlives reloads.
+    public let cache: EdgeCache
 
     public init(
-        snapshots: SnapshotStore, pools: UpstreamPools, connections: ConnectionGate = ConnectionGate(),
+        snapshots: SnapshotStore, pools: UpstreamPools, cache: EdgeCache, connections: ConnectionGate = ConnectionGate(),
         slowClients: SlowClientCounters = SlowClientCounters()
     ) {
+        self.cache = cache
         self.snapshots = snapshots
         self.pools = pools
         self.connections = connections

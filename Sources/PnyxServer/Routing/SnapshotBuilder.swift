@@ -20,9 +20,12 @@ public struct SnapshotBuilder: Sendable {
 
     public let events: any EventSink
     public let makeChain: ChainFactory
+    /// Origin health states, shared with the health checker and kept across reloads.
+    public let health: OriginHealthRegistry
 
-    public init(events: any EventSink, makeChain: @escaping ChainFactory) {
+    public init(events: any EventSink, health: OriginHealthRegistry = OriginHealthRegistry(), makeChain: @escaping ChainFactory) {
         self.events = events
+        self.health = health
         self.makeChain = makeChain
     }
 
@@ -46,6 +49,19 @@ public struct SnapshotBuilder: Sendable {
             }
             resolved.append(origins)
         }
+        var staticPages: [StaticPages?] = []
+        for siteConfig in configuration.sites {
+            guard let directory = siteConfig.staticFallback else {
+                staticPages.append(nil)
+                continue
+            }
+            do {
+                staticPages.append(try StaticPages.load(directory: directory))
+            } catch {
+                problems.append("site '\(siteConfig.name)': static_fallback: \(error)")
+                staticPages.append(nil)
+            }
+        }
         var tls: NIOSSLContext?
         if !configuration.httpsListeners.isEmpty {
             do {
@@ -63,7 +79,9 @@ public struct SnapshotBuilder: Sendable {
             for (index, (siteConfig, origins)) in zip(configuration.sites, resolved).enumerated() {
                 let site = Site(configuration: siteConfig, index: index)
                 sites.append(site)
-                routes.append(SiteRoute(site: site, origins: origins))
+                let health = siteConfig.healthCheck == nil
+                    ? [] : origins.map { self.health.state(site: siteConfig.name.rawValue, origin: $0.address) }
+                routes.append(SiteRoute(site: site, origins: origins, health: health, staticPages: staticPages[index]))
             }
             return ProxySnapshot(
                 configuration: configuration, generation: generation,

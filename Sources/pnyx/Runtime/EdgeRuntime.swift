@@ -42,7 +42,8 @@ struct EdgeRuntime {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.workers ?? System.coreCount)
         let accessLog = try AccessLogSink.make(configuration.accessLog, group: group)
         let traffic = TrafficState()
-        let builder = SnapshotBuilder(events: events) { configuration, sites in
+        let health = OriginHealthRegistry()
+        let builder = SnapshotBuilder(events: events, health: health) { configuration, sites in
             try PipelineFactory.makeChain(configuration: configuration, sites: sites, accessLog: accessLog, traffic: traffic)
         }
         let replicas: [ProxySnapshot]
@@ -55,7 +56,8 @@ struct EdgeRuntime {
             throw error
         }
         let snapshots = SnapshotStore(replicas, group: group)
-        let runtime = ProxyRuntime(snapshots: snapshots, pools: UpstreamPools(group: group))
+        let cache = EdgeCache(settings: configuration.cache, group: group)
+        let runtime = ProxyRuntime(snapshots: snapshots, pools: UpstreamPools(group: group), cache: cache)
         let proxy = ProxyServer(runtime: runtime, group: group, logger: logger)
         let coordinator = ReloadCoordinator(
             configPath: configPath, builder: builder, snapshots: snapshots, logger: logger)
