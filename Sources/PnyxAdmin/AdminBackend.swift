@@ -15,6 +15,47 @@ public protocol AdminBackend: Sendable {
     func bans() -> [AdminBan]
     /// Lifts the ban on one address (or all, if nil); returns how many were lifted. Each is recorded as an event.
     func clearBans(address: String?) throws -> Int
+    /// Removes stored responses of a site: the listed URLs, everything under `prefix`, or (neither) everything.
+    /// Throws ``AdminInputError`` for an unknown site or a malformed URL.
+    func purgeCache(site: String, urls: [String], prefix: String?) throws -> Int
+    /// Purges, then re-fetches and stores each URL (warming the edge before results are announced).
+    func publish(site: String, urls: [String]) async throws -> [PublishOutcome]
+}
+
+/// What `POST /api/v1/cache/purge` takes.
+public struct PurgeRequest: Sendable, Codable {
+    public var site: String
+    public var urls: [String]?
+    public var prefix: String?
+    public var all: Bool?
+    public init(site: String, urls: [String]?, prefix: String?, all: Bool?) {
+        self.site = site
+        self.urls = urls
+        self.prefix = prefix
+        self.all = all
+    }
+}
+
+/// What `POST /api/v1/cache/publish` takes.
+public struct PublishRequest: Sendable, Codable {
+    public var site: String
+    public var urls: [String]
+    public init(site: String, urls: [String]) {
+        self.site = site
+        self.urls = urls
+    }
+}
+
+/// One URL's publish result: `stored`, `uncacheable`, `failed` or `busy`.
+public struct PublishOutcome: Sendable, Codable, Equatable {
+    public var url: String
+    public var result: String
+    public var detail: String
+    public init(url: String, result: String, detail: String) {
+        self.url = url
+        self.result = result
+        self.detail = detail
+    }
 }
 
 /// A ban, as the admin API and `pnyx bans list` show it.

@@ -47,11 +47,46 @@ public enum AdminServer {
                 return try json(["error": error.message], status: .badRequest)
             }
         }
+        api.post("cache/purge") { request, context -> Response in
+            let input = try await decode(PurgeRequest.self, request, context)
+            let urls = input.urls ?? []
+            guard !urls.isEmpty || input.prefix != nil || input.all == true else {
+                return try json(["error": "say what to purge: urls, prefix, or all: true"], status: .badRequest)
+            }
+            do {
+                return try json(["purged": try backend.purgeCache(site: input.site, urls: urls, prefix: input.prefix)])
+            } catch let error as AdminInputError {
+                return try json(["error": error.message], status: .badRequest)
+            }
+        }
+        api.post("cache/publish") { request, context -> Response in
+            let input = try await decode(PublishRequest.self, request, context)
+            guard !input.urls.isEmpty else { return try json(["error": "no urls to publish"], status: .badRequest) }
+            do {
+                let outcomes = try await backend.publish(site: input.site, urls: input.urls)
+                return try json(outcomes)
+            } catch let error as AdminInputError {
+                return try json(["error": error.message], status: .badRequest)
+            }
+        }
         return Application(
             router: router,
             configuration: .init(address: .hostname(host, port: port), serverName: "pnyx-admin"),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
             logger: logger)
+    }
+
+    static func decode<T: Decodable, Context: Hummingbird.RequestContext>(
+        _ type: T.Type, _ request: Request, _ context: Context
+    ) async throws -> T {
+        let body = try await request.body.collect(upTo: 1 << 20)
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        do {
+            return try decoder.decode(T.self, from: Data(buffer: body))
+        } catch {
+            throw HTTPError(.badRequest, message: "invalid JSON body: \(error)")
+        }
     }
 
     static func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {

@@ -26,8 +26,6 @@ public final class ResponseStore: Sendable {
     private let shards: [ShardBox]
     public let capacity: Int64
     public let maxObjectBytes: Int64
-    /// Called (outside any lock) with objects evicted from memory: the disk tier keeps them.
-    private let onEvict: (@Sendable ([CachedObject]) -> Void)?
     /// Totals for metrics.
     private let storedBytes = ManagedAtomic<Int>(0)
     private let storedObjects = ManagedAtomic<Int>(0)
@@ -39,12 +37,11 @@ public final class ResponseStore: Sendable {
     /// How long a key whose response could not be stored is passed straight to the origin.
     public static let passSeconds: Int64 = 10
 
-    public init(capacity: Int64, maxObjectBytes: Int64, shards: Int = 16, onEvict: (@Sendable ([CachedObject]) -> Void)? = nil) {
+    public init(capacity: Int64, maxObjectBytes: Int64, shards: Int = 16) {
         let count = max(1, min(shards, Int(capacity / max(1, maxObjectBytes * 2))))
         self.capacity = capacity
         self.maxObjectBytes = maxObjectBytes
         self.shards = (0..<count).map { _ in ShardBox(capacity: Int(capacity) / count) }
-        self.onEvict = onEvict
     }
 
     @inline(__always)
@@ -147,7 +144,6 @@ public final class ResponseStore: Sendable {
         }
         for object in evicted { object.drop() }
         if !evicted.isEmpty { drops.wrappingIncrement(by: evicted.count, ordering: .relaxed) }
-        if !evicted.isEmpty { onEvict?(evicted) }
         // No waiter can join now: the fill left the shard's table under its lock.
         let waiters = fill.waiters.withLock { w -> [CacheWaiter] in
             let all = w
@@ -157,13 +153,12 @@ public final class ResponseStore: Sendable {
         for waiter in waiters { waiter.deliver(result) }
     }
 
-    /// Stores an object directly (disk tier loads, tests).
+    /// Stores an object directly (tests, tools).
     public func store(_ object: CachedObject) {
         var evicted: [CachedObject] = []
         shard(object.key).state.withLock { shard in evicted = insert(object, into: &shard) }
         for object in evicted { object.drop() }
         if !evicted.isEmpty { drops.wrappingIncrement(by: evicted.count, ordering: .relaxed) }
-        if !evicted.isEmpty { onEvict?(evicted) }
     }
 
     private func insert(_ object: CachedObject, into shard: inout Shard) -> [CachedObject] {

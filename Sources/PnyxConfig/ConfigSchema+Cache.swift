@@ -8,21 +8,16 @@ import Glibc
 /// The caching parts of the schema: the top-level `cache` bounds, and a site's `cache`, `health_check` and
 /// `static_fallback`.
 extension ConfigSchema {
-    static let cacheSettingsKeys = ["memory", "disk", "max_object"]
+    static let cacheSettingsKeys = ["memory", "max_object"]
     static let siteCacheKeys = ["default_ttl", "grace", "coalesce_wait", "stale_warning", "rules"]
     static let cacheRuleKeys = ["path", "action", "ttl", "stale_while_revalidate", "strip_cookies", "share_authorized", "ignore_query"]
     static let healthCheckKeys = ["path", "interval", "timeout", "fails", "passes"]
 
-    /// `cache: { memory: 256MiB, disk: 2GiB | off, max_object: 8MiB }`.
+    /// `cache: { memory: 256MiB, max_object: 8MiB }`.
     func cacheSettings(_ map: ConfigMap) -> CacheSettings {
         defer { map.finish(allowed: Self.cacheSettingsKeys) }
         var settings = CacheSettings()
         if let v = map.bytes("memory", range: (1 << 20)...(1 << 40)) { settings.memoryBytes = v }
-        if let node = map.value("disk"), case .scalar(let scalar) = node, ["off", "false", "no"].contains(scalar.string.lowercased()) {
-            settings.diskBytes = nil
-        } else if let v = map.bytes("disk", range: (1 << 20)...(1 << 44)) {
-            settings.diskBytes = v
-        }
         if let v = map.bytes("max_object", range: 1024...(1 << 30)) { settings.maxObjectBytes = v }
         if settings.maxObjectBytes > settings.memoryBytes / 4 {
             diagnostics.error(

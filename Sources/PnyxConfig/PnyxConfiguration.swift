@@ -17,7 +17,7 @@ public struct PnyxConfiguration: Sendable, Equatable {
     public var geoipDatabase: String?
     /// When clients are banned for repeated refused requests (node-wide).
     public var bans = BanPolicy()
-    /// The response cache's memory and disk bounds.
+    /// The response cache's memory bound and largest object.
     public var cache = CacheSettings()
     /// A site that answers requests for unknown hosts (otherwise 421).
     public var defaultSite: SiteName?

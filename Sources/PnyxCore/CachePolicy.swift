@@ -132,8 +132,6 @@ public struct HealthCheckPolicy: Sendable, Equatable {
 public struct CacheSettings: Sendable, Equatable {
     /// The memory tier's bound: stored bodies and headers.
     public var memoryBytes: Int64 = 256 << 20
-    /// The disk tier's bound (files under `data_dir/cache`); nil: no disk tier.
-    public var diskBytes: Int64?
     /// Responses larger than this are passed through, not stored.
     public var maxObjectBytes: Int64 = 8 << 20
     public init() {}

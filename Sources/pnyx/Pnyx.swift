@@ -8,7 +8,7 @@ struct Pnyx: AsyncParsableCommand {
         discussion: "Put Pnyx in front of an election site: it proxies HTTP/1.1, HTTP/2 and TLS to the site's servers.",
         version: PnyxVersion.string,
         subcommands: [
-            ServeCommand.self, CheckConfigCommand.self, DemoCommand.self, ReloadCommand.self, BansCommand.self,
+            ServeCommand.self, CheckConfigCommand.self, DemoCommand.self, ReloadCommand.self, BansCommand.self, CacheCommand.self,
             VersionCommand.self,
         ]
     )

@@ -4,13 +4,15 @@ import PnyxCache
 import PnyxConfig
 import PnyxCore
 
-/// The node's response cache as the data path uses it: the shared store (memory tier), one lock-free view per
-/// event loop, and the optional disk tier. Made once at start-up and kept across reloads (the memory and disk
-/// bounds are read at start-up only).
+/// The node's response cache as the data path uses it: the shared store (memory tier) and one lock-free view per
+/// event loop. Made once at start-up and kept across reloads (the memory bound is read at start-up only).
 public final class EdgeCache: Sendable {
     public let store: ResponseStore
     public let settings: CacheSettings
-    public let disk: DiskTier?
+    /// Origin health-check states (kept across reloads).
+    public let health = OriginHealthRegistry()
+    /// Per-site counters by cache status.
+    public let stats = CacheStatsRegistry()
     private let fronts: [ObjectIdentifier: FrontBox]
     private let sweepers: [RepeatedTask]
 
@@ -20,12 +22,9 @@ public final class EdgeCache: Sendable {
         init(_ front: CacheFront) { self.front = front }
     }
 
-    public init(settings: CacheSettings, group: any EventLoopGroup, disk: DiskTier? = nil) {
+    public init(settings: CacheSettings, group: any EventLoopGroup) {
         self.settings = settings
-        self.disk = disk
-        var onEvict: (@Sendable ([CachedObject]) -> Void)?
-        if let disk { onEvict = { objects in disk.keep(objects) } }
-        let store = ResponseStore(capacity: settings.memoryBytes, maxObjectBytes: settings.maxObjectBytes, onEvict: onEvict)
+        let store = ResponseStore(capacity: settings.memoryBytes, maxObjectBytes: settings.maxObjectBytes)
         self.store = store
         var fronts: [ObjectIdentifier: FrontBox] = [:]
         var sweepers: [RepeatedTask] = []
@@ -51,7 +50,7 @@ public final class EdgeCache: Sendable {
     }
 
     /// Purges stored responses of `site`: every one, those whose path starts with `prefix`, or exact targets
-    /// (path and query, any host of the site). Returns how many keys were removed (memory and disk).
+    /// (path and query, any host of the site). Returns how many keys were removed.
     public func purge(site: String, prefix: String? = nil, targets: [String]? = nil) -> Int {
         let predicate: @Sendable (CacheKey) -> Bool = { key in
             guard key.site == site else { return false }
@@ -59,8 +58,6 @@ public final class EdgeCache: Sendable {
             if let prefix { return key.target.hasPrefix(prefix) }
             return true
         }
-        let removed = store.purge(where: predicate)
-        let removedOnDisk = disk?.purge(where: predicate) ?? 0
-        return max(removed, removedOnDisk)
+        return store.purge(where: predicate)
     }
 }

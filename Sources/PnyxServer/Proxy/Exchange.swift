@@ -12,7 +12,7 @@ final class Exchange {
         case forwarding
         /// Pnyx answered itself; nothing goes upstream.
         case local
-        /// Waiting for another request's fetch of the same cache key (or the disk tier).
+        /// Waiting for another request's fetch of the same cache key.
         case waiting
     }
 

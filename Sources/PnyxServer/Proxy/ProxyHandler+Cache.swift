@@ -51,11 +51,17 @@ extension ProxyHandler {
             if let refresh { startRefresh(refresh, stale: object, exchange: exchange) }
             return true
         case .lead(let fill, let stale):
-            if originsDown, let stale, stale.usableOnError(now: now) {
-                // The health check says the origin is down: do not even try.
-                runtime.cache.store.complete(fill, with: .failed(.unreachable), now: now)
-                serveCached(stale, status: .stale, exchange: exchange)
-                return true
+            if originsDown {
+                // The health check says every origin is down: a stale copy or an emergency page, without trying.
+                if let stale, stale.usableOnError(now: now) {
+                    runtime.cache.store.complete(fill, with: .failed(.unreachable), now: now)
+                    serveCached(stale, status: .stale, exchange: exchange)
+                    return true
+                }
+                if exchange.route.staticPages?.page(for: requestContext.path) != nil {
+                    runtime.cache.store.complete(fill, with: .failed(.unreachable), now: now)
+                    return serveStaticPage(exchange)
+                }
             }
             requestContext.cacheStatus = stale == nil ? .miss : .expired
             exchange.cache = CacheExchange(key: key, rule: rule, fill: fill, stale: stale, requestTime: now)

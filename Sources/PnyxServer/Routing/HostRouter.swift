@@ -6,8 +6,11 @@ struct HostRouter: Sendable {
     private let exact: [String: SiteRoute]
     private let wildcards: [(suffix: String, site: SiteRoute)]
     let defaultSite: SiteRoute?
+    /// Every site's route, in configuration order.
+    let routes: [SiteRoute]
 
     init(sites: [SiteRoute], defaultSite: SiteName?) {
+        self.routes = sites
         var exact: [String: SiteRoute] = [:]
         var wildcards: [(String, SiteRoute)] = []
         for site in sites {
@@ -22,6 +25,10 @@ struct HostRouter: Sendable {
         self.exact = exact
         self.wildcards = wildcards.sorted { $0.0.utf8.count > $1.0.utf8.count }
         self.defaultSite = defaultSite.flatMap { name in sites.first { $0.site.name == name } }
+    }
+
+    func route(named name: String) -> SiteRoute? {
+        routes.first { $0.site.name.rawValue == name }
     }
 
     /// The site for a normalized host (lower-case, no port), or nil for 421.

@@ -5,7 +5,7 @@ import PnyxConfig
 /// A call to the running Pnyx's admin API, addressed and authorized from its configuration file (the admin
 /// listener's address and the token in the data directory). Used by `reload` and `bans`.
 enum AdminCall {
-    static func send(config: String, method: String, path: String, action: String) async throws -> SimpleHTTPClient.Response {
+    static func send(config: String, method: String, path: String, action: String, json: String? = nil) async throws -> SimpleHTTPClient.Response {
         let configuration: PnyxConfiguration
         do {
             configuration = try ConfigLoader.load(path: config)
@@ -27,7 +27,8 @@ enum AdminCall {
         do {
             return try await SimpleHTTPClient.request(
                 host: host, port: admin.port, method: method, path: path,
-                headers: [("authorization", "Bearer \(token.value)")])
+                headers: [("authorization", "Bearer \(token.value)")] + (json == nil ? [] : [("content-type", "application/json")]),
+                body: json ?? "")
         } catch {
             printError("cannot reach the running Pnyx at \(host):\(admin.port): \(error)")
             throw ExitCode(1)

@@ -16,6 +16,8 @@ struct EdgeBackend: AdminBackend {
     let connections: ConnectionGate
     let slowClients: SlowClientCounters
     let traffic: TrafficState
+    let proxy: ProxyRuntime
+    let group: any EventLoopGroup
 
     func reload() async -> ReloadResult { await coordinator.reload() }
 
@@ -55,8 +57,57 @@ struct EdgeBackend: AdminBackend {
         return lifted.count
     }
 
+    func purgeCache(site: String, urls: [String], prefix: String?) throws -> Int {
+        do {
+            return try CachePublisher.purge(runtime: proxy, site: site, urls: urls, prefix: prefix)
+        } catch let problem as CachePublisher.Problem {
+            throw AdminInputError(problem.description)
+        }
+    }
+
+    func publish(site: String, urls: [String]) async throws -> [PublishOutcome] {
+        do {
+            return try await CachePublisher.publish(runtime: proxy, group: group, site: site, urls: urls).map {
+                PublishOutcome(url: $0.url, result: $0.result, detail: $0.detail)
+            }
+        } catch let problem as CachePublisher.Problem {
+            throw AdminInputError(problem.description)
+        }
+    }
+
     static func iso8601(_ millis: Int64) -> String {
         Date(timeIntervalSince1970: Double(millis) / 1000).formatted(.iso8601)
+    }
+
+    func cacheMetrics() -> String {
+        let store = proxy.cache.store
+        var text = "# HELP pnyx_cache_bytes Bytes of stored responses.\n# TYPE pnyx_cache_bytes gauge\n"
+        text += "pnyx_cache_bytes{tier=\"memory\"} \(store.bytes)\n"
+        text += "# HELP pnyx_cache_objects Stored responses.\n# TYPE pnyx_cache_objects gauge\n"
+        text += "pnyx_cache_objects{tier=\"memory\"} \(store.objects)\n"
+        text += "# HELP pnyx_cache_evictions_total Stored responses evicted from memory to stay within the bound.\n"
+        text += "# TYPE pnyx_cache_evictions_total counter\npnyx_cache_evictions_total \(store.evictions.load(ordering: .relaxed))\n"
+        let sites = proxy.cache.stats.all
+        text += "# HELP pnyx_cache_requests_total Requests by cache status (HIT, MISS, STALE, BYPASS, EXPIRED, REVALIDATED, STATIC).\n"
+        text += "# TYPE pnyx_cache_requests_total counter\n"
+        for (site, counters) in sites {
+            for status in CacheStatus.allCases {
+                text += "pnyx_cache_requests_total{site=\"\(site)\",status=\"\(status.rawValue)\"} \(counters.count(status))\n"
+            }
+        }
+        text += "# HELP pnyx_cache_served_bytes_total Response body bytes served from cache.\n# TYPE pnyx_cache_served_bytes_total counter\n"
+        for (site, counters) in sites {
+            text += "pnyx_cache_served_bytes_total{site=\"\(site)\"} \(counters.servedBytes.load(ordering: .relaxed))\n"
+        }
+        text += "# HELP pnyx_cache_hit_ratio Share of cacheable requests answered from cache since start.\n# TYPE pnyx_cache_hit_ratio gauge\n"
+        for (site, counters) in sites {
+            text += "pnyx_cache_hit_ratio{site=\"\(site)\"} \(counters.hitRatio)\n"
+        }
+        text += "# HELP pnyx_origin_up Whether an origin passes its health check (1) or not (0).\n# TYPE pnyx_origin_up gauge\n"
+        for state in proxy.cache.health.all.sorted(by: { "\($0.site)\($0.origin)" < "\($1.site)\($1.origin)" }) {
+            text += "pnyx_origin_up{site=\"\(state.site)\",origin=\"\(state.origin)\"} \(state.isUp ? 1 : 0)\n"
+        }
+        return text
     }
 
     func metricsText() -> String {
@@ -93,6 +144,7 @@ struct EdgeBackend: AdminBackend {
         for site in snapshots.snapshot.configuration.sites where site.escalation.enabled {
             text += "pnyx_site_posture{site=\"\(site.name.rawValue)\"} \(traffic.sites.traffic(for: site.name).posture.rawValue)\n"
         }
+        text += cacheMetrics()
         text += "# HELP pnyx_config_generation Configuration generation in use.\n# TYPE pnyx_config_generation gauge\n"
         text += "pnyx_config_generation \(snapshots.snapshot.generation)\n"
         return text

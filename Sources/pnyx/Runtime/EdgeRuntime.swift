@@ -42,9 +42,10 @@ struct EdgeRuntime {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.workers ?? System.coreCount)
         let accessLog = try AccessLogSink.make(configuration.accessLog, group: group)
         let traffic = TrafficState()
-        let health = OriginHealthRegistry()
-        let builder = SnapshotBuilder(events: events, health: health) { configuration, sites in
-            try PipelineFactory.makeChain(configuration: configuration, sites: sites, accessLog: accessLog, traffic: traffic)
+        let cache = EdgeCache(settings: configuration.cache, group: group)
+        let builder = SnapshotBuilder(events: events, health: cache.health) { configuration, sites in
+            try PipelineFactory.makeChain(
+                configuration: configuration, sites: sites, accessLog: accessLog, traffic: traffic, cache: cache)
         }
         let replicas: [ProxySnapshot]
         do {
@@ -56,19 +57,20 @@ struct EdgeRuntime {
             throw error
         }
         let snapshots = SnapshotStore(replicas, group: group)
-        let cache = EdgeCache(settings: configuration.cache, group: group)
         let runtime = ProxyRuntime(snapshots: snapshots, pools: UpstreamPools(group: group), cache: cache)
         let proxy = ProxyServer(runtime: runtime, group: group, logger: logger)
         let coordinator = ReloadCoordinator(
             configPath: configPath, builder: builder, snapshots: snapshots, logger: logger)
         let backend = EdgeBackend(
             coordinator: coordinator, events: events, store: store, snapshots: snapshots, accessLog: accessLog,
-            connections: runtime.connections, slowClients: runtime.slowClients, traffic: traffic)
+            connections: runtime.connections, slowClients: runtime.slowClients, traffic: traffic, proxy: runtime,
+            group: group)
 
         var services: [any Service] = [
             events, BanSweeper(registry: traffic.bans, events: events),
             EscalationService(registry: traffic.sites, snapshots: snapshots, events: events, changes: traffic.escalations),
             ConnectionDefenseReporter(connections: runtime.connections, slowClients: runtime.slowClients, events: events),
+            HealthCheckService(checker: HealthChecker(runtime: runtime, group: group, events: events), logger: logger),
         ]
         if let accessLog { services.append(accessLog) }
         services += servicesBeforeProxy

@@ -13,7 +13,8 @@ import Glibc
 /// cache, integrity) are inserted between the standard head and tail filters here.
 enum PipelineFactory {
     static func makeChain(
-        configuration: PnyxConfiguration, sites: [Site], accessLog: AccessLogSink?, traffic: TrafficState
+        configuration: PnyxConfiguration, sites: [Site], accessLog: AccessLogSink?, traffic: TrafficState,
+        cache: EdgeCache? = nil
     ) throws -> FilterChain {
         let head = StandardFilters.head()
         var protections: [any Filter] = []
@@ -29,9 +30,10 @@ enum PipelineFactory {
         // Counts each site's requests, refusals and origin health for automatic escalation.
         let stats = TrafficStatsFilter(sites: sites, registry: traffic.sites, shard: traffic.sites.takeShard())
         if !stats.isEmpty { protections.append(stats) }
-        let tail = StandardFilters.tail(
+        var tail = StandardFilters.tail(
             configuration: configuration, sites: sites,
             blockingFilters: (head + protections).map(\.name), accessLog: accessLog)
+        if let cache { tail.append(CacheStatsFilter(sites: sites, registry: cache.stats)) }
         return FilterChain(head + protections + tail)
     }
 }
