@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 
 /// A small election website used by `pnyx demo` and the tests: a home page, a voter-registration form that
@@ -10,6 +11,18 @@ public enum DemoOrigin {
         host: String = "127.0.0.1", port: Int, logger: Logger, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let router = Router()
+        let outage = OutageSwitch()
+        router.middlewares.add(OutageMiddleware(outage: outage))
+        // The demo's outage switch: `curl -X POST 'http://127.0.0.1:ORIGIN/demo/outage?on=1'` makes every page
+        // answer 503 (and the health check fail) until `?on=0`. Only asked directly, never through Pnyx.
+        router.post("/demo/outage") { request, _ -> Response in
+            guard !request.headers.contains(where: { $0.name.canonicalName == "x-forwarded-for" }) else {
+                return Response(status: .forbidden)
+            }
+            let on = request.uri.queryParameters.get("on") != "0"
+            outage.set(on)
+            return html(on ? "demo origin: outage ON (every page answers 503)\n" : "demo origin: outage OFF\n")
+        }
         router.get("/") { _, _ in html(DemoPages.home) }
         router.get("/register") { _, _ in html(DemoPages.registerForm(error: nil)) }
         router.post("/register") { request, context -> Response in
@@ -44,6 +57,22 @@ public enum DemoOrigin {
             configuration: .init(address: .hostname(host, port: port), serverName: "clearwater-county-web"),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
             logger: logger)
+    }
+
+    final class OutageSwitch: Sendable {
+        private let state = NIOLockedValueBox(false)
+        var isOn: Bool { state.withLockedValue { $0 } }
+        func set(_ on: Bool) { state.withLockedValue { $0 = on } }
+    }
+
+    struct OutageMiddleware<Context: RequestContext>: RouterMiddleware {
+        let outage: OutageSwitch
+        func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+            if outage.isOn && request.uri.path != "/demo/outage" {
+                return html("<h1>503: the county web server is down (demo outage)</h1>\n", status: .serviceUnavailable)
+            }
+            return try await next(request, context)
+        }
     }
 
     static func html(_ text: String, status: HTTPResponse.Status = .ok) -> Response {

@@ -59,6 +59,16 @@ struct DemoCommand: AsyncParsableCommand {
                 critical_paths: [/register, /api/polling-place, /results]
                 # Raises the site's posture on its own when it looks under attack (see the events).
                 escalation: { min_rate: 50, raise_after: 5s, relax_after: 1m }
+                # Results are cached for 10 s whatever the origin says, refreshed in the background, and served
+                # stale (up to an hour) if the origin fails. Registration is never cached.
+                cache:
+                  rules:
+                    - { path: /results/**, ttl: 10s, stale_while_revalidate: 10s }
+                    - { path: /register, action: bypass }
+                    - { path: /api/**, action: bypass }
+                health_check: { path: /healthz, interval: 2s, timeout: 1s }
+                # Shown when the origin is down and a page was never cached.
+                static_fallback: \(dataDirectory)/static
                 rate_limits:
                   # Try it: the sixth registration from one address within a minute gets 429.
                   - name: registration
@@ -75,6 +85,8 @@ struct DemoCommand: AsyncParsableCommand {
 
             """
         let configPath = "\(dataDirectory)/demo.yaml"
+        try Filesystem.makeDirectory("\(dataDirectory)/static")
+        try Self.write(Self.staticPage, to: "\(dataDirectory)/static/index.html")
         try Self.write(yaml, to: configPath)
         let configuration: PnyxConfiguration
         do {
@@ -100,6 +112,9 @@ struct DemoCommand: AsyncParsableCommand {
                   Polling-place API:   \(base)/api/polling-place?address=100+Main+St
                   Results:             \(base)/results   (feed: \(base)/results/summary.json)
                 Behind it, the demo origin: http://127.0.0.1:\(originPort)/
+                Cache:       results say "Pnyx-Cache: HIT" (curl -sI \(base)/results/summary.json)
+                Outage:      curl -X POST 'http://127.0.0.1:\(originPort)/demo/outage?on=1'  (results keep being served;
+                             ?on=0 ends it)
                 Metrics:     \(adminPort.map { "http://127.0.0.1:\($0)/metrics" } ?? "admin listener off")
                 Access log:  \(dataDirectory)/access.log
                 Events:      \(dataDirectory)/pnyx.sqlite
@@ -110,6 +125,16 @@ struct DemoCommand: AsyncParsableCommand {
         }
         try await runtime.run()
     }
+
+    static let staticPage = """
+        <!doctype html>
+        <html lang="en"><head><meta charset="utf-8"><title>Clearwater County Elections</title></head>
+        <body><h1>Clearwater County Elections</h1>
+        <p>Our website is temporarily unavailable. Election results are still available at
+        <a href="/results">/results</a>. Polling places are open 7 a.m. to 8 p.m.</p>
+        <p>Questions: call the County Clerk at (555) 010-0100.</p></body></html>
+
+        """
 
     static func printOut(_ text: String) {
         let line = text + "\n"
