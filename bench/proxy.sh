@@ -74,6 +74,8 @@ sites:
   - name: bench
     hosts: [127.0.0.1, localhost]
     origins: [http://127.0.0.1:$ORIGIN_PORT]
+    # The page is static (nginx sends Last-Modified), so the cache would answer it: measure proxying instead.
+    cache: off
 YAML
   if [ "${4:-}" = bare ]; then
     printf "    rate_limits: []\n    escalation: off\n"
