@@ -54,6 +54,23 @@ public final class CachedObject: Sendable {
         }
     }
 
+    /// The stored copy after the origin answered 304 to its validators: a fresh copy to store, or nil when the
+    /// merged fields no longer allow storing (serve this one once, store nothing).
+    public func revalidated(
+        by notModified: HeaderBlock, requestHasAuthorization: Bool, rule: CacheRule?, policy: CachePolicy, requestTime: Int64,
+        responseTime: Int64, maxObjectBytes: Int64
+    ) -> CachedObject? {
+        var merged = headers
+        for (name, value) in notModified where name.lowercased() != "content-length" {
+            merged.replaceOrAdd(name: name.lowercased(), value: value)
+        }
+        let plan = StorePlan.decide(
+            status: status, headers: merged, requestHasAuthorization: requestHasAuthorization, rule: rule, policy: policy,
+            requestTime: requestTime, responseTime: responseTime, maxObjectBytes: maxObjectBytes)
+        guard case .success(let plan) = plan else { return nil }
+        return revalidated(with: notModified, plan: plan)
+    }
+
     /// The same response, confirmed unchanged by a 304: the 304's fields replace the stored ones (RFC 9111
     /// §4.3.4) and freshness starts again.
     public func revalidated(with notModified: HeaderBlock, plan: StorePlan) -> CachedObject {

@@ -118,17 +118,10 @@ enum BackgroundRefresh {
             let now = ProxyRuntime.wallMillis() / 1000
             let status = Int(fetched.head.status.code)
             if status == 304, let stale {
-                var merged = stale.headers
-                for (name, value) in fetched.head.headers where name.lowercased() != "content-length" {
-                    merged.replaceOrAdd(name: name.lowercased(), value: value)
-                }
-                switch StorePlan.decide(
-                    status: stale.status, headers: merged, requestHasAuthorization: false, rule: rule, policy: policy,
-                    requestTime: requestTime, responseTime: now, maxObjectBytes: store.maxObjectBytes)
-                {
-                case .success(let plan): return .stored(stale.revalidated(with: fetched.head.headers, plan: plan))
-                case .failure: return .uncacheable
-                }
+                return stale.revalidated(
+                    by: fetched.head.headers, requestHasAuthorization: false, rule: rule, policy: policy,
+                    requestTime: requestTime, responseTime: now, maxObjectBytes: store.maxObjectBytes
+                ).map { .stored($0) } ?? .uncacheable
             }
             if status >= 500 { return .failed(.serverError(status)) }
             switch StorePlan.decide(

@@ -176,22 +176,16 @@ extension ProxyHandler {
         let now = ProxyRuntime.wallMillis() / 1000
         let store = runtime.cache.store
         if status == 304, let stale = cache.stale, cache.fill != nil {
-            var merged = stale.headers
-            for (name, value) in head.headers where name.lowercased() != "content-length" {
-                merged.replaceOrAdd(name: name.lowercased(), value: value)
-            }
-            let plan = StorePlan.decide(
-                status: stale.status, headers: merged,
-                requestHasAuthorization: exchange.context.head.headers.contains(name: "authorization"), rule: cache.rule,
-                policy: exchange.route.cachePolicy, requestTime: cache.requestTime, responseTime: now,
-                maxObjectBytes: store.maxObjectBytes)
             let object: CachedObject
-            switch plan {
-            case .success(let plan):
-                object = stale.revalidated(with: head.headers, plan: plan)
+            if let fresh = stale.revalidated(
+                by: head.headers, requestHasAuthorization: exchange.context.head.headers.contains(name: "authorization"),
+                rule: cache.rule, policy: exchange.route.cachePolicy, requestTime: cache.requestTime, responseTime: now,
+                maxObjectBytes: store.maxObjectBytes)
+            {
+                object = fresh
                 completeFill(cache, .stored(object), now: now)
                 cacheFront?.put(object)
-            case .failure:
+            } else {
                 object = stale
                 completeFill(cache, .uncacheable, now: now)
             }
