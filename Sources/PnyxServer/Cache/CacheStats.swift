@@ -9,7 +9,7 @@ public final class SiteCacheCounters: Sendable {
     public let servedBytes = ManagedAtomic<Int>(0)
 
     public func count(_ status: CacheStatus) -> Int {
-        byStatus[CacheStatus.allCases.firstIndex(of: status)!].load(ordering: .relaxed)
+        byStatus[status.index].load(ordering: .relaxed)
     }
 
     /// Requests answered from cache (HIT, STALE, REVALIDATED, STATIC) among all that used the cache.
@@ -42,8 +42,6 @@ public struct CacheStatsFilter: Filter {
     public let name: FilterName = "cache"
     public var phases: PhaseSet { .complete }
     private let sites: SiteTable<SiteCacheCounters>
-    private static let index: [CacheStatus: Int] = Dictionary(
-        uniqueKeysWithValues: CacheStatus.allCases.enumerated().map { ($1, $0) })
 
     public init(sites: [Site], registry: CacheStatsRegistry) {
         self.sites = SiteTable(sites) { registry.counters(site: $0.name.rawValue) }
@@ -51,19 +49,24 @@ public struct CacheStatsFilter: Filter {
 
     public func complete(_ context: RequestContext) {
         guard let status = context.cacheStatus, let counters = sites[context.site] else { return }
-        let i: Int
-        switch status {
-        case .hit: i = 0
-        case .miss: i = 1
-        case .stale: i = 2
-        case .bypass: i = 3
-        case .expired: i = 4
-        case .revalidated: i = 5
-        case .static: i = 6
-        }
-        counters.byStatus[i].wrappingIncrement(ordering: .relaxed)
+        counters.byStatus[status.index].wrappingIncrement(ordering: .relaxed)
         if context.outcome == .cached {
             counters.servedBytes.wrappingIncrement(by: Int(context.responseBodyBytes), ordering: .relaxed)
+        }
+    }
+}
+
+extension CacheStatus {
+    /// Position in `allCases` (the counters' order), without a search.
+    var index: Int {
+        switch self {
+        case .hit: 0
+        case .miss: 1
+        case .stale: 2
+        case .bypass: 3
+        case .expired: 4
+        case .revalidated: 5
+        case .static: 6
         }
     }
 }

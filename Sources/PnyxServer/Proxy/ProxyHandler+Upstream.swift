@@ -152,25 +152,10 @@ extension ProxyHandler {
             connectUpstream(exchange, forceNew: true)
             return
         }
-        if case .timeout = failure {
-            if cacheOriginFailed(.timeout, exchange: exchange) { return }
-        } else if cacheOriginFailed(.unreachable, exchange: exchange) {
-            return
-        }
+        if cacheOriginFailed(failure.isTimeout ? .timeout : .unreachable, exchange: exchange) { return }
         exchange.context.outcome = .upstreamError
         exchange.context.decidedBy = .core
-        let page: LocalResponse
-        if case .timeout = failure {
-            page = ErrorPage.response(
-                status: .gatewayTimeout, title: "Site is slow to respond",
-                message: "The election site's server did not answer in time. Please try again in a few minutes.",
-                requestID: exchange.context.id, wantsJSON: ErrorPage.wantsJSON(exchange.context.head))
-        } else {
-            page = ErrorPage.response(
-                status: .badGateway, title: "Site temporarily unavailable",
-                message: "The election site's server could not complete the request. Please try again in a few minutes.",
-                requestID: exchange.context.id, wantsJSON: ErrorPage.wantsJSON(exchange.context.head))
-        }
+        let page = Self.originErrorPage(failure.isTimeout ? .timeout : .unreachable, exchange: exchange)
         respondLocally(exchange, page, runResponseFilters: true)
     }
 
@@ -179,4 +164,11 @@ extension ProxyHandler {
         if isWritable { resumeClientReads() } else { pauseClientReads() }
     }
 
+}
+
+extension UpstreamFailure {
+    var isTimeout: Bool {
+        if case .timeout = self { return true }
+        return false
+    }
 }
