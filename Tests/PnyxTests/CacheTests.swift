@@ -5,7 +5,7 @@ import Testing
 @Suite("Cache over real sockets")
 struct CacheTests {
     static func config(
-        _ origin: CacheOrigin, site: String = "", top: String = "", responseTimeout: String = "1s", adminPort: Int = 0
+        _ origin: CacheOrigin, site: String = "", top: String = "", responseTimeout: String = "10s", adminPort: Int = 0
     ) -> String {
         siteConfig(
             originPort: origin.port,
@@ -55,7 +55,7 @@ struct CacheTests {
     func coalescing() async throws {
         let origin = try await CacheOrigin.start()
         origin.set { $0.delayMilliseconds = 800 }
-        let pnyx = try await PnyxProcess.start(yaml: Self.config(origin, responseTimeout: "5s"))
+        let pnyx = try await PnyxProcess.start(yaml: Self.config(origin))
         defer { Task { await pnyx.stop(); await origin.stop() } }
 
         let statuses = try await withThrowingTaskGroup(of: (Int, String).self) { group in
@@ -78,7 +78,7 @@ struct CacheTests {
     func serveStale() async throws {
         let origin = try await CacheOrigin.start()
         origin.set { $0.cacheControl = "max-age=1" }
-        let pnyx = try await PnyxProcess.start(yaml: Self.config(origin, site: "cache: { grace: 1h, coalesce_wait: 3s }"))
+        let pnyx = try await PnyxProcess.start(yaml: Self.config(origin, site: "cache: { grace: 1h, coalesce_wait: 5s }", responseTimeout: "2s"))
         defer { Task { await pnyx.stop(); await origin.stop() } }
 
         #expect(try await RawHTTP.get(port: pnyx.httpPort, path: "/r/five").header("pnyx-cache") == "MISS")
@@ -94,7 +94,7 @@ struct CacheTests {
 
         origin.set {
             $0.status = 200
-            $0.delayMilliseconds = 2000
+            $0.delayMilliseconds = 4000
         }
         let slow = try await RawHTTP.get(port: pnyx.httpPort, path: "/r/slow")
         #expect(slow.status == 200)

@@ -13,8 +13,10 @@ public final class ProxyServer: Service, Sendable {
     public let runtime: ProxyRuntime
     let group: any EventLoopGroup
     let logger: Logger
-    private let boundAddresses: NIOLockedValueBox<[SocketAddress]> = .init([])
-    private let ready: NIOLockedValueBox<[CheckedContinuation<[SocketAddress], Never>]> = .init([])
+    /// The bound addresses (nil until bound) and who waits for them, under one lock: checking one and queueing on
+    /// the other under two locks lost a waiter that arrived while `run()` published the addresses.
+    private let bound = NIOLockedValueBox<(addresses: [SocketAddress]?, waiters: [CheckedContinuation<[SocketAddress], Never>])>(
+        (nil, []))
 
     public init(runtime: ProxyRuntime, group: any EventLoopGroup, logger: Logger) {
         self.runtime = runtime
@@ -25,12 +27,11 @@ public final class ProxyServer: Service, Sendable {
     /// The addresses actually bound (useful with port 0), once `run()` has bound them.
     public func waitUntilBound() async -> [SocketAddress] {
         await withCheckedContinuation { continuation in
-            let now: [SocketAddress]? = boundAddresses.withLockedValue { $0.isEmpty ? nil : $0 }
-            if let now {
-                continuation.resume(returning: now)
-            } else {
-                ready.withLockedValue { $0.append(continuation) }
+            let now: [SocketAddress]? = bound.withLockedValue { state in
+                if state.addresses == nil { state.waiters.append(continuation) }
+                return state.addresses
             }
+            if let now { continuation.resume(returning: now) }
         }
     }
 
@@ -54,8 +55,12 @@ public final class ProxyServer: Service, Sendable {
         for channel in channels {
             logger.info("pnyx listening", metadata: ["pnyx.listen": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
         }
-        boundAddresses.withLockedValue { $0 = addresses }
-        for continuation in ready.withLockedValue({ let c = $0; $0 = []; return c }) {
+        let waiters = bound.withLockedValue { state in
+            state.addresses = addresses
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for continuation in waiters {
             continuation.resume(returning: addresses)
         }
 
