@@ -17,7 +17,7 @@ public protocol AdminBackend: Sendable {
     func clearBans(address: String?) throws -> Int
     /// Removes stored responses of a site: the listed URLs, everything under `prefix`, or (neither) everything.
     /// Throws ``AdminInputError`` for an unknown site or a malformed URL.
-    func purgeCache(site: String, urls: [String], prefix: String?) throws -> Int
+    func purgeCache(site: String, urls: [String], prefix: String?) async throws -> Int
     /// Purges, then re-fetches and stores each URL (warming the edge before results are announced).
     func publish(site: String, urls: [String]) async throws -> [PublishOutcome]
 }

@@ -54,7 +54,7 @@ public enum AdminServer {
                 return try json(["error": "say what to purge: urls, prefix, or all: true"], status: .badRequest)
             }
             do {
-                return try json(["purged": try backend.purgeCache(site: input.site, urls: urls, prefix: input.prefix)])
+                return try json(["purged": try await backend.purgeCache(site: input.site, urls: urls, prefix: input.prefix)])
             } catch let error as AdminInputError {
                 return try json(["error": error.message], status: .badRequest)
             }

@@ -52,6 +52,12 @@ public struct VaryKey: Hashable, Sendable {
         return names
     }
 
+    /// A key read back from storage (already normalized).
+    init(values: [VaryValue], matchesNothing: Bool) {
+        self.values = values
+        self.matchesNothing = matchesNothing
+    }
+
     /// - Parameter requestValues: a request field's values by lower-case name (all lines of it).
     public init(varyNames: [String], requestValues: (String) -> [String]) {
         if varyNames == ["*"] {

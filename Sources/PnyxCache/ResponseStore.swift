@@ -187,10 +187,10 @@ public final class ResponseStore: Sendable {
         return dropped.filter { old in !replaced.contains { $0 === old } }
     }
 
-    /// Removes every stored response whose key satisfies `predicate`; returns how many keys were removed.
+    /// Removes every stored response whose key satisfies `predicate`; returns the keys removed.
     @discardableResult
-    public func purge(where predicate: @Sendable (CacheKey) -> Bool) -> Int {
-        var removed = 0
+    public func purge(where predicate: @Sendable (CacheKey) -> Bool) -> [CacheKey] {
+        var removed: [CacheKey] = []
         for box in shards {
             let gone = box.state.withLock { shard -> [(CacheKey, [CachedObject])] in
                 let before = shard.lru.bytes
@@ -202,7 +202,7 @@ public final class ResponseStore: Sendable {
             }
             for (_, objects) in gone { for object in objects { object.drop() } }
             drops.wrappingIncrement(by: gone.count, ordering: .relaxed)
-            removed += gone.count
+            removed += gone.map(\.0)
         }
         return removed
     }
@@ -231,6 +231,11 @@ public enum FillResult: Sendable {
     case failed(FillFailure)
     /// The fetching request went away or the response was too large to keep: ask the origin yourselves.
     case abandoned
+
+    public var isFailure: Bool {
+        if case .failed = self { return true }
+        return false
+    }
 }
 
 public enum FillFailure: Sendable, Equatable {

@@ -8,17 +8,29 @@ import Glibc
 /// The caching parts of the schema: the top-level `cache` bounds, and a site's `cache`, `health_check` and
 /// `static_fallback`.
 extension ConfigSchema {
-    static let cacheSettingsKeys = ["memory", "max_object"]
+    static let cacheSettingsKeys = ["memory", "max_object", "disk"]
     static let siteCacheKeys = ["default_ttl", "grace", "coalesce_wait", "stale_warning", "rules"]
     static let cacheRuleKeys = ["path", "action", "ttl", "stale_while_revalidate", "strip_cookies", "share_authorized", "ignore_query"]
     static let healthCheckKeys = ["path", "interval", "timeout", "fails", "passes"]
 
-    /// `cache: { memory: 256MiB, max_object: 8MiB }`.
+    /// `cache: { memory: 256MiB, max_object: 8MiB, disk: 1GiB | off }`.
     func cacheSettings(_ map: ConfigMap) -> CacheSettings {
         defer { map.finish(allowed: Self.cacheSettingsKeys) }
         var settings = CacheSettings()
         if let v = map.bytes("memory", range: (1 << 20)...(1 << 40)) { settings.memoryBytes = v }
         if let v = map.bytes("max_object", range: 1024...(1 << 30)) { settings.maxObjectBytes = v }
+        if let node = map.value("disk"), case .scalar(let scalar) = node,
+            ["off", "false", "no"].contains(scalar.string.lowercased())
+        {
+            settings.diskBytes = nil
+        } else if let v = map.bytes("disk", range: (1 << 20)...(1 << 44)) {
+            settings.diskBytes = v
+            if v < settings.maxObjectBytes {
+                diagnostics.error(
+                    "disk must be at least max_object (\(settings.maxObjectBytes) bytes), or off", at: map.value("disk") ?? map.node,
+                    key: "cache.disk")
+            }
+        }
         if settings.maxObjectBytes > settings.memoryBytes / 4 {
             diagnostics.error(
                 "max_object must be at most a quarter of memory (\(settings.memoryBytes / 4) bytes)",

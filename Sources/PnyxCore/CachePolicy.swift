@@ -134,5 +134,7 @@ public struct CacheSettings: Sendable, Equatable {
     public var memoryBytes: Int64 = 256 << 20
     /// Responses larger than this are passed through, not stored.
     public var maxObjectBytes: Int64 = 8 << 20
+    /// The disk tier's bound (stored under `<data_dir>/cache`); nil: no disk tier.
+    public var diskBytes: Int64? = 1 << 30
     public init() {}
 }

@@ -91,7 +91,7 @@ struct CacheStoreTests {
         let front = CacheFront(capacity: 100_000)
         front.put(objects[199])
         #expect(front.get(objects[199].key, requestValue: { _ in [] }) != nil)
-        #expect(store.purge { $0.target == "/o199" } == 1)
+        #expect(store.purge { $0.target == "/o199" } == [objects[199].key])
         #expect(front.get(objects[199].key, requestValue: { _ in [] }) == nil)
     }
 
@@ -173,6 +173,7 @@ struct CacheStoreTests {
                         - { path: /voter/register, action: bypass }
                 """, file: "pnyx.yaml")
         #expect(config.cache.memoryBytes == 64 << 20)
+        #expect(config.cache.diskBytes == 1 << 30)  // the default
         let site = config.sites[0]
         #expect(site.cache.grace == .seconds(7200))
         #expect(site.cache.rules.count == 2)
@@ -201,6 +202,14 @@ struct CacheStoreTests {
             #expect(keys.contains("sites[0].cache.rules[1].ttl"))
             #expect(keys.contains("sites[0].cache.rules[2].tll"))
             #expect(error.errors.first { $0.key == "sites[0].cache.rules[0].path" }?.line == 8)
+        }
+
+        let minimal = "listen: { http: 127.0.0.1:8080 }\nsites: [{ name: c, hosts: [a.test], origins: [http://127.0.0.1:9000] }]\n"
+        #expect(try ConfigLoader.parse(yaml: "cache: { disk: off }\n" + minimal, file: "pnyx.yaml").cache.diskBytes == nil)
+        #expect(try ConfigLoader.parse(yaml: "cache: { disk: 20GiB }\n" + minimal, file: "pnyx.yaml").cache.diskBytes == 20 << 30)
+        #expect(throws: (any Error).self) { try ConfigLoader.parse(yaml: "cache: { disk: lots }\n" + minimal, file: "pnyx.yaml") }
+        #expect(throws: (any Error).self) {
+            try ConfigLoader.parse(yaml: "cache: { max_object: 4MiB, disk: 2MiB }\n" + minimal, file: "pnyx.yaml")
         }
     }
 }

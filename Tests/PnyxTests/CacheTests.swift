@@ -224,7 +224,7 @@ struct CacheTests {
         let bytes = try #require(await metric(pnyx, "pnyx_cache_bytes{tier=\"memory\"}"))
         #expect(bytes > 0)
         #expect(bytes <= 1 << 20)
-        #expect((await metric(pnyx, "pnyx_cache_evictions_total") ?? 0) > 0)
+        #expect((await metric(pnyx, "pnyx_cache_evictions_total{tier=\"memory\"}") ?? 0) > 0)
         #expect((await metric(pnyx, "pnyx_cache_requests_total{site=\"county\",status=\"MISS\"}") ?? 0) == 40)
     }
 
@@ -269,5 +269,37 @@ struct CacheTests {
         #expect(emergency.status == 200)
         #expect(emergency.header("pnyx-cache") == "STATIC")
         #expect(emergency.body == "Results are being updated.\n")
+    }
+
+    @Test("the disk tier survives a restart: fresh copies are served, stale ones stand in for a dead origin; purge reaches it")
+    func diskSurvivesRestart() async throws {
+        let origin = try await CacheOrigin.start()
+        let dir = try PnyxProcess.makeDirectory()
+        let yaml = Self.config(origin, adminPort: try unusedPort())
+        let first = try await PnyxProcess.start(yaml: yaml, directory: dir)
+        #expect(try await RawHTTP.get(port: first.httpPort, path: "/r/keep").header("pnyx-cache") == "MISS")
+        origin.set { $0.cacheControl = "max-age=2" }
+        #expect(try await RawHTTP.get(port: first.httpPort, path: "/r/short").header("pnyx-cache") == "MISS")
+        #expect(try await RawHTTP.get(port: first.httpPort, path: "/r/gone").header("pnyx-cache") == "MISS")
+        let purge = try await run(PnyxProcess.binary.path, ["cache", "purge", "--config", first.configPath, "--site", "county", "/r/gone"])
+        #expect(purge.output.contains("\"purged\":1"))
+        #expect(await first.stop() == 0)
+
+        let second = try await PnyxProcess.start(yaml: yaml, directory: dir)
+        defer { Task { await second.stop(); await origin.stop() } }
+        #expect(await metric(second, "pnyx_cache_objects{tier=\"disk\"}") == 2)
+        let kept = try await RawHTTP.get(port: second.httpPort, path: "/r/keep")
+        #expect(kept.header("pnyx-cache") == "HIT")
+        #expect(kept.body == "keep v1\n")
+        #expect(origin.count("/r/keep") == 1)
+
+        try await Task.sleep(for: .milliseconds(2100))  // /r/short is stale now
+        await origin.stop()
+        let short = try await RawHTTP.get(port: second.httpPort, path: "/r/short")
+        #expect(short.status == 200)
+        #expect(short.header("pnyx-cache") == "STALE")
+        #expect(short.body == "short v1\n")
+        #expect(try await RawHTTP.get(port: second.httpPort, path: "/r/gone").status == 502)
+        #expect((await metric(second, "pnyx_cache_disk_operations_total{op=\"read\"}") ?? 0) == 2)
     }
 }

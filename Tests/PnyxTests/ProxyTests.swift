@@ -109,7 +109,7 @@ struct ProxyTests {
               - name: slow
                 hosts: [slow.test]
                 origins: [http://127.0.0.1:\(origin.port)]
-                limits: { upstream_response_timeout: 1s }
+                limits: { upstream_response_timeout: 2s }
             """
         let pnyx = try await PnyxProcess.start(yaml: yaml)
         defer { Task { await pnyx.stop(); await origin.stop() } }

@@ -40,20 +40,20 @@ public enum CachePublisher {
 
     /// Removes stored responses of `site`: the listed URLs (any host of the site), everything under `prefix`,
     /// or everything. Returns how many keys were removed.
-    public static func purge(runtime: ProxyRuntime, site: String, urls: [String], prefix: String?) throws -> Int {
+    public static func purge(runtime: ProxyRuntime, site: String, urls: [String], prefix: String?) async throws -> Int {
         guard runtime.snapshots.snapshot.router.route(named: site) != nil else { throw Problem.unknownSite(site) }
         if !urls.isEmpty {
             let targets = try urls.map { url -> String in
                 guard let parsed = parse(url) else { throw Problem.badURL(url) }
                 return parsed.target
             }
-            return runtime.cache.purge(site: site, targets: targets)
+            return await runtime.cache.purge(site: site, targets: targets)
         }
         if let prefix {
             guard prefix.hasPrefix("/") else { throw Problem.badURL(prefix) }
-            return runtime.cache.purge(site: site, prefix: prefix)
+            return await runtime.cache.purge(site: site, prefix: prefix)
         }
-        return runtime.cache.purge(site: site)
+        return await runtime.cache.purge(site: site)
     }
 
     /// Purges each URL, then fetches it from the origin and stores it, so the edge is warm before the news goes
@@ -68,7 +68,7 @@ public enum CachePublisher {
         let defaultHost = route.site.configuration.hosts.first { !$0.hasPrefix("*.") } ?? ""
         var outcomes: [Outcome] = []
         for (url, host, target) in parsed {
-            _ = runtime.cache.purge(site: site, targets: [target])
+            _ = await runtime.cache.purge(site: site, targets: [target])
             let key = CacheKey(site: site, host: host ?? defaultHost, target: target)
             guard let fill = runtime.cache.store.beginRefresh(key) else {
                 outcomes.append(Outcome(url: url, result: "busy", detail: "a fetch of it is already running"))
@@ -76,10 +76,10 @@ public enum CachePublisher {
             }
             let loop = group.next()
             let pool = runtime.pools.pool(for: loop)
-            let store = runtime.cache.store
+            let cache = runtime.cache
             let result = try await loop.submit {
                 BackgroundRefresh.run(
-                    fill: fill, stale: nil, route: route, requestHeaders: HTTPHeaders(), pool: pool, store: store)
+                    fill: fill, stale: nil, route: route, requestHeaders: HTTPHeaders(), pool: pool, cache: cache)
             }.flatMap { $0 }.get()
             switch result {
             case .stored(let object):

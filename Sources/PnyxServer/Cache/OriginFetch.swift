@@ -93,8 +93,9 @@ enum BackgroundRefresh {
     /// Must be called on `pool.eventLoop`. The future says how it ended (never fails).
     static func run(
         fill: Fill, stale: CachedObject?, route: SiteRoute, requestHeaders: HTTPHeaders, pool: UpstreamPool,
-        store: ResponseStore
+        cache: EdgeCache
     ) -> EventLoopFuture<FillResult> {
+        let store = cache.store
         let key = fill.key
         var headers = HeaderBlock()
         _ = headers.add(name: "host", value: key.host.isEmpty ? route.origins.first?.address.authority ?? "localhost" : key.host)
@@ -142,7 +143,7 @@ enum BackgroundRefresh {
             if case UpstreamFailure.timeout = error { return .failed(.timeout) }
             return .failed(.unreachable)
         }.map { result in
-            store.complete(fill, with: result, now: ProxyRuntime.wallMillis() / 1000)
+            cache.complete(fill, with: result, now: ProxyRuntime.wallMillis() / 1000)
             return result
         }
     }
@@ -152,11 +153,11 @@ extension ProxyHandler {
     /// Starts the one background refresh of a stale-while-revalidate hit.
     func startRefresh(_ fill: Fill, stale: CachedObject, exchange: Exchange) {
         guard let pool else {
-            runtime.cache.store.complete(fill, with: .abandoned, now: ProxyRuntime.wallMillis() / 1000)
+            runtime.cache.complete(fill, with: .abandoned, now: ProxyRuntime.wallMillis() / 1000)
             return
         }
         _ = BackgroundRefresh.run(
             fill: fill, stale: stale, route: exchange.route, requestHeaders: exchange.context.head.headers, pool: pool,
-            store: runtime.cache.store)
+            cache: runtime.cache)
     }
 }

@@ -64,7 +64,7 @@ final class CacheExchange {
     /// The fetch this exchange leads (others wait for it); nil for a pass.
     var fill: Fill?
     /// The stored copy: revalidated with its validators, served if the origin fails.
-    let stale: CachedObject?
+    var stale: CachedObject?
     /// Set once the origin's head says the response will be stored.
     var plan: StorePlan?
     var status = 0

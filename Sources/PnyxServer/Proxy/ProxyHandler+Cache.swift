@@ -36,7 +36,6 @@ extension ProxyHandler {
             serveCached(object, status: .hit, exchange: exchange)
             return true
         }
-        let originsDown = exchange.route.allOriginsDown
         let lookup = runtime.cache.store.lookup(key, requestValue: requestValue, now: now) {
             self.makeWaiter(for: exchange)
         }
@@ -51,21 +50,12 @@ extension ProxyHandler {
             if let refresh { startRefresh(refresh, stale: object, exchange: exchange) }
             return true
         case .lead(let fill, let stale):
-            if originsDown {
-                // The health check says every origin is down: a stale copy or an emergency page, without trying.
-                if let stale, stale.usableOnError(now: now) {
-                    runtime.cache.store.complete(fill, with: .failed(.unreachable), now: now)
-                    serveCached(stale, status: .stale, exchange: exchange)
-                    return true
-                }
-                if exchange.route.staticPages?.page(for: requestContext.path) != nil {
-                    runtime.cache.store.complete(fill, with: .failed(.unreachable), now: now)
-                    return serveStaticPage(exchange)
-                }
-            }
-            requestContext.cacheStatus = stale == nil ? .miss : .expired
             exchange.cache = CacheExchange(key: key, rule: rule, fill: fill, stale: stale, requestTime: now)
-            return false
+            if stale == nil, let disk = runtime.cache.disk, disk.mayHave(key) {
+                readFromDisk(disk, exchange: exchange)
+                return true
+            }
+            return leadFetch(exchange, now: now)
         case .wait(let stale):
             exchange.phase = .waiting
             let cache = CacheExchange(key: key, rule: rule, fill: nil, stale: stale, requestTime: now)
@@ -75,7 +65,7 @@ extension ProxyHandler {
             }
             return true
         case .pass(let stale):
-            if originsDown, let stale, stale.usableOnError(now: now) {
+            if exchange.route.allOriginsDown, let stale, stale.usableOnError(now: now) {
                 serveCached(stale, status: .stale, exchange: exchange)
                 return true
             }
@@ -83,6 +73,25 @@ extension ProxyHandler {
             exchange.cache = CacheExchange(key: key, rule: rule, fill: nil, stale: stale, requestTime: now)
             return false
         }
+    }
+
+    /// This request fetches its key from the origin. When the health check says every origin is down, it is
+    /// answered here instead (a stale copy or an emergency page, without trying) and true is returned.
+    func leadFetch(_ exchange: Exchange, now: Int64) -> Bool {
+        guard let cache = exchange.cache else { return false }
+        if exchange.route.allOriginsDown {
+            if let stale = cache.stale, stale.usableOnError(now: now) {
+                completeFill(cache, .failed(.unreachable), now: now)
+                serveCached(stale, status: .stale, exchange: exchange)
+                return true
+            }
+            if exchange.route.staticPages?.page(for: exchange.context.path) != nil {
+                completeFill(cache, .failed(.unreachable), now: now)
+                return serveStaticPage(exchange)
+            }
+        }
+        exchange.context.cacheStatus = cache.stale == nil ? .miss : .expired
+        return false
     }
 
     /// A waiter that hops back to this handler's event loop with the fetch's result.
@@ -103,6 +112,11 @@ extension ProxyHandler {
         cache.waitTimer?.cancel()
         cache.waitTimer = nil
         let now = ProxyRuntime.wallMillis() / 1000
+        if cache.stale == nil, result == nil || result?.isFailure == true {
+            // The leader may have found a copy since this request began waiting (the disk tier's, after a restart).
+            let headers = exchange.context.head.headers
+            cache.stale = runtime.cache.store.peek(cache.key, requestValue: { headers[$0] })
+        }
         switch result {
         case .stored(let object):
             let headers = exchange.context.head.headers
@@ -275,7 +289,7 @@ extension ProxyHandler {
     func completeFill(_ cache: CacheExchange, _ result: FillResult, now: Int64) {
         guard let fill = cache.fill else { return }
         cache.fill = nil
-        runtime.cache.store.complete(fill, with: result, now: now)
+        runtime.cache.complete(fill, with: result, now: now)
     }
 
     // MARK: serving stored responses

@@ -57,9 +57,9 @@ struct EdgeBackend: AdminBackend {
         return lifted.count
     }
 
-    func purgeCache(site: String, urls: [String], prefix: String?) throws -> Int {
+    func purgeCache(site: String, urls: [String], prefix: String?) async throws -> Int {
         do {
-            return try CachePublisher.purge(runtime: proxy, site: site, urls: urls, prefix: prefix)
+            return try await CachePublisher.purge(runtime: proxy, site: site, urls: urls, prefix: prefix)
         } catch let problem as CachePublisher.Problem {
             throw AdminInputError(problem.description)
         }
@@ -82,11 +82,23 @@ struct EdgeBackend: AdminBackend {
     func cacheMetrics() -> String {
         let store = proxy.cache.store
         var text = "# HELP pnyx_cache_bytes Bytes of stored responses.\n# TYPE pnyx_cache_bytes gauge\n"
+        let disk = proxy.cache.disk
         text += "pnyx_cache_bytes{tier=\"memory\"} \(store.bytes)\n"
+        if let disk { text += "pnyx_cache_bytes{tier=\"disk\"} \(disk.bytes)\n" }
         text += "# HELP pnyx_cache_objects Stored responses.\n# TYPE pnyx_cache_objects gauge\n"
         text += "pnyx_cache_objects{tier=\"memory\"} \(store.objects)\n"
-        text += "# HELP pnyx_cache_evictions_total Stored responses evicted from memory to stay within the bound.\n"
-        text += "# TYPE pnyx_cache_evictions_total counter\npnyx_cache_evictions_total \(store.evictions.load(ordering: .relaxed))\n"
+        if let disk { text += "pnyx_cache_objects{tier=\"disk\"} \(disk.objects)\n" }
+        text += "# HELP pnyx_cache_evictions_total Stored responses evicted to stay within a tier's bound.\n"
+        text += "# TYPE pnyx_cache_evictions_total counter\npnyx_cache_evictions_total{tier=\"memory\"} \(store.evictions.load(ordering: .relaxed))\n"
+        if let disk {
+            let c = disk.counters
+            text += "pnyx_cache_evictions_total{tier=\"disk\"} \(c.evictions.load(ordering: .relaxed))\n"
+            text += "# HELP pnyx_cache_disk_operations_total Disk tier work: writes, reads (memory misses found on disk), "
+            text += "errors, and writes skipped because the disk fell behind.\n# TYPE pnyx_cache_disk_operations_total counter\n"
+            for (name, counter) in [("write", c.writes), ("read", c.reads), ("error", c.errors), ("skipped", c.skipped)] {
+                text += "pnyx_cache_disk_operations_total{op=\"\(name)\"} \(counter.load(ordering: .relaxed))\n"
+            }
+        }
         let sites = proxy.cache.stats.all
         text += "# HELP pnyx_cache_requests_total Requests by cache status (HIT, MISS, STALE, BYPASS, EXPIRED, REVALIDATED, STATIC).\n"
         text += "# TYPE pnyx_cache_requests_total counter\n"

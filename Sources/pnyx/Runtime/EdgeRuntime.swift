@@ -42,7 +42,9 @@ struct EdgeRuntime {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.workers ?? System.coreCount)
         let accessLog = try AccessLogSink.make(configuration.accessLog, group: group)
         let traffic = TrafficState()
-        let cache = EdgeCache(settings: configuration.cache, group: group)
+        let cache = EdgeCache(
+            settings: configuration.cache, group: group, diskDirectory: "\(dataDirectory)/cache", logger: logger)
+        await cache.disk?.waitUntilIndexed(timeout: .seconds(10))
         let builder = SnapshotBuilder(events: events, health: cache.health) { configuration, sites in
             try PipelineFactory.makeChain(
                 configuration: configuration, sites: sites, accessLog: accessLog, traffic: traffic, cache: cache)
@@ -101,9 +103,11 @@ struct EdgeRuntime {
             try await serviceGroup.run()
         } catch {
             logger.error("pnyx stopped with an error: \(error)")
+            await cache.stop()
             try? await group.shutdownGracefully()
             throw error
         }
+        await cache.stop()  // queued disk writes land first
         try await group.shutdownGracefully()
         logger.info("pnyx stopped")
     }

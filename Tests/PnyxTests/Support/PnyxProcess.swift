@@ -36,6 +36,7 @@ final class PnyxProcess: @unchecked Sendable {
         let text = yaml.replacingOccurrences(of: "DATA_DIR", with: dir.appendingPathComponent("data").path)
         try text.write(toFile: configPath, atomically: true, encoding: .utf8)
         let readyFile = dir.appendingPathComponent("ready.json").path
+        try? FileManager.default.removeItem(atPath: readyFile)  // a restart in the same directory
         let stderrPath = dir.appendingPathComponent("stderr.log").path
         FileManager.default.createFile(atPath: stderrPath, contents: nil)
         let process = Process()
