@@ -110,4 +110,36 @@ struct TLSTests {
         #expect(normal.status == 0, "\(normal.error)")
         #expect(normal.output == "received 65536\n")
     }
+
+    @Test("the cache over HTTP/2: a HEAD that leads a fetch gets the head only; GET and HEAD are then answered from the copy")
+    func http2CacheHead() async throws {
+        let certs = try await TestCertificates.make(hosts: ["a.test", "b.test"])
+        let origin = try await CacheOrigin.start()
+        let pnyx = try await PnyxProcess.start(yaml: Self.config(originPort: origin.port, certs: certs))
+        defer { Task { await pnyx.stop(); await origin.stop() } }
+        let port = try #require(pnyx.httpsPort)
+        func curl(_ extra: [String]) async throws -> (status: Int32, output: String, error: String) {
+            try await run("curl", [
+                "-sS", "--http2", "--cacert", certs.caPath, "--resolve", "a.test:\(port):127.0.0.1", "-D", "-",
+                "-w", "\nversion=%{http_version}",
+            ] + extra + ["https://a.test:\(port)/r/h2"])
+        }
+        // `-X HEAD` (not `-I`) makes curl print whatever DATA the stream carries: there must be none (curl then
+        // exits 18, "partial file", as it was told 6 bytes and got none).
+        let lead = try await curl(["-X", "HEAD"])
+        #expect([0, 18].contains(lead.status), "\(lead.error)")
+        #expect(lead.output.contains("version=2"))
+        #expect(lead.output.lowercased().contains("pnyx-cache: miss"))
+        #expect(lead.output.lowercased().contains("content-length: 6"))
+        #expect(!lead.output.contains("h2 v1"))
+        let get = try await curl([])
+        #expect(get.status == 0, "\(get.error)")
+        #expect(get.output.lowercased().contains("pnyx-cache: hit"))
+        #expect(get.output.contains("h2 v1\n"))
+        let head = try await curl(["-X", "HEAD"])
+        #expect([0, 18].contains(head.status), "\(head.error)")
+        #expect(head.output.lowercased().contains("pnyx-cache: hit"))
+        #expect(!head.output.contains("h2 v1"))
+        #expect(origin.count("/r/h2") == 1)
+    }
 }
