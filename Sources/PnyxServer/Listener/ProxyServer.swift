@@ -95,6 +95,10 @@ public final class ProxyServer: Service, Sendable {
         return try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            // Accept up to 256 waiting connections per wake-up, not NIO's default 4: under load each event-loop turn
+            // serves hundreds of requests, and 2,000 clients arriving at once would otherwise wait seconds in the
+            // accept queue (measured: p99 3 s at 2,000 connections, 34 ms for nginx).
+            .serverChannelOption(.maxMessagesPerRead, value: 256)
             .serverChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(quiesce.makeServerChannelHandler(channel: channel))
