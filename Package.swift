@@ -29,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
     ],
     targets: [
         .systemLibrary(
@@ -117,6 +118,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "PnyxChallenge",
+            dependencies: [
+                "PnyxCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Atomics", package: "swift-atomics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "PnyxDemo",
             dependencies: [
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -126,7 +138,7 @@ let package = Package(
         .executableTarget(
             name: "pnyx",
             dependencies: [
-                "PnyxCore", "PnyxConfig", "PnyxStore", "PnyxServer", "PnyxAdmin", "PnyxDemo", "PnyxDefense",
+                "PnyxCore", "PnyxConfig", "PnyxStore", "PnyxServer", "PnyxAdmin", "PnyxDemo", "PnyxDefense", "PnyxChallenge",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -141,7 +153,7 @@ let package = Package(
         .testTarget(
             name: "PnyxTests",
             dependencies: [
-                "PnyxCore", "PnyxConfig", "PnyxStore", "PnyxServer", "PnyxDefense", "PnyxCache", "pnyx",
+                "PnyxCore", "PnyxConfig", "PnyxStore", "PnyxServer", "PnyxDefense", "PnyxCache", "PnyxChallenge", "pnyx",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),

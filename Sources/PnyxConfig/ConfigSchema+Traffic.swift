@@ -230,7 +230,7 @@ extension ConfigSchema {
                 if let parsed = RateLimitRule.Action(rawValue: action) {
                     rule.action = parsed
                 } else {
-                    diagnostics.error("expected block or log, got '\(action)'", at: map.value("action"), key: "\(itemPath).action")
+                    diagnostics.error("expected block, log or challenge, got '\(action)'", at: map.value("action"), key: "\(itemPath).action")
                 }
             }
             if let timeout = map.duration("timeout") {

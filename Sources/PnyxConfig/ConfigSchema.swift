@@ -14,7 +14,7 @@ struct ConfigSchema {
 
     static let topKeys = [
         "listen", "admin", "data_dir", "trusted_proxies", "access", "default_site", "limits", "access_log", "events",
-        "sites", "workers", "bans", "geoip", "cache",
+        "sites", "workers", "bans", "geoip", "cache", "challenge",
     ]
     static let listenKeys = ["http", "https"]
     static let adminKeys = ["listen"]
@@ -25,7 +25,7 @@ struct ConfigSchema {
     ]
     static let siteKeys = [
         "name", "hosts", "aliases", "origins", "tls", "limits", "security_headers", "hsts", "access", "rate_limits",
-        "critical_paths", "escalation", "cache", "health_check", "static_fallback",
+        "critical_paths", "escalation", "cache", "health_check", "static_fallback", "challenge",
     ]
     static let siteLimitKeys = ["max_body_bytes", "upstream_connect_timeout", "upstream_response_timeout"]
     static let tlsKeys = ["certificate", "key"]
@@ -91,6 +91,16 @@ struct ConfigSchema {
         if let node = top.value("bans") { config.bans = bans(node) }
         if let map = top.map("geoip") { config.geoipDatabase = geoip(map) }
         if let map = top.map("cache") { config.cache = cacheSettings(map) }
+        if let map = top.map("challenge") {
+            defer { map.finish(allowed: ["key_file"]) }
+            if let file = map.string("key_file") {
+                let resolved = resolve(file)
+                if access(resolved, R_OK) != 0 {
+                    diagnostics.error("cannot read '\(resolved)'", at: map.value("key_file"), key: "challenge.key_file")
+                }
+                config.challengeKeyFile = resolved
+            }
+        }
 
         if let limits = top.map("limits") {
             config.limits = globalLimits(limits)
@@ -314,6 +324,7 @@ struct ConfigSchema {
         if let node = map.value("cache") { site.cache = siteCache(node, path: "\(path).cache") }
         if let node = map.value("health_check") { site.healthCheck = healthCheck(node, path: "\(path).health_check") }
         site.staticFallback = staticFallback(map, path: path)
+        if let node = map.value("challenge") { site.challenge = siteChallenge(node, path: "\(path).challenge") }
         return site
     }
 

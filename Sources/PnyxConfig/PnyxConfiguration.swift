@@ -19,6 +19,9 @@ public struct PnyxConfiguration: Sendable, Equatable {
     public var bans = BanPolicy()
     /// The response cache's memory bound and largest object.
     public var cache = CacheSettings()
+    /// The secret the challenge signs with (`challenge.key_file`); nil: `<data_dir>/challenge.key`, made on
+    /// first start. Nodes of a fleet that share clearance cookies share this file.
+    public var challengeKeyFile: String?
     /// A site that answers requests for unknown hosts (otherwise 421).
     public var defaultSite: SiteName?
     public var limits: GlobalLimits

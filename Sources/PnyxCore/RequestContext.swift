@@ -37,6 +37,8 @@ public enum RequestOutcome: String, Sendable {
     case cached
     /// Refused by a filter (`Verdict.block`).
     case blocked
+    /// Shown the bot challenge (or answered by its verification endpoints).
+    case challenged
     /// The origin failed (connect error, timeout, broken response).
     case upstreamError = "upstream_error"
     /// The client request was unusable (unknown host, malformed) or the client went away.
@@ -64,6 +66,8 @@ public final class RequestContext {
     /// The client is on an allow list: later protections let it through (an administrator can never lock
     /// themselves out).
     public var allowListed = false
+    /// A protection asks for the bot challenge (a rate-limit rule with `action: challenge`): its rule name.
+    public var challengeRequestedBy: String?
     public var outcome: RequestOutcome = .forwarded
     /// The filter that responded or blocked, if any.
     public var decidedBy: FilterName?

@@ -33,6 +33,8 @@ public struct SiteConfiguration: Sendable, Equatable {
     public var healthCheck: HealthCheckPolicy?
     /// A directory of static pages served when the origin is down and nothing is cached (emergency mode).
     public var staticFallback: String?
+    /// When the bot challenge is shown.
+    public var challenge = ChallengePolicy()
 
     /// Whether `path` is under one of the site's voter-critical prefixes.
     public func isCritical(_ path: Substring) -> Bool {

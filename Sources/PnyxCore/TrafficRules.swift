@@ -45,6 +45,8 @@ public struct RateLimitRule: Sendable, Equatable {
         case block
         /// Count and record an event, let the request through (to tune a rule before enforcing it).
         case log
+        /// Show the bot challenge to browsers without clearance (JSON clients get 429); cleared clients pass.
+        case challenge
     }
 
     public var name: String

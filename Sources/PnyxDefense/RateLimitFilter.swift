@@ -144,6 +144,16 @@ public struct RateLimitFilter: Filter {
                     evidence: "over \(requests) requests per \(rule.period) (\(describe(rule.key)))")
             }
             return .continue
+        case .challenge:
+            // The challenge filter (later in the chain) shows browsers without clearance the challenge.
+            compiled.logged.increment()
+            if first {
+                context.emit(
+                    filter: name, rule: rule.name, action: .challenge,
+                    evidence: "over \(requests) requests per \(rule.period) (\(describe(rule.key)))")
+            }
+            context.challengeRequestedBy = context.challengeRequestedBy ?? rule.name
+            return .continue
         case .block:
             // Wait until the sliding window has room again, or the rule's timeout if longer.
             let windowLeft = (compiled.periodMillis - nowMillis % compiled.periodMillis + 999) / 1000

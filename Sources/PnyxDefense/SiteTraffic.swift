@@ -6,7 +6,7 @@ import Synchronization
 /// across reloads (by site name). The data path adds to the counters with relaxed atomics, each event loop in its
 /// own shard (its own cache lines, so the loops never contend); the escalation service sums and resets them once
 /// a second.
-public final class SiteTraffic: @unchecked Sendable {  // the words are only ever touched atomically
+public final class SiteTraffic: PostureSource, @unchecked Sendable {  // the words are only ever touched atomically
     /// Shards of `stride` words (128 bytes: never two shards in one cache line); fields are word offsets.
     static let shards = 8
     static let stride = 16

@@ -144,7 +144,8 @@ extension ProxyHandler {
         case .continue:
             return false
         case .respond(let response):
-            exchange.context.outcome = .responded
+            // A filter may have said more precisely what it did (the challenge sets `.challenged`).
+            if exchange.context.outcome == .forwarded { exchange.context.outcome = .responded }
             respondLocally(exchange, response, runResponseFilters: true)
             return true
         case .block(let block):

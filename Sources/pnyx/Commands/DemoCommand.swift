@@ -35,6 +35,9 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Log level.")
     var logLevel: String = "info"
 
+    @Flag(help: "Start the demo site in under-attack mode: browsers pass the bot challenge once, scripts do not.")
+    var underAttack = false
+
     func run() async throws {
         let logger = Bootstrap.start(logLevel: logLevel)
         try Filesystem.makeDirectory(dataDir)
@@ -67,6 +70,9 @@ struct DemoCommand: AsyncParsableCommand {
                     - { path: /register, action: bypass }
                     - { path: /api/**, action: bypass }
                 health_check: { path: /healthz, interval: 2s, timeout: 1s }
+                # Under attack, browsers solve a short proof-of-work once (a clearance cookie for an hour); the
+                # critical paths above never see it. Escalation turns it on by itself for the other paths.
+                challenge: { under_attack: \(underAttack) }
                 # Shown when the origin is down and a page was never cached.
                 static_fallback: \(dataDirectory)/static
                 rate_limits:
@@ -100,6 +106,7 @@ struct DemoCommand: AsyncParsableCommand {
         runtime.servicesBeforeProxy = [origin]
         let host = self.host
         let originPort = self.originPort
+        let underAttack = self.underAttack
         runtime.onReady = { addresses, adminPort in
             let port = addresses.first?.port ?? 0
             let base = "http://\(host == "0.0.0.0" ? "127.0.0.1" : host):\(port)"
@@ -115,6 +122,7 @@ struct DemoCommand: AsyncParsableCommand {
                 Cache:       results say "Pnyx-Cache: HIT" (curl -sI \(base)/results/summary.json)
                 Outage:      curl -X POST 'http://127.0.0.1:\(originPort)/demo/outage?on=1'  (results keep being served;
                              ?on=0 ends it)
+                Challenge:   \(underAttack ? "under attack: the home page asks browsers for a proof of work once (curl gets the page, not the site)" : "off (start with --under-attack to see it)")
                 Metrics:     \(adminPort.map { "http://127.0.0.1:\($0)/metrics" } ?? "admin listener off")
                 Access log:  \(dataDirectory)/access.log
                 Events:      \(dataDirectory)/pnyx.sqlite

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import PnyxAdmin
+import PnyxChallenge
 import PnyxCore
 import PnyxDefense
 import PnyxServer
@@ -18,6 +19,7 @@ struct EdgeBackend: AdminBackend {
     let traffic: TrafficState
     let proxy: ProxyRuntime
     let group: any EventLoopGroup
+    let challenge: ChallengeState
 
     func reload() async -> ReloadResult { await coordinator.reload() }
 
@@ -157,6 +159,14 @@ struct EdgeBackend: AdminBackend {
             text += "pnyx_site_posture{site=\"\(site.name.rawValue)\"} \(traffic.sites.traffic(for: site.name).posture.rawValue)\n"
         }
         text += cacheMetrics()
+        text += "# HELP pnyx_challenge_total Bot challenge outcomes: issued (page shown), solved, failed, passed (valid "
+        text += "clearance), bot (verified crawler), noscript, refused, json (429 to an API client).\n"
+        text += "# TYPE pnyx_challenge_total counter\n"
+        for (site, counters) in challenge.stats.all {
+            for result in ChallengeStats.Result.allCases {
+                text += "pnyx_challenge_total{site=\"\(site)\",result=\"\(result.rawValue)\"} \(counters.count(result))\n"
+            }
+        }
         text += "# HELP pnyx_config_generation Configuration generation in use.\n# TYPE pnyx_config_generation gauge\n"
         text += "pnyx_config_generation \(snapshots.snapshot.generation)\n"
         return text

@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import PnyxAdmin
+import PnyxChallenge
 import PnyxConfig
 import PnyxCore
 import PnyxServer
@@ -45,9 +46,12 @@ struct EdgeRuntime {
         let cache = EdgeCache(
             settings: configuration.cache, group: group, diskDirectory: "\(dataDirectory)/cache", logger: logger)
         await cache.disk?.waitUntilIndexed(timeout: .seconds(10))
+        let challenge = ChallengeState(
+            keys: try ChallengeKeys.loadOrCreate(path: configuration.challengeKeyFile ?? "\(dataDirectory)/challenge.key"))
         let builder = SnapshotBuilder(events: events, health: cache.health) { configuration, sites in
             try PipelineFactory.makeChain(
-                configuration: configuration, sites: sites, accessLog: accessLog, traffic: traffic, cache: cache)
+                configuration: configuration, sites: sites, accessLog: accessLog, traffic: traffic, cache: cache,
+                challenge: challenge)
         }
         let replicas: [ProxySnapshot]
         do {
@@ -66,12 +70,13 @@ struct EdgeRuntime {
         let backend = EdgeBackend(
             coordinator: coordinator, events: events, store: store, snapshots: snapshots, accessLog: accessLog,
             connections: runtime.connections, slowClients: runtime.slowClients, traffic: traffic, proxy: runtime,
-            group: group)
+            group: group, challenge: challenge)
 
         var services: [any Service] = [
             events, BanSweeper(registry: traffic.bans, events: events),
             EscalationService(registry: traffic.sites, snapshots: snapshots, events: events, changes: traffic.escalations),
             ConnectionDefenseReporter(connections: runtime.connections, slowClients: runtime.slowClients, events: events),
+            ChallengeReporter(stats: challenge.stats, events: events),
             HealthCheckService(checker: HealthChecker(runtime: runtime, group: group, events: events), logger: logger),
         ]
         if let accessLog { services.append(accessLog) }

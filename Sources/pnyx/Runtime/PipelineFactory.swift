@@ -1,3 +1,4 @@
+import PnyxChallenge
 import PnyxConfig
 import PnyxCore
 import PnyxDefense
@@ -14,7 +15,7 @@ import Glibc
 enum PipelineFactory {
     static func makeChain(
         configuration: PnyxConfiguration, sites: [Site], accessLog: AccessLogSink?, traffic: TrafficState,
-        cache: EdgeCache? = nil
+        cache: EdgeCache? = nil, challenge: ChallengeState? = nil
     ) throws -> FilterChain {
         let head = StandardFilters.head()
         var protections: [any Filter] = []
@@ -27,6 +28,11 @@ enum PipelineFactory {
         let rateLimits = RateLimitFilter(
             sites: sites, counters: traffic.counters, penalties: traffic.penalties, traffic: traffic.sites)
         if !rateLimits.isEmpty { protections.append(rateLimits) }
+        // After the rate limits (a rule may ask for the challenge); it reads each site's escalation posture.
+        if let challenge {
+            protections.append(
+                ChallengeFilter(sites: sites, state: challenge) { site in traffic.sites.traffic(for: site.name) })
+        }
         // Counts each site's requests, refusals and origin health for automatic escalation.
         let stats = TrafficStatsFilter(sites: sites, registry: traffic.sites, shard: traffic.sites.takeShard())
         if !stats.isEmpty { protections.append(stats) }

@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+"""Drives a real headless Chromium through Pnyx's bot challenge.
+
+usage: challenge.py URL [RUNS]
+Loads URL in a fresh browser profile RUNS times (default 1); each time waits until the page is no longer the
+challenge, and prints one JSON line: {"passed": bool, "seconds": float, "title": str, "cookie": bool}.
+Exit status 0 only if every run passed.
+"""
+import json
+import sys
+import time
+
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+
+
+def run(url: str) -> dict:
+    options = Options()
+    for arg in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1100,800"]:
+        options.add_argument(arg)
+    options.binary_location = "/usr/bin/chromium"
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    try:
+        started = time.monotonic()
+        driver.get(url)
+        deadline = started + 30
+        title = driver.title
+        while time.monotonic() < deadline:
+            title = driver.title
+            if title and "One moment" not in title and "Un momento" not in title:
+                break
+            time.sleep(0.02)
+        elapsed = time.monotonic() - started
+        passed = "One moment" not in title and "Un momento" not in title
+        cookie = driver.get_cookie("pnyx_clearance") is not None
+        return {"passed": passed, "seconds": round(elapsed, 3), "title": title, "cookie": cookie}
+    finally:
+        driver.quit()
+
+
+def main() -> int:
+    url = sys.argv[1]
+    runs = int(sys.argv[2]) if len(sys.argv) > 2 else 1
+    ok = True
+    for _ in range(runs):
+        result = run(url)
+        print(json.dumps(result), flush=True)
+        ok = ok and result["passed"] and result["cookie"]
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
