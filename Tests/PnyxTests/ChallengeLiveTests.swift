@@ -93,15 +93,16 @@ struct ChallengeLiveTests {
     func noscript() async throws {
         let origin = try await TestOrigin.start()
         let pnyx = try await PnyxProcess.start(
-            yaml: Self.config(origin, challenge: "{ under_attack: true, noscript_wait: 1s, noscript_per_network: 1 }"))
+            yaml: Self.config(origin, challenge: "{ under_attack: true, noscript_wait: 3s, noscript_per_network: 1 }"))
         defer { Task { await pnyx.stop(); await origin.stop() } }
         let page = try await RawHTTP.get(port: pnyx.httpPort, path: "/")
         let puzzle = try Self.puzzle(page.body)
-        #expect(page.body.contains("<noscript><meta http-equiv=\"refresh\" content=\"1;url=/.pnyx/challenge/wait?t="))
+        #expect(page.body.contains("<noscript><meta http-equiv=\"refresh\" content=\"3;url=/.pnyx/challenge/wait?t="))
         let early = try await RawHTTP.get(port: pnyx.httpPort, path: "/.pnyx/challenge/wait?t=\(puzzle.wait)&r=/")
         #expect(early.status == 403)
         #expect(early.header("set-cookie") == nil)
-        try await Task.sleep(for: .milliseconds(2100))  // whole seconds: at least one full second has passed
+        // Whole seconds: the early request came within 2 s even on a loaded machine; now 3 have surely passed.
+        try await Task.sleep(for: .milliseconds(4100))
         let passed = try await RawHTTP.get(port: pnyx.httpPort, path: "/.pnyx/challenge/wait?t=\(puzzle.wait)&r=/")
         #expect(passed.status == 303)
         let cookie = try #require(Self.cookie(passed))

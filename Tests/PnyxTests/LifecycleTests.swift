@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 import Testing
 
@@ -11,18 +12,21 @@ struct LifecycleTests {
         let pnyx = try await PnyxProcess.start(yaml: yaml)
         defer { Task { await pnyx.stop(); await origin.stop() } }
 
+        let reloading = Flag()
         let statuses = try await withThrowingTaskGroup(of: [Int].self) { group in
             for _ in 0..<4 {
                 group.addTask {
+                    // Requests run until every reload is done (at least 3 s), however slow the machine is.
                     var seen: [Int] = []
                     let end = ContinuousClock.now + .seconds(3)
-                    while ContinuousClock.now < end {
+                    while ContinuousClock.now < end || reloading.isSet {
                         seen.append(try await RawHTTP.get(port: pnyx.httpPort, path: "/page").status)
                     }
                     return seen
                 }
             }
             group.addTask {
+                defer { reloading.set(false) }
                 for i in 0..<6 {
                     try await Task.sleep(for: .milliseconds(400))
                     // Alternate between two valid configurations (the second adds a host).
@@ -42,8 +46,7 @@ struct LifecycleTests {
             for try await part in group { all += part }
             return all
         }
-        // Traffic ran through all six reloads (a loaded CI machine manages a few dozen requests in 3 s).
-        #expect(statuses.count > 12)
+        #expect(statuses.count >= 8)
         #expect(statuses.allSatisfy { $0 == 200 }, "non-200: \(statuses.filter { $0 != 200 })")
         #expect(pnyx.log.contains("configuration reloaded"))
         let status = try await adminGET(pnyx, "/api/v1/status")
@@ -104,4 +107,11 @@ struct LifecycleTests {
         #expect(ContinuousClock.now - started < .seconds(4))
         #expect(origin.requests.isEmpty)
     }
+}
+
+/// A flag several tasks read and one clears.
+final class Flag: Sendable {
+    private let value = Mutex(true)
+    var isSet: Bool { value.withLock { $0 } }
+    func set(_ newValue: Bool) { value.withLock { $0 = newValue } }
 }
