@@ -9,6 +9,8 @@
 #   bench/proxy.sh                 # 3 rounds of 10 s, 50 connections
 #   ROUNDS=5 DURATION=15 CONNECTIONS=100 bench/proxy.sh
 #   RELAY=1 bench/proxy.sh         # also a bare SwiftNIO TCP relay (bench/relay): the NIO ceiling here
+#   CHALLENGE=1 bench/proxy.sh     # also Pnyx in under-attack mode, wrk presenting a clearance cookie: the cost
+#                                  # of verifying the cookie on every request
 #   BARE=1 bench/proxy.sh          # also Pnyx with its traffic defenses off (rate limits, bans, escalation):
 #                                  # the per-request cost of the defenses, same binary, measured in alternation
 #
@@ -24,6 +26,8 @@ ORIGIN_PORT=19101 NGINX_PORT=19102 PNYX_PORT=19103 PNYX_LOG_PORT=19104 RELAY_POR
 RELAY=${RELAY:-0}
 BARE=${BARE:-0}
 PNYX_BARE_PORT=19105
+CHALLENGE=${CHALLENGE:-0}
+PNYX_CHALLENGE_PORT=19107
 
 need=()
 command -v nginx >/dev/null || need+=(nginx)
@@ -63,7 +67,7 @@ nginx_conf origin "server { listen 127.0.0.1:$ORIGIN_PORT reuseport backlog=4096
 nginx_conf proxy "upstream origin { server 127.0.0.1:$ORIGIN_PORT; keepalive 128; }
   server { listen 127.0.0.1:$NGINX_PORT reuseport backlog=4096;
     location / { proxy_pass http://origin; proxy_http_version 1.1; proxy_set_header Connection \"\"; proxy_set_header Host \$host; } }" > "$D/proxy.conf"
-pnyx_config() { # port data_dir access_log [bare]
+pnyx_config() { # port data_dir access_log [bare|challenge]
   cat <<YAML
 listen: { http: 127.0.0.1:$1 }
 admin: { listen: off }
@@ -76,6 +80,7 @@ sites:
     origins: [http://127.0.0.1:$ORIGIN_PORT]
     # The page is static (nginx sends Last-Modified), so the cache would answer it: measure proxying instead.
     cache: off
+$([ "${4:-}" = challenge ] && echo "    challenge: { under_attack: true }")
 YAML
   if [ "${4:-}" = bare ]; then
     printf "    rate_limits: []\n    escalation: off\n"
@@ -91,6 +96,7 @@ YAML
 pnyx_config $PNYX_PORT "$D/data" off > "$D/pnyx.yaml"
 pnyx_config $PNYX_LOG_PORT "$D/data-log" "$D/logs/pnyx-access.log" > "$D/pnyx-log.yaml"
 mkdir -p "$D/data-bare"; pnyx_config $PNYX_BARE_PORT "$D/data-bare" off bare > "$D/pnyx-bare.yaml"
+mkdir -p "$D/data-challenge"; pnyx_config $PNYX_CHALLENGE_PORT "$D/data-challenge" off challenge > "$D/pnyx-challenge.yaml"
 
 cleanup() {
   for pid in "$D/origin.pid" "$D/proxy.pid"; do [ -f "$pid" ] && kill "$(cat "$pid")" 2>/dev/null || true; done
@@ -98,11 +104,12 @@ cleanup() {
   [ -n "${P2:-}" ] && kill "$P2" 2>/dev/null || true
   [ -n "${P4:-}" ] && kill "$P4" 2>/dev/null || true
   [ -n "${P3:-}" ] && kill "$P3" 2>/dev/null || true
+  [ -n "${P5:-}" ] && kill "$P5" 2>/dev/null || true
   wait 2>/dev/null || true
 }
 trap cleanup EXIT
 # A port that already answers would measure whatever holds it (an old Pnyx left running, say): refuse.
-for p in $ORIGIN_PORT $NGINX_PORT $PNYX_PORT $PNYX_LOG_PORT $PNYX_BARE_PORT $RELAY_PORT; do
+for p in $ORIGIN_PORT $NGINX_PORT $PNYX_PORT $PNYX_LOG_PORT $PNYX_BARE_PORT $RELAY_PORT $PNYX_CHALLENGE_PORT; do
   if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$p/"; then
     echo "port $p is already in use; stop what listens there first" >&2; exit 1
   fi
@@ -123,15 +130,27 @@ if [ "$RELAY" = 1 ]; then
   bench/relay/.build/release/relay $RELAY_PORT $ORIGIN_PORT & P3=$!
   PORTS+=($RELAY_PORT); TARGETS+=(relay)
 fi
+COOKIE=""
+if [ "$CHALLENGE" = 1 ]; then
+  "$PNYX" serve --config "$D/pnyx-challenge.yaml" --log-level warning 2>"$D/logs/pnyx-challenge.err" & P5=$!
+  for i in $(seq 100); do [ -f "$D/data-challenge/challenge.key" ] && curl -s -o /dev/null "http://127.0.0.1:$PNYX_CHALLENGE_PORT/" && break; sleep 0.1; done
+  COOKIE=$("$PNYX" challenge clearance --config "$D/pnyx-challenge.yaml" --site bench --client 127.0.0.1 --lifetime 86400)
+  code=$(curl -s -o /dev/null -w "%{http_code}" "http://127.0.0.1:$PNYX_CHALLENGE_PORT/")
+  with=$(curl -s -o /dev/null -w "%{http_code}" -H "Cookie: $COOKIE" "http://127.0.0.1:$PNYX_CHALLENGE_PORT/")
+  [ "$code" = 403 ] && [ "$with" = 200 ] || { echo "challenge instance: $code without the cookie, $with with it (want 403, 200)" >&2; exit 1; }
+  TARGETS+=(challenge)
+fi
 for p in "${PORTS[@]}"; do
   for i in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$p/" && break; sleep 0.1; done
   curl -sf -o /dev/null "http://127.0.0.1:$p/" || { echo "port $p did not come up" >&2; exit 1; }
 done
 
-# One wrk run: prints "req_per_s p99_ms"
+# One wrk run (port [cookie]): prints "req_per_s p99_ms"
 measure() {
   local out rps p99 unit
-  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "http://127.0.0.1:$1/")
+  local header=()
+  [ -n "${2:-}" ] && header=(-H "Cookie: $2")
+  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "${header[@]}" "http://127.0.0.1:$1/")
   rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
   p99=$(awk '$1=="99%" {print $2}' <<<"$out")
   case "$p99" in
@@ -150,10 +169,11 @@ measure() {
 
 echo "warming up…" >&2
 for p in "${PORTS[@]}"; do wrk -t1 -c"$CONNECTIONS" -d2s "http://127.0.0.1:$p/" >/dev/null; done
+[ "$CHALLENGE" = 1 ] && wrk -t1 -c"$CONNECTIONS" -d2s -H "Cookie: $COOKIE" "http://127.0.0.1:$PNYX_CHALLENGE_PORT/" >/dev/null
 
 printf "\nwrk -t%s -c%s -d%ss, %s rounds, 2.7 KB page, loopback, %s cores\n" "$THREADS" "$CONNECTIONS" "$DURATION" "$ROUNDS" "$(nproc)"
 printf "%-6s %-22s %12s %10s\n" round server "req/s" "p99 ms"
-declare -a R_ORIGIN R_NGINX R_PNYX R_PNYXLOG R_RELAY R_BARE
+declare -a R_ORIGIN R_NGINX R_PNYX R_PNYXLOG R_RELAY R_BARE R_CHALLENGE
 for r in $(seq "$ROUNDS"); do
   for target in "${TARGETS[@]}"; do
     case $target in
@@ -163,12 +183,14 @@ for r in $(seq "$ROUNDS"); do
       pnyxlog) port=$PNYX_LOG_PORT; label="pnyx + access log";;
       bare) port=$PNYX_BARE_PORT; label="pnyx, defenses off";;
       relay) port=$RELAY_PORT; label="bare NIO TCP relay";;
+      challenge) port=$PNYX_CHALLENGE_PORT; label="pnyx, cookie checked";;
     esac
-    read -r rps p99 < <(measure $port)
+    cookie=""; [ "$target" = challenge ] && cookie=$COOKIE
+    read -r rps p99 < <(measure $port "$cookie")
     if [ "$rps" = ERR ]; then echo "$label answered errors, so the measurement is invalid; see $D/logs" >&2; exit 1; fi
     printf "%-6s %-22s %12s %10s\n" "$r" "$label" "$rps" "$p99"
     case $target in
-      origin) R_ORIGIN+=("$rps");; nginx) R_NGINX+=("$rps");; pnyx) R_PNYX+=("$rps");; pnyxlog) R_PNYXLOG+=("$rps");; relay) R_RELAY+=("$rps");; bare) R_BARE+=("$rps");;
+      origin) R_ORIGIN+=("$rps");; nginx) R_NGINX+=("$rps");; pnyx) R_PNYX+=("$rps");; pnyxlog) R_PNYXLOG+=("$rps");; relay) R_RELAY+=("$rps");; bare) R_BARE+=("$rps");; challenge) R_CHALLENGE+=("$rps");;
     esac
   done
 done
@@ -182,6 +204,11 @@ printf "ratio pnyx+access log/nginx: %.2f\n" "$(awk -v a="$ml" -v b="$mn" 'BEGIN
 if [ "$BARE" = 1 ]; then
   mb=$(median "${R_BARE[@]}")
   printf "ratio pnyx with/without its traffic defenses: %.3f\n" "$(awk -v a="$mp" -v b="$mb" 'BEGIN{print a/b}')"
+fi
+if [ "$CHALLENGE" = 1 ]; then
+  mc=$(median "${R_CHALLENGE[@]}")
+  printf "ratio pnyx checking a clearance cookie/nginx: %.2f   (vs pnyx without the challenge %.3f)\n" \
+    "$(awk -v a="$mc" -v b="$mn" 'BEGIN{print a/b}')" "$(awk -v a="$mc" -v b="$mp" 'BEGIN{print a/b}')"
 fi
 if [ "$RELAY" = 1 ]; then
   mr=$(median "${R_RELAY[@]}")

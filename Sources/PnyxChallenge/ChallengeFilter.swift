@@ -48,12 +48,13 @@ public struct ChallengeFilter: Filter {
         guard let site = sites[context.site] else { return .continue }
         let path = context.path
         if path.hasPrefix(Self.prefix) { return endpoint(context, site: site) }
-        if context.allowListed || site.policy.isExempt(path, site: site.configuration) { return .continue }
+        // The common case first and cheapest: nothing asks for the challenge.
         let posture = site.posture?.posture ?? .normal
         let policy = site.policy
         guard context.challengeRequestedBy != nil || policy.underAttack || (policy.onEscalation && posture == .underAttack)
-            || policy.paths.contains(where: { $0.matches(path) })
+            || (!policy.paths.isEmpty && policy.paths.contains(where: { $0.matches(path) }))
         else { return .continue }
+        if context.allowListed || policy.isExempt(path, site: site.configuration) { return .continue }
         let headers = context.head.headers
         let clientPrefix = ClientPrefix.of(context.client.address)
         let now = now()

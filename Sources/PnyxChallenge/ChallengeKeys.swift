@@ -83,8 +83,8 @@ func constantTimeEqual(_ a: Substring, _ b: String) -> Bool {
 
 /// The part of a client's address a token is bound to: the /24 of an IPv4 address, the /64 of an IPv6 one (so a
 /// phone that changes address inside its network keeps its clearance).
-enum ClientPrefix {
-    static func of(_ address: IPAddress?) -> String {
+public enum ClientPrefix {
+    public static func of(_ address: IPAddress?) -> String {
         guard let address else { return "-" }
         if let v4 = address.ipv4Value { return "4:" + String(v4 >> 8, radix: 16) }
         return "6:" + String(address.high, radix: 16)
