@@ -23,17 +23,16 @@ public struct ChallengeFilter: Filter {
 
     let sites: SiteTable<SiteEntry>
     let state: ChallengeState
-    /// Clock in seconds (tests move it).
-    let now: @Sendable () -> Int64
+    /// Cookies this replica already checked (a filter chain is built per event loop, so this is touched by one
+    /// thread only): the next request with the same cookie from the same network skips the HMACs.
+    let verified = VerifiedClearances()
 
     static let prefix = "/.pnyx/challenge/"
 
     public init(
-        sites: [Site], state: ChallengeState, posture: (Site) -> (any PostureSource)? = { _ in nil },
-        now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
+        sites: [Site], state: ChallengeState, posture: (Site) -> (any PostureSource)? = { _ in nil }
     ) {
         self.state = state
-        self.now = now
         self.sites = SiteTable(sites) { site in
             let policy = site.configuration.challenge
             return SiteEntry(
@@ -56,14 +55,22 @@ public struct ChallengeFilter: Filter {
         else { return .continue }
         if context.allowListed || policy.isExempt(path, site: site.configuration) { return .continue }
         let headers = context.head.headers
-        let clientPrefix = ClientPrefix.of(context.client.address)
-        let now = now()
-        if let cookie = Clearance.find(in: headers["cookie"]),
-            Clearance.isValid(cookie, keys: state.keys, site: site.name, prefix: clientPrefix, now: now)
-        {
-            site.counters.add(.passed)
-            return .continue
+        let now = context.startWallMillis / 1000
+        if let cookie = Clearance.find(in: headers) {
+            let key = VerifiedClearances.key(cookie, site: site.name, address: context.client.address)
+            if verified.isValid(key, now: now) {
+                site.counters.add(.passed)
+                return .continue
+            }
+            if let expires = Clearance.validExpiry(
+                cookie, keys: state.keys, site: site.name, prefix: ClientPrefix.of(context.client.address), now: now)
+            {
+                verified.insert(key, expires: expires)
+                site.counters.add(.passed)
+                return .continue
+            }
         }
+        let clientPrefix = ClientPrefix.of(context.client.address)
         if !site.bots.isEmpty, let address = context.client.address, let agent = headers.first(name: "user-agent"),
             let bot = GoodBotVerifier.claimed(agent, bots: site.bots)
         {
@@ -130,7 +137,7 @@ public struct ChallengeFilter: Filter {
         let query = Self.query(context.head.uri)
         let target = Self.safeTarget(query["r"] ?? "/")
         let clientPrefix = ClientPrefix.of(context.client.address)
-        let now = now()
+        let now = context.startWallMillis / 1000
         let token = query["t"] ?? ""
         switch context.path.dropFirst(Self.prefix.count) {
         case "verify":
@@ -269,5 +276,32 @@ public struct ChallengeFilter: Filter {
             }
         }
         return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// Clearance cookies one event loop's filter has verified, until they expire (bounded; cleared when full).
+final class VerifiedClearances: @unchecked Sendable {  // one event loop only: see ChallengeFilter.verified
+    private var expiries: [Int: Int64] = [:]
+    static let capacity = 16_384
+
+    /// The cookie, the site and the client's network, hashed (SipHash, seeded per process).
+    static func key(_ cookie: Substring, site: String, address: IPAddress?) -> Int {
+        var hasher = Hasher()
+        hasher.combine(cookie)
+        hasher.combine(site)
+        if let address {
+            if let v4 = address.ipv4Value { hasher.combine(v4 >> 8) } else { hasher.combine(address.high) }
+        }
+        return hasher.finalize()
+    }
+
+    func isValid(_ key: Int, now: Int64) -> Bool {
+        guard let expires = expiries[key] else { return false }
+        return expires > now
+    }
+
+    func insert(_ key: Int, expires: Int64) {
+        if expiries.count >= Self.capacity { expiries.removeAll(keepingCapacity: true) }
+        expiries[key] = expires
     }
 }

@@ -35,13 +35,27 @@ public final class ChallengeStats: Sendable {
         case refused
         /// A client that wants JSON got a 429 instead of the page.
         case json
+
+        /// Position in `allCases`, without building the array (this is on the data path).
+        var index: Int {
+            switch self {
+            case .issued: return 0
+            case .solved: return 1
+            case .failed: return 2
+            case .passed: return 3
+            case .bot: return 4
+            case .noscript: return 5
+            case .refused: return 6
+            case .json: return 7
+            }
+        }
     }
 
     public final class Counters: Sendable {
         let values: [ManagedAtomic<Int>] = Result.allCases.map { _ in ManagedAtomic(0) }
         @inline(__always)
-        func add(_ result: Result) { values[Result.allCases.firstIndex(of: result)!].wrappingIncrement(ordering: .relaxed) }
-        public func count(_ result: Result) -> Int { values[Result.allCases.firstIndex(of: result)!].load(ordering: .relaxed) }
+        func add(_ result: Result) { values[result.index].wrappingIncrement(ordering: .relaxed) }
+        public func count(_ result: Result) -> Int { values[result.index].load(ordering: .relaxed) }
     }
 
     private let sites = Mutex<[String: Counters]>([:])

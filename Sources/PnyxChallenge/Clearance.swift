@@ -1,3 +1,5 @@
+import NIOHTTP1
+
 /// The clearance cookie a solved challenge earns: `issuedAt.expires.signature`, signed with the site's key of the
 /// day it was issued, bound to the site and the client's address prefix. Checking it is two HMACs over a few dozen
 /// bytes: no store, no lock.
@@ -21,25 +23,45 @@ public enum Clearance {
 
     /// Whether `value` is a valid, unexpired clearance for this site and client.
     public static func isValid(_ value: Substring, keys: ChallengeKeys, site: String, prefix: String, now: Int64) -> Bool {
+        validExpiry(value, keys: keys, site: site, prefix: prefix, now: now) != nil
+    }
+
+    /// When a valid clearance expires (nil if it is not valid now).
+    public static func validExpiry(_ value: Substring, keys: ChallengeKeys, site: String, prefix: String, now: Int64) -> Int64? {
         let parts = value.split(separator: ".", maxSplits: 2, omittingEmptySubsequences: false)
         guard parts.count == 3, let issuedAt = Int64(parts[0]), let expires = Int64(parts[1]),
             expires > now, issuedAt <= now + 5, expires - issuedAt <= ChallengeKeys.epochSeconds
-        else { return false }
+        else { return nil }
         let expected = keys.sign(message(site: site, prefix: prefix, issuedAt: issuedAt, expires: expires), site: site, time: issuedAt)
-        return constantTimeEqual(parts[2], expected)
+        return constantTimeEqual(parts[2], expected) ? expires : nil
+    }
+
+    /// The clearance cookie's value in a request's `Cookie` fields, if any (no copy).
+    public static func find(in headers: HTTPHeaders) -> Substring? {
+        for (name, value) in headers where name.utf8.count == 6 && name.lowercased() == "cookie" {
+            if let found = find(inLine: value) { return found }
+        }
+        return nil
     }
 
     /// The clearance cookie's value among a request's `Cookie` lines, if any.
     public static func find(in cookieLines: [String]) -> Substring? {
         for line in cookieLines {
-            var rest = line[...]
-            while !rest.isEmpty {
-                let end = rest.firstIndex(of: ";") ?? rest.endIndex
-                var pair = rest[..<end]
-                while pair.first == " " { pair = pair.dropFirst() }
-                if pair.hasPrefix(cookieName + "=") { return pair.dropFirst(cookieName.utf8.count + 1) }
-                rest = end == rest.endIndex ? rest[end...] : rest[rest.index(after: end)...]
-            }
+            if let found = find(inLine: line) { return found }
+        }
+        return nil
+    }
+
+    static let prefixWithEquals = cookieName + "="
+
+    static func find(inLine line: String) -> Substring? {
+        var rest = line[...]
+        while !rest.isEmpty {
+            let end = rest.firstIndex(of: ";") ?? rest.endIndex
+            var pair = rest[..<end]
+            while pair.first == " " { pair = pair.dropFirst() }
+            if pair.hasPrefix(prefixWithEquals) { return pair.dropFirst(prefixWithEquals.utf8.count) }
+            rest = end == rest.endIndex ? rest[end...] : rest[rest.index(after: end)...]
         }
         return nil
     }
