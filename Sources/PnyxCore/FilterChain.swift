@@ -3,6 +3,9 @@ import NIOHTTP1
 
 /// The filters of one configuration snapshot, in order. Built once, then read-only: for each phase, the list of
 /// filters that implement it, so a request only calls the filters that have something to do.
+///
+/// The loops index the arrays rather than iterate them: an iterator over `[any Filter]` made the runtime look up
+/// its generic metadata on every phase of every request.
 public final class FilterChain: Sendable {
     public let filters: [any Filter]
     @usableFromInline let connectionFilters: [any Filter]
@@ -28,7 +31,8 @@ public final class FilterChain: Sendable {
 
     @inlinable
     public func connection(_ connection: ConnectionInfo) -> (Verdict, FilterName?) {
-        for filter in connectionFilters {
+        for i in connectionFilters.indices {
+            let filter = connectionFilters[i]
             let verdict = filter.connection(connection)
             if case .continue = verdict { continue }
             return (verdict, filter.name)
@@ -38,7 +42,8 @@ public final class FilterChain: Sendable {
 
     @inlinable
     public func requestHead(_ context: RequestContext) -> Verdict {
-        for filter in requestHeadFilters {
+        for i in requestHeadFilters.indices {
+            let filter = requestHeadFilters[i]
             let verdict = filter.requestHead(context)
             if case .continue = verdict { continue }
             return verdict
@@ -48,7 +53,8 @@ public final class FilterChain: Sendable {
 
     @inlinable
     public func requestBody(_ context: RequestContext, chunk: ByteBuffer, totalBytes: Int) -> Verdict {
-        for filter in requestBodyFilters {
+        for i in requestBodyFilters.indices {
+            let filter = requestBodyFilters[i]
             let verdict = filter.requestBody(context, chunk: chunk, totalBytes: totalBytes)
             if case .continue = verdict { continue }
             return verdict
@@ -58,7 +64,8 @@ public final class FilterChain: Sendable {
 
     @inlinable
     public func cache(_ context: RequestContext) -> Verdict {
-        for filter in cacheFilters {
+        for i in cacheFilters.indices {
+            let filter = cacheFilters[i]
             let verdict = filter.cache(context)
             if case .continue = verdict { continue }
             return verdict
@@ -68,12 +75,13 @@ public final class FilterChain: Sendable {
 
     @inlinable
     public func upstream(_ context: RequestContext, head: inout UpstreamRequestHead) {
-        for filter in upstreamFilters { filter.upstream(context, head: &head) }
+        for i in upstreamFilters.indices { upstreamFilters[i].upstream(context, head: &head) }
     }
 
     @inlinable
     public func upstreamResponse(_ context: RequestContext, head: inout ResponseHead) -> Verdict {
-        for filter in upstreamResponseFilters {
+        for i in upstreamResponseFilters.indices {
+            let filter = upstreamResponseFilters[i]
             let verdict = filter.upstreamResponse(context, head: &head)
             if case .continue = verdict { continue }
             return verdict
@@ -83,11 +91,11 @@ public final class FilterChain: Sendable {
 
     @inlinable
     public func response(_ context: RequestContext, head: inout ResponseHead) {
-        for filter in responseFilters { filter.response(context, head: &head) }
+        for i in responseFilters.indices { responseFilters[i].response(context, head: &head) }
     }
 
     @inlinable
     public func complete(_ context: RequestContext) {
-        for filter in completeFilters { filter.complete(context) }
+        for i in completeFilters.indices { completeFilters[i].complete(context) }
     }
 }
