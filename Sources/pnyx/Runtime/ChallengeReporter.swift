@@ -14,21 +14,26 @@ struct ChallengeReporter: Service {
     func run() async throws {
         await runPeriodically(every: interval, state: Self.snapshot(stats)) { last, _ in
             let now = Self.snapshot(stats)
-            for (site, counts) in now {
-                let before = last[site] ?? [:]
-                let changes = ChallengeStats.Result.allCases.compactMap { result -> String? in
-                    let delta = (counts[result] ?? 0) - (before[result] ?? 0)
-                    return delta > 0 ? "\(result.rawValue) \(delta)" : nil
-                }
-                guard !changes.isEmpty else { continue }
-                events.emit(
-                    SecurityEvent(
-                        timeMillis: ProxyRuntime.wallMillis(), site: site, client: "-", filter: "challenge", rule: "summary",
-                        action: .challenge, method: "-", path: "-",
-                        evidence: changes.joined(separator: ", ") + " in the last \(interval.components.seconds)s",
-                        requestID: "-"))
-            }
+            for event in Self.summaries(from: last, to: now, interval: interval) { events.emit(event) }
             last = now
+        }
+    }
+
+    /// One event per site whose counts moved between two snapshots.
+    static func summaries(
+        from last: [String: [ChallengeStats.Result: Int]], to now: [String: [ChallengeStats.Result: Int]], interval: Duration
+    ) -> [SecurityEvent] {
+        now.sorted { $0.key < $1.key }.compactMap { site, counts in
+            let before = last[site] ?? [:]
+            let changes = ChallengeStats.Result.allCases.compactMap { result -> String? in
+                let delta = (counts[result] ?? 0) - (before[result] ?? 0)
+                return delta > 0 ? "\(result.rawValue) \(delta)" : nil
+            }
+            guard !changes.isEmpty else { return nil }
+            return SecurityEvent(
+                timeMillis: ProxyRuntime.wallMillis(), site: site, client: "-", filter: "challenge", rule: "summary",
+                action: .challenge, method: "-", path: "-",
+                evidence: changes.joined(separator: ", ") + " in the last \(interval.components.seconds)s", requestID: "-")
         }
     }
 
