@@ -12,13 +12,26 @@ public struct ChallengeFilter: Filter {
     public let name: FilterName = "challenge"
     public var phases: PhaseSet { [.requestHead] }
 
-    struct SiteEntry: Sendable {
+    /// A class, so that a lookup costs one retain rather than a copy of every field.
+    final class SiteEntry: Sendable {
         let name: String
         let configuration: SiteConfiguration
         let policy: ChallengePolicy
         let counters: ChallengeStats.Counters
         let posture: (any PostureSource)?
         let bots: [GoodBot]
+
+        init(
+            name: String, configuration: SiteConfiguration, policy: ChallengePolicy, counters: ChallengeStats.Counters,
+            posture: (any PostureSource)?, bots: [GoodBot]
+        ) {
+            self.name = name
+            self.configuration = configuration
+            self.policy = policy
+            self.counters = counters
+            self.posture = posture
+            self.bots = bots
+        }
     }
 
     let sites: SiteTable<SiteEntry>

@@ -4,8 +4,9 @@ import NIOHTTP1
 /// The filters of one configuration snapshot, in order. Built once, then read-only: for each phase, the list of
 /// filters that implement it, so a request only calls the filters that have something to do.
 ///
-/// The loops index the arrays rather than iterate them: an iterator over `[any Filter]` made the runtime look up
-/// its generic metadata on every phase of every request.
+/// The loops index the arrays rather than iterate them, and call each filter in place: an iterator over
+/// `[any Filter]` made the runtime look up its generic metadata on every phase of every request, and a copy of
+/// the element retains every reference a filter holds.
 public final class FilterChain: Sendable {
     public let filters: [any Filter]
     @usableFromInline let connectionFilters: [any Filter]
@@ -32,10 +33,9 @@ public final class FilterChain: Sendable {
     @inlinable
     public func connection(_ connection: ConnectionInfo) -> (Verdict, FilterName?) {
         for i in connectionFilters.indices {
-            let filter = connectionFilters[i]
-            let verdict = filter.connection(connection)
+            let verdict = connectionFilters[i].connection(connection)
             if case .continue = verdict { continue }
-            return (verdict, filter.name)
+            return (verdict, connectionFilters[i].name)
         }
         return (.continue, nil)
     }
@@ -43,8 +43,7 @@ public final class FilterChain: Sendable {
     @inlinable
     public func requestHead(_ context: RequestContext) -> Verdict {
         for i in requestHeadFilters.indices {
-            let filter = requestHeadFilters[i]
-            let verdict = filter.requestHead(context)
+            let verdict = requestHeadFilters[i].requestHead(context)
             if case .continue = verdict { continue }
             return verdict
         }
@@ -54,8 +53,7 @@ public final class FilterChain: Sendable {
     @inlinable
     public func requestBody(_ context: RequestContext, chunk: ByteBuffer, totalBytes: Int) -> Verdict {
         for i in requestBodyFilters.indices {
-            let filter = requestBodyFilters[i]
-            let verdict = filter.requestBody(context, chunk: chunk, totalBytes: totalBytes)
+            let verdict = requestBodyFilters[i].requestBody(context, chunk: chunk, totalBytes: totalBytes)
             if case .continue = verdict { continue }
             return verdict
         }
@@ -65,8 +63,7 @@ public final class FilterChain: Sendable {
     @inlinable
     public func cache(_ context: RequestContext) -> Verdict {
         for i in cacheFilters.indices {
-            let filter = cacheFilters[i]
-            let verdict = filter.cache(context)
+            let verdict = cacheFilters[i].cache(context)
             if case .continue = verdict { continue }
             return verdict
         }
@@ -81,8 +78,7 @@ public final class FilterChain: Sendable {
     @inlinable
     public func upstreamResponse(_ context: RequestContext, head: inout ResponseHead) -> Verdict {
         for i in upstreamResponseFilters.indices {
-            let filter = upstreamResponseFilters[i]
-            let verdict = filter.upstreamResponse(context, head: &head)
+            let verdict = upstreamResponseFilters[i].upstreamResponse(context, head: &head)
             if case .continue = verdict { continue }
             return verdict
         }

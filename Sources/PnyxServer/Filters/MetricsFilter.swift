@@ -8,11 +8,19 @@ public struct MetricsFilter: Filter {
     public let name: FilterName = "metrics"
     public var phases: PhaseSet { .complete }
 
-    struct SiteMetrics: Sendable {
+    /// A class: a per-request lookup then costs one retain, not one per field.
+    final class SiteMetrics: Sendable {
         let byStatusClass: [Counter]
         let blocked: [FilterName: Counter]
         let upstreamErrors: Counter
         let duration: Metrics.Timer
+
+        init(byStatusClass: [Counter], blocked: [FilterName: Counter], upstreamErrors: Counter, duration: Metrics.Timer) {
+            self.byStatusClass = byStatusClass
+            self.blocked = blocked
+            self.upstreamErrors = upstreamErrors
+            self.duration = duration
+        }
     }
 
     /// Keyed by the snapshot's `Site` objects (an integer hash, not the name).
