@@ -6,10 +6,16 @@ import PnyxCore
 public struct ResolvedOrigin: Sendable, Hashable {
     public let address: OriginAddress
     public let socketAddress: SocketAddress
+    /// The fields' hash, computed once: the connection pools key by it, so a request hashes no strings.
+    let poolKey: Int
 
     public init(address: OriginAddress, socketAddress: SocketAddress) {
         self.address = address
         self.socketAddress = socketAddress
+        var hasher = Hasher()
+        hasher.combine(address)
+        hasher.combine(socketAddress)
+        self.poolKey = hasher.finalize()
     }
 
     public static func resolve(_ origin: OriginAddress) throws -> ResolvedOrigin {

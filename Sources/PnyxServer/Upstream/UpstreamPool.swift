@@ -14,7 +14,8 @@ final class UpstreamPool: @unchecked Sendable {
     private final class IdleStack {
         var connections: [UpstreamConnection] = []
     }
-    private var idle: [ResolvedOrigin: IdleStack] = [:]
+    /// Keyed by the origin's precomputed hash; a connection is only handed out for an equal origin.
+    private var idle: [Int: IdleStack] = [:]
     private var sweeper: RepeatedTask?
 
     init(eventLoop: any EventLoop, maxIdlePerOrigin: Int = 256, idleTimeout: TimeAmount = .seconds(30)) {
@@ -25,10 +26,10 @@ final class UpstreamPool: @unchecked Sendable {
 
     /// An idle pooled connection to `origin`, if there is a usable one.
     func takeIdle(_ origin: ResolvedOrigin) -> UpstreamConnection? {
-        guard let stack = idle[origin] else { return nil }
+        guard let stack = idle[origin.poolKey] else { return nil }
         let cutoff = NIODeadline.now() - idleTimeout
         while let connection = stack.connections.popLast() {
-            if connection.isActive && connection.idleSince > cutoff { return connection }
+            if connection.isActive && connection.idleSince > cutoff && connection.origin == origin { return connection }
             connection.abort()
         }
         return nil
@@ -74,11 +75,11 @@ final class UpstreamPool: @unchecked Sendable {
         connection.detach()
         connection.idleSince = now
         let stack: IdleStack
-        if let existing = idle[connection.origin] {
+        if let existing = idle[connection.origin.poolKey] {
             stack = existing
         } else {
             stack = IdleStack()
-            idle[connection.origin] = stack
+            idle[connection.origin.poolKey] = stack
         }
         if stack.connections.count >= maxIdlePerOrigin {
             connection.abort()
@@ -90,7 +91,7 @@ final class UpstreamPool: @unchecked Sendable {
 
     /// Removes a connection that closed while idle.
     func forget(_ connection: UpstreamConnection) {
-        guard let stack = idle[connection.origin],
+        guard let stack = idle[connection.origin.poolKey],
             let index = stack.connections.firstIndex(where: { $0 === connection })
         else { return }
         stack.connections.remove(at: index)
