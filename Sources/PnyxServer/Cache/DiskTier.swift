@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import PnyxCache
+import PnyxCore
 import Synchronization
 
 #if canImport(Glibc)
@@ -289,14 +290,7 @@ public final class DiskTier: Sendable {
         VaryKey(varyNames: stored.values.map(\.name), requestValues: requestValue)
     }
 
-    static func makeDirectory(_ path: String) -> Bool {
-        var current = path.hasPrefix("/") ? "" : "."
-        for component in path.split(separator: "/") {
-            current += "/\(component)"
-            if mkdir(current, 0o750) != 0 && errno != EEXIST { return false }
-        }
-        return true
-    }
+    static func makeDirectory(_ path: String) -> Bool { Directories.create(path) == nil }
 
     static func list(_ directory: String) -> [String] {
         guard let dir = opendir(directory) else { return [] }

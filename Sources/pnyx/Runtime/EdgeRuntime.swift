@@ -156,12 +156,8 @@ final class AsyncBox<Value: Sendable>: Sendable {
 
 enum Filesystem {
     static func makeDirectory(_ path: String) throws {
-        var current = path.hasPrefix("/") ? "" : "."
-        for component in path.split(separator: "/") {
-            current += "/\(component)"
-            if mkdir(current, 0o750) != 0 && errno != EEXIST {
-                throw FilesystemError(message: "cannot create data directory \(path): \(String(cString: strerror(errno)))")
-            }
+        if let problem = Directories.create(path) {
+            throw FilesystemError(message: "cannot create data directory \(path): \(problem)")
         }
     }
 }
