@@ -112,3 +112,106 @@ public struct AdminStatus: Sendable, Codable {
         self.eventsQueued = eventsQueued
     }
 }
+
+/// The integrity part of the admin API (pinned pages, pending versions, signing).
+public protocol IntegrityAdmin: Sendable {
+    /// A site's baselines, pending versions and signing state. Throws ``AdminInputError`` for an unknown site.
+    func integrityStatus(site: String) throws -> IntegrityStatus
+    /// Fetches each path from the origin and makes it the approved version (following links to `depth`).
+    func pin(site: String, paths: [String], depth: Int) async throws -> [PinResult]
+    /// Makes the version held for approval the baseline of `path`.
+    func approve(site: String, path: String) async throws -> IntegrityBaseline
+    /// Stops comparing `path`. Returns whether it was pinned.
+    func unpin(site: String, path: String) async throws -> Bool
+}
+
+/// What `POST /api/v1/integrity/pin` takes.
+public struct PinRequest: Sendable, Codable {
+    public var site: String
+    public var paths: [String]
+    public var depth: Int?
+    public init(site: String, paths: [String], depth: Int?) {
+        self.site = site
+        self.paths = paths
+        self.depth = depth
+    }
+}
+
+/// What `POST /api/v1/integrity/approve` and `/unpin` take.
+public struct PathRequest: Sendable, Codable {
+    public var site: String
+    public var path: String
+    public init(site: String, path: String) {
+        self.site = site
+        self.path = path
+    }
+}
+
+public struct PinResult: Sendable, Codable, Equatable {
+    public var path: String
+    /// `pinned`, `failed` or `skipped`.
+    public var result: String
+    public var detail: String
+    public init(path: String, result: String, detail: String) {
+        self.path = path
+        self.result = result
+        self.detail = detail
+    }
+}
+
+public struct IntegrityBaseline: Sendable, Codable, Equatable {
+    public var path: String
+    public var mode: String
+    public var contentType: String
+    public var digest: String
+    public var size: Int
+    /// ISO 8601.
+    public var approvedAt: String
+    public var approvedBy: String
+    public init(path: String, mode: String, contentType: String, digest: String, size: Int, approvedAt: String, approvedBy: String) {
+        self.path = path
+        self.mode = mode
+        self.contentType = contentType
+        self.digest = digest
+        self.size = size
+        self.approvedAt = approvedAt
+        self.approvedBy = approvedBy
+    }
+}
+
+public struct IntegrityPending: Sendable, Codable, Equatable {
+    public var path: String
+    public var digest: String
+    public var size: Int
+    public var firstSeen: String
+    public var lastSeen: String
+    public var seen: Int
+    public init(path: String, digest: String, size: Int, firstSeen: String, lastSeen: String, seen: Int) {
+        self.path = path
+        self.digest = digest
+        self.size = size
+        self.firstSeen = firstSeen
+        self.lastSeen = lastSeen
+        self.seen = seen
+    }
+}
+
+public struct IntegrityStatus: Sendable, Codable, Equatable {
+    public var site: String
+    public var mode: String
+    public var signedPaths: [String]
+    /// The signing key's id, once the site signs anything.
+    public var keyid: String?
+    public var logSize: Int
+    public var baselines: [IntegrityBaseline]
+    public var pending: [IntegrityPending]
+    public init(site: String, mode: String, signedPaths: [String], keyid: String?, logSize: Int, baselines: [IntegrityBaseline], pending: [IntegrityPending]) {
+        self.site = site
+        self.mode = mode
+        self.signedPaths = signedPaths
+        self.keyid = keyid
+        self.logSize = logSize
+        self.baselines = baselines
+        self.pending = pending
+    }
+}

@@ -69,11 +69,51 @@ public enum AdminServer {
                 return try json(["error": error.message], status: .badRequest)
             }
         }
+        if let integrity = backend as? any IntegrityAdmin { addIntegrityRoutes(api, integrity) }
         return Application(
             router: router,
             configuration: .init(address: .hostname(host, port: port), serverName: "pnyx-admin"),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
             logger: logger)
+    }
+
+    /// `GET /api/v1/integrity?site=S`, `POST /api/v1/integrity/pin`, `/approve`, `/unpin`.
+    static func addIntegrityRoutes<Context: Hummingbird.RequestContext>(_ api: RouterGroup<Context>, _ integrity: any IntegrityAdmin) {
+        api.get("integrity") { request, _ -> Response in
+            guard let site = request.uri.queryParameters.get("site") else { return try json(["error": "give ?site=NAME"], status: .badRequest) }
+            do {
+                return try json(try integrity.integrityStatus(site: site))
+            } catch let error as AdminInputError {
+                return try json(["error": error.message], status: .badRequest)
+            }
+        }
+        api.post("integrity/pin") { request, context -> Response in
+            let input = try await decode(PinRequest.self, request, context)
+            guard !input.paths.isEmpty, input.paths.allSatisfy({ $0.hasPrefix("/") }) else {
+                return try json(["error": "give paths starting with '/'"], status: .badRequest)
+            }
+            do {
+                return try json(try await integrity.pin(site: input.site, paths: input.paths, depth: min(max(input.depth ?? 0, 0), 5)))
+            } catch let error as AdminInputError {
+                return try json(["error": error.message], status: .badRequest)
+            }
+        }
+        api.post("integrity/approve") { request, context -> Response in
+            let input = try await decode(PathRequest.self, request, context)
+            do {
+                return try json(try await integrity.approve(site: input.site, path: input.path))
+            } catch let error as AdminInputError {
+                return try json(["error": error.message], status: .badRequest)
+            }
+        }
+        api.post("integrity/unpin") { request, context -> Response in
+            let input = try await decode(PathRequest.self, request, context)
+            do {
+                return try json(["unpinned": try await integrity.unpin(site: input.site, path: input.path)])
+            } catch let error as AdminInputError {
+                return try json(["error": error.message], status: .badRequest)
+            }
+        }
     }
 
     static func decode<T: Decodable, Context: Hummingbird.RequestContext>(

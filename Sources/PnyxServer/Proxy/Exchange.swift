@@ -42,6 +42,8 @@ final class Exchange {
     var retried = false
     /// The cache's part, when the response may be stored or a stored copy may stand in.
     var cache: CacheExchange?
+    /// The origin's response being gathered whole for a filter (see ``ResponseCollector``).
+    var collecting: OriginCollection?
 
     init(
         context: RequestContext, snapshot: ProxySnapshot, route: SiteRoute, origin: ResolvedOrigin?,
@@ -93,4 +95,16 @@ enum ResponseFraming {
     case raw
     /// Chunked transfer coding (no length known, HTTP/1.1 client).
     case chunked
+}
+
+/// An origin response held back until its body is complete (integrity: pinned and signed paths).
+final class OriginCollection {
+    let collector: any ResponseCollector
+    let head: ResponseHead
+    var body = ByteBuffer()
+
+    init(collector: any ResponseCollector, head: ResponseHead) {
+        self.collector = collector
+        self.head = head
+    }
 }

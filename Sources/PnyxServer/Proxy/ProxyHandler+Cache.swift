@@ -335,6 +335,8 @@ extension ProxyHandler {
                     _ = head.headers.add(name: "content-range", value: "bytes \(lower)-\(upper)/\(body.readableBytes)")
                     body = body.getSlice(at: body.readerIndex + lower, length: upper - lower + 1) ?? ByteBuffer()
                     head.headers.replaceOrAdd(name: "content-length", value: String(body.readableBytes))
+                    // A signature and digest cover the whole content, not a part of it.
+                    for name in ["content-digest", "signature", "signature-input"] { head.headers.remove(name: name) }
                 case .unsatisfiable:
                     head.status = .rangeNotSatisfiable
                     _ = head.headers.add(name: "content-range", value: "bytes */\(body.readableBytes)")

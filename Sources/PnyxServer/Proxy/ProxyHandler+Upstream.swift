@@ -76,18 +76,48 @@ extension ProxyHandler {
             _ = apply(verdict, to: exchange)
             return
         }
+        let chain = exchange.snapshot.chain
+        if chain.collectsOriginBodies, exchange.upstreamHead?.method == .GET,
+            let collector = chain.originBody(requestContext, head: head)
+        {
+            // A filter wants the whole body first (integrity): nothing goes to the client or the cache until it ends.
+            exchange.collecting = OriginCollection(collector: collector, head: head)
+            return
+        }
+        sendResponseHead(&head, exchange: exchange, context: context)
+        exchange.upstream?.recycle(head)
+    }
+
+    /// The origin's head, after the origin-response filters: to the cache, the response filters and the client.
+    func sendResponseHead(_ head: inout ResponseHead, exchange: Exchange, context: ChannelHandlerContext) {
         if cacheResponseHead(&head, exchange: exchange) { return }
         // Hop-by-hop headers were already consumed by the upstream parser.
-        exchange.snapshot.chain.response(requestContext, head: &head)
+        exchange.snapshot.chain.response(exchange.context, head: &head)
         let bodyLength = prepare(&head, for: exchange)
-        requestContext.status = Int(head.status.code)
+        exchange.context.status = Int(head.status.code)
         exchange.responseStarted = true
         writeHead(head, bodyLength: bodyLength, context: context)
-        exchange.upstream?.recycle(head)
     }
 
     func upstreamResponseBody(_ body: ByteBuffer) {
         guard let exchange, let context else { return }
+        if let collecting = exchange.collecting {
+            if collecting.body.readableBytes + body.readableBytes <= collecting.collector.limit {
+                collecting.body.writeImmutableBuffer(body)
+                return
+            }
+            // Too long to judge: send on what was gathered, then stream the rest unchanged.
+            exchange.collecting = nil
+            collecting.collector.overflowed(exchange.context, head: collecting.head)
+            var head = collecting.head
+            sendResponseHead(&head, exchange: exchange, context: context)
+            guard exchange.phase == .forwarding else { return }
+            relayResponseBody(collecting.body, exchange: exchange, context: context)
+        }
+        relayResponseBody(body, exchange: exchange, context: context)
+    }
+
+    func relayResponseBody(_ body: ByteBuffer, exchange: Exchange, context: ChannelHandlerContext) {
         if let cache = exchange.cache {
             if cache.serveAfterEnd != nil || exchange.phase == .local { return }
             cacheResponseBody(body, exchange: exchange)
@@ -112,6 +142,14 @@ extension ProxyHandler {
 
     func upstreamResponseEnd() {
         guard let exchange, let context else { return }
+        if let collecting = exchange.collecting {
+            exchange.collecting = nil
+            var head = collecting.head
+            var body = collecting.body
+            collecting.collector.finish(exchange.context, head: &head, body: &body)
+            sendResponseHead(&head, exchange: exchange, context: context)
+            if exchange.phase == .forwarding && body.readableBytes > 0 { relayResponseBody(body, exchange: exchange, context: context) }
+        }
         let now = NIODeadline.now()
         exchange.context.end = now
         if let upstream = exchange.upstream {
@@ -140,6 +178,7 @@ extension ProxyHandler {
     func upstreamFailed(_ failure: UpstreamFailure) {
         guard let exchange, let context else { return }
         exchange.upstream = nil
+        exchange.collecting = nil
         if exchange.responseStarted {
             if let cache = exchange.cache { completeFill(cache, .abandoned, now: ProxyRuntime.wallMillis() / 1000) }
             // Nothing sensible can be said mid-response: drop the client connection so it sees the truncation.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import PnyxAdmin
 import Logging
 import PnyxConfig
 import PnyxDemo
@@ -73,6 +74,12 @@ struct DemoCommand: AsyncParsableCommand {
                 # Under attack, browsers solve a short proof-of-work once (a clearance cookie for an hour); the
                 # critical paths above never see it. Escalation turns it on by itself for the other paths.
                 challenge: { under_attack: \(underAttack) }
+                # Results are signed (Content-Digest + an Ed25519 HTTP Message Signature, each version in a public
+                # log): check with `pnyx verify`. Pinned pages (the demo pins / and /results at start) are protected:
+                # if the origin's copy changes, the approved one is served and the new one waits for approval.
+                integrity:
+                  signed_paths: [/results/**]
+                  mode: protect
                 # Shown when the origin is down and a page was never cached.
                 static_fallback: \(dataDirectory)/static
                 rate_limits:
@@ -107,9 +114,11 @@ struct DemoCommand: AsyncParsableCommand {
         let host = self.host
         let originPort = self.originPort
         let underAttack = self.underAttack
+        let tokenPath = AdminToken.path(dataDirectory: configuration.dataDirectory)
         runtime.onReady = { addresses, adminPort in
             let port = addresses.first?.port ?? 0
             let base = "http://\(host == "0.0.0.0" ? "127.0.0.1" : host):\(port)"
+            let pinned = await Self.pinDemoPages(adminPort: adminPort, tokenPath: tokenPath)
             Self.printOut(
                 """
 
@@ -122,6 +131,11 @@ struct DemoCommand: AsyncParsableCommand {
                 Cache:       results say "Pnyx-Cache: HIT" (curl -sI \(base)/results/summary.json)
                 Outage:      curl -X POST 'http://127.0.0.1:\(originPort)/demo/outage?on=1'  (results keep being served;
                              ?on=0 ends it)
+                Integrity:   \(pinned ? "/ and /results are pinned (protect mode)." : "pinning / and /results failed (see the log).") Deface the origin:
+                               curl -X POST 'http://127.0.0.1:\(originPort)/demo/tamper?on=1'
+                             then reload \(base)/results: Pnyx serves the approved page (Pnyx-Integrity: protected)
+                             and raises an alert. See: pnyx integrity status --config \(configPath) --site demo
+                Verify:      pnyx verify \(base)/results/summary.json   (signature, digest, public log)
                 Challenge:   \(underAttack ? "under attack: the home page asks browsers for a proof of work once (curl gets the page, not the site)" : "off (start with --under-attack to see it)")
                 Metrics:     \(adminPort.map { "http://127.0.0.1:\($0)/metrics" } ?? "admin listener off")
                 Access log:  \(dataDirectory)/access.log
@@ -132,6 +146,16 @@ struct DemoCommand: AsyncParsableCommand {
                 """)
         }
         try await runtime.run()
+    }
+
+    /// Pins the home and results pages through the admin API, so the defacement demo works from the start.
+    static func pinDemoPages(adminPort: Int?, tokenPath: String) async -> Bool {
+        guard let adminPort, let token = AdminToken.read(path: tokenPath) else { return false }
+        let response = try? await SimpleHTTPClient.request(
+            host: "127.0.0.1", port: adminPort, method: "POST", path: "/api/v1/integrity/pin",
+            headers: [("authorization", "Bearer \(token.value)"), ("content-type", "application/json")],
+            body: #"{"site":"demo","paths":["/","/results"]}"#)
+        return response?.status == 200 && response?.body.contains("failed") == false
     }
 
     static let staticPage = """

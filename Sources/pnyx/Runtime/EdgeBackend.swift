@@ -4,6 +4,7 @@ import PnyxAdmin
 import PnyxChallenge
 import PnyxCore
 import PnyxDefense
+import PnyxIntegrity
 import PnyxServer
 import PnyxStore
 
@@ -20,6 +21,7 @@ struct EdgeBackend: AdminBackend {
     let proxy: ProxyRuntime
     let group: any EventLoopGroup
     let challenge: ChallengeState
+    let integrity: IntegrityState
 
     func reload() async -> ReloadResult { await coordinator.reload() }
 
@@ -165,6 +167,14 @@ struct EdgeBackend: AdminBackend {
         for (site, counters) in challenge.stats.all {
             for result in ChallengeStats.Result.allCases {
                 text += "pnyx_challenge_total{site=\"\(site)\",result=\"\(result.rawValue)\"} \(counters.count(result))\n"
+            }
+        }
+        text += "# HELP pnyx_integrity_total Integrity outcomes: matched (pinned page as approved), changed (served, alert), "
+        text += "protected (approved version served instead), unchecked (too large or encoded), signed.\n"
+        text += "# TYPE pnyx_integrity_total counter\n"
+        for (site, counters) in integrity.stats.all {
+            for result in IntegrityStats.Result.allCases {
+                text += "pnyx_integrity_total{site=\"\(site)\",result=\"\(result.rawValue)\"} \(counters.count(result))\n"
             }
         }
         text += "# HELP pnyx_config_generation Configuration generation in use.\n# TYPE pnyx_config_generation gauge\n"

@@ -4,6 +4,7 @@ import NIOPosix
 import PnyxAdmin
 import PnyxChallenge
 import PnyxConfig
+import PnyxIntegrity
 import PnyxCore
 import PnyxServer
 import PnyxStore
@@ -48,10 +49,11 @@ struct EdgeRuntime {
         await cache.disk?.waitUntilIndexed(timeout: .seconds(10))
         let challenge = ChallengeState(
             keys: try ChallengeKeys.loadOrCreate(path: configuration.challengeKeyFile ?? "\(dataDirectory)/challenge.key"))
+        let integrity = IntegrityState(directory: "\(dataDirectory)/integrity", logger: logger)
         let builder = SnapshotBuilder(events: events, health: cache.health) { configuration, sites in
             try PipelineFactory.makeChain(
                 configuration: configuration, sites: sites, accessLog: accessLog, traffic: traffic, cache: cache,
-                challenge: challenge)
+                challenge: challenge, integrity: integrity)
         }
         let replicas: [ProxySnapshot]
         do {
@@ -70,7 +72,7 @@ struct EdgeRuntime {
         let backend = EdgeBackend(
             coordinator: coordinator, events: events, store: store, snapshots: snapshots, accessLog: accessLog,
             connections: runtime.connections, slowClients: runtime.slowClients, traffic: traffic, proxy: runtime,
-            group: group, challenge: challenge)
+            group: group, challenge: challenge, integrity: integrity)
 
         var services: [any Service] = [
             events, BanSweeper(registry: traffic.bans, events: events),
@@ -113,6 +115,7 @@ struct EdgeRuntime {
             throw error
         }
         await cache.stop()  // queued disk writes land first
+        integrity.flush()
         try await group.shutdownGracefully()
         logger.info("pnyx stopped")
     }

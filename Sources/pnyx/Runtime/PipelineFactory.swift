@@ -1,4 +1,5 @@
 import PnyxChallenge
+import PnyxIntegrity
 import PnyxConfig
 import PnyxCore
 import PnyxDefense
@@ -15,7 +16,7 @@ import Glibc
 enum PipelineFactory {
     static func makeChain(
         configuration: PnyxConfiguration, sites: [Site], accessLog: AccessLogSink?, traffic: TrafficState,
-        cache: EdgeCache? = nil, challenge: ChallengeState? = nil
+        cache: EdgeCache? = nil, challenge: ChallengeState? = nil, integrity: IntegrityState? = nil
     ) throws -> FilterChain {
         let head = StandardFilters.head()
         var protections: [any Filter] = []
@@ -28,6 +29,9 @@ enum PipelineFactory {
         let rateLimits = RateLimitFilter(
             sites: sites, counters: traffic.counters, penalties: traffic.penalties, traffic: traffic.sites)
         if !rateLimits.isEmpty { protections.append(rateLimits) }
+        // Serves the public key and log (rate-limited, but never behind the challenge, so anyone can verify), and
+        // gathers pinned and signed origin responses.
+        if let integrity { protections.append(try IntegrityFilter(sites: sites, state: integrity)) }
         // After the rate limits (a rule may ask for the challenge); it reads each site's escalation posture.
         if let challenge {
             protections.append(

@@ -1,0 +1,105 @@
+import Foundation
+import NIOCore
+import PnyxCache
+import PnyxCore
+
+/// Gathers one origin response under a pinned or signed path, then compares it with the baseline (serving the
+/// approved version in protect mode) and signs it. What it returns is what the client gets and the cache stores.
+final class IntegrityCollector: ResponseCollector {
+    let entry: IntegrityFilter.SiteEntry
+    let pinned: PinnedPage?
+    let sign: Bool
+    /// The pinned key (target or path) and the signed path.
+    let pinnedKey: String
+    let path: String
+    let now: Int64
+    var limit: Int { entry.policy.maxBodyBytes }
+
+    init(entry: IntegrityFilter.SiteEntry, pinned: PinnedPage?, pinnedKey: String, sign: Bool, path: String, now: Int64) {
+        self.entry = entry
+        self.pinned = pinned
+        self.pinnedKey = pinnedKey
+        self.sign = sign
+        self.path = path
+        self.now = now
+    }
+
+    func finish(_ context: RequestContext, head: inout ResponseHead, body: inout ByteBuffer) {
+        var bytes = Array(body.readableBytesView)
+        if let pinned { compare(context, pinned: pinned, head: &head, body: &body, bytes: &bytes) }
+        if sign, let signer = entry.signer { Self.sign(context, signer: signer, path: path, now: now, head: &head, bytes: bytes, entry: entry) }
+        head.headers.replaceOrAdd(name: "content-length", value: String(body.readableBytes))
+    }
+
+    func overflowed(_ context: RequestContext, head: ResponseHead) {
+        entry.stats.add(.unchecked)
+        context.emit(
+            filter: IntegrityFilter.filterName, rule: "unchecked", action: .alert,
+            evidence: "response longer than integrity.max_body (\(entry.policy.maxBodyBytes) bytes): served unchecked and unsigned")
+    }
+
+    private func compare(_ context: RequestContext, pinned: PinnedPage, head: inout ResponseHead, body: inout ByteBuffer, bytes: inout [UInt8]) {
+        let contentType = head.headers.first(name: "content-type") ?? ""
+        let normalised = entry.normaliser.normalise(bytes, isHTML: BaselineStore.isHTML(contentType))
+        let normalisedDigest = BaselineStore.digest(normalised)
+        if normalisedDigest == pinned.baseline.normalisedDigest {
+            entry.stats.add(.matched)
+            return
+        }
+        let digest = BaselineStore.digest(bytes)
+        let isNew = entry.baselines.hold(
+            path: pinnedKey, contentType: contentType, body: bytes, digest: digest, normalisedDigest: normalisedDigest, now: now)
+        let mode = entry.policy.mode(for: context.path)
+        let short = { (d: String) in String(d.prefix(12)) }
+        if mode == .protect {
+            entry.stats.add(.protected)
+            body = pinned.body
+            bytes = Array(pinned.body.readableBytesView)
+            head.headers.replaceOrAdd(name: "content-type", value: pinned.baseline.contentType)
+            // The origin's validators name the version that was not served.
+            head.headers.remove(name: "etag")
+            head.headers.remove(name: "last-modified")
+            head.headers.replaceOrAdd(name: "pnyx-integrity", value: "protected")
+            if isNew {
+                context.emit(
+                    filter: IntegrityFilter.filterName, rule: "protected", action: .block,
+                    evidence: "origin changed \(pinnedKey) (\(short(digest)), \(normalised.count) bytes compared); approved version \(short(pinned.baseline.digest)) served; new version held for approval")
+            }
+        } else {
+            entry.stats.add(.changed)
+            head.headers.replaceOrAdd(name: "pnyx-integrity", value: "changed")
+            if isNew {
+                context.emit(
+                    filter: IntegrityFilter.filterName, rule: "changed", action: .alert,
+                    evidence: "origin changed \(pinnedKey) (\(short(digest))); differs from approved \(short(pinned.baseline.digest)); served (monitor mode)")
+            }
+        }
+    }
+
+    /// Adds `Content-Digest`, `Date`, `Signature-Input`, `Signature` and `Pnyx-Log-Index`, and logs the version.
+    static func sign(
+        _ context: RequestContext?, signer: SiteSigner, path: String, now: Int64, head: inout ResponseHead, bytes: [UInt8],
+        entry: IntegrityFilter.SiteEntry
+    ) {
+        let digest = Data(ContentDigest.sha256(bytes)).base64EncodedString()
+        let contentDigest = "sha-256=:\(digest):"
+        let date = HTTPDate.format(now)
+        let (logEntry, isNew) = signer.log.record(path: path, digest: digest, time: now)
+        let parameters = SignatureParameters(
+            components: ["\"@path\";req", "\"content-digest\"", "\"date\""], created: now, keyID: signer.key.keyID,
+            algorithm: "ed25519", tag: "pnyx")
+        let components = SignatureComponents(path: path, fields: ["content-digest": contentDigest, "date": date])
+        guard let base = try? components.signatureBase(parameters), let signature = try? signer.key.sign(base) else { return }
+        head.headers.replaceOrAdd(name: "content-digest", value: contentDigest)
+        head.headers.replaceOrAdd(name: "date", value: date)
+        head.headers.replaceOrAdd(name: "signature-input", value: "pnyx=\(parameters.serialized)")
+        head.headers.replaceOrAdd(name: "signature", value: "pnyx=:\(Data(signature).base64EncodedString()):")
+        head.headers.replaceOrAdd(name: "pnyx-log-index", value: String(logEntry.index))
+        entry.stats.add(.signed)
+        if isNew, let context {
+            context.emit(
+                filter: IntegrityFilter.filterName, rule: "signed", action: .log,
+                evidence: "new version of \(path) signed and logged as entry \(logEntry.index) (sha-256 \(digest.prefix(12)))")
+        }
+    }
+}

@@ -1,0 +1,113 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import PnyxCore
+
+/// The integrity filter: compares origin responses of pinned paths with their approved baselines (serving the
+/// approved version in protect mode), signs responses under signed paths and logs each new version, and serves
+/// the public key and log under `/.well-known/pnyx/`.
+///
+/// On the data path it costs one atomic load and a dictionary read per origin response of a site with pins;
+/// only pinned and signed responses are gathered whole (up to `integrity.max_body`).
+public struct IntegrityFilter: Filter {
+    public static let filterName: FilterName = "integrity"
+    public var name: FilterName { Self.filterName }
+    public var phases: PhaseSet { [.requestHead, .upstream, .originBody] }
+
+    public final class SiteEntry: Sendable {
+        let site: String
+        let policy: IntegrityPolicy
+        let normaliser: PageNormaliser
+        let baselines: BaselineStore
+        let signer: SiteSigner?
+        let stats: IntegrityStats.Counters
+
+        init(site: String, policy: IntegrityPolicy, baselines: BaselineStore, signer: SiteSigner?, stats: IntegrityStats.Counters) {
+            self.site = site
+            self.policy = policy
+            self.normaliser = PageNormaliser(policy.ignore)
+            self.baselines = baselines
+            self.signer = signer
+            self.stats = stats
+        }
+    }
+
+    let sites: SiteTable<SiteEntry>
+    let clock: @Sendable () -> Int64
+
+    /// Opens each site's baselines, and its key and log if it signs anything (file work: call off the event
+    /// loops). Throws when a key cannot be read or made.
+    public init(sites: [Site], state: IntegrityState, clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }) throws {
+        var signers: [String: SiteSigner] = [:]
+        for site in sites {
+            let name = site.name.rawValue
+            if !site.configuration.integrity.signedPaths.isEmpty {
+                do {
+                    signers[name] = try state.signer(for: name)
+                } catch {
+                    throw IntegrityError(message: "site '\(name)': integrity signing key: \(error)")
+                }
+            } else if let existing = state.existingSigner(for: name) {
+                // Signing was turned off: keep publishing the key and log of what was signed before.
+                signers[name] = existing
+            }
+        }
+        self.sites = SiteTable(sites) { site in
+            let name = site.name.rawValue
+            return SiteEntry(
+                site: name, policy: site.configuration.integrity, baselines: state.baselines(for: name), signer: signers[name],
+                stats: state.stats.counters(for: name))
+        }
+        self.clock = clock
+    }
+
+    public func requestHead(_ context: RequestContext) -> Verdict {
+        let uri = context.head.uri
+        guard uri.utf8.count >= 18, uri.hasPrefix("/.well-known/pnyx/"), let entry = sites[context.site] else { return .continue }
+        context.outcome = .responded
+        context.decidedBy = name
+        return .respond(WellKnown.respond(context, entry: entry, now: clock()))
+    }
+
+    public func upstream(_ context: RequestContext, head: inout UpstreamRequestHead) {
+        guard head.method == .GET, let entry = sites[context.site], entry.isWatched(context) else { return }
+        // Compared and signed bodies must be the bytes the page is made of, not a compressed form of them.
+        head.headers.remove(name: "accept-encoding")
+    }
+
+    public func originBody(_ context: RequestContext, head: ResponseHead) -> (any ResponseCollector)? {
+        // Asked only for origin GETs (a HEAD that leads a cache fetch goes to the origin as a GET).
+        guard head.status == .ok, let entry = sites[context.site] else { return nil }
+        let path = String(context.path)
+        let sign = entry.signer != nil && entry.policy.isSigned(context.path)
+        var pinnedKey = context.head.uri
+        var pinned = entry.baselines.page(pinnedKey)
+        if pinned == nil && pinnedKey.utf8.count != path.utf8.count {
+            pinnedKey = path
+            pinned = entry.baselines.page(path)
+        }
+        guard sign || pinned != nil else { return nil }
+        if let encoding = head.headers.first(name: "content-encoding"), encoding.lowercased() != "identity" {
+            entry.stats.add(.unchecked)
+            context.emit(
+                filter: name, rule: "unchecked", action: .alert,
+                evidence: "origin sent \(path) with Content-Encoding \(encoding) although Pnyx asked for none: served unchecked")
+            return nil
+        }
+        return IntegrityCollector(entry: entry, pinned: pinned, pinnedKey: pinnedKey, sign: sign, path: path, now: clock())
+    }
+}
+
+extension IntegrityFilter.SiteEntry {
+    /// Whether the request's response will be compared or signed.
+    func isWatched(_ context: RequestContext) -> Bool {
+        if signer != nil && policy.isSigned(context.path) { return true }
+        if baselines.isEmpty { return false }
+        return baselines.page(context.head.uri) != nil || baselines.page(String(context.path)) != nil
+    }
+}
+
+public struct IntegrityError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}

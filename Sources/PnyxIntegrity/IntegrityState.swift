@@ -1,0 +1,81 @@
+import Logging
+import PnyxCore
+import Synchronization
+
+/// A site's signing key and public log.
+public final class SiteSigner: Sendable {
+    public let key: SiteSigningKey
+    public let log: TransparencyLog
+    init(key: SiteSigningKey, log: TransparencyLog) {
+        self.key = key
+        self.log = log
+    }
+}
+
+/// Integrity state that outlives reloads: per site (by name) its baselines, and its signing key and log once it
+/// signs anything. Made once at start-up; reloads look sites up here (file work happens in the reload task, never
+/// on an event loop).
+public final class IntegrityState: Sendable {
+    /// `<data_dir>/integrity` (nil: memory only, for tests and tools).
+    public let directory: String?
+    let logger: Logger
+    private let baselines = Mutex<[String: BaselineStore]>([:])
+    private let signers = Mutex<[String: SiteSigner]>([:])
+    /// Per-site counters for metrics.
+    public let stats = IntegrityStats()
+
+    public init(directory: String?, logger: Logger = Logger(label: "pnyx.integrity")) {
+        self.directory = directory
+        self.logger = logger
+    }
+
+    func siteDirectory(_ site: String) -> String? {
+        directory.map { "\($0)/\(Self.safeName(site))" }
+    }
+
+    /// Site names are config identifiers; anything else is replaced so a name can never leave the directory.
+    static func safeName(_ site: String) -> String {
+        String(site.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." ? $0 : "_" })
+            .replacingOccurrences(of: "..", with: "__")
+    }
+
+    public func baselines(for site: String) -> BaselineStore {
+        if let store = baselines.withLock({ $0[site] }) { return store }
+        let store = BaselineStore(directory: siteDirectory(site), logger: logger)
+        return baselines.withLock { stores in
+            if let existing = stores[site] { return existing }
+            stores[site] = store
+            return store
+        }
+    }
+
+    /// The site's signer, made (key generated, log opened) on first use.
+    public func signer(for site: String) throws -> SiteSigner {
+        if let signer = signers.withLock({ $0[site] }) { return signer }
+        let directory = siteDirectory(site)
+        let key: SiteSigningKey
+        if let directory {
+            key = try SiteSigningKey.loadOrCreate(path: "\(directory)/signing.key")
+        } else {
+            key = SiteSigningKey(privateKey: .init())
+        }
+        let log = TransparencyLog(site: site, key: key, file: directory.map { "\($0)/log.jsonl" }, logger: logger)
+        let signer = SiteSigner(key: key, log: log)
+        return signers.withLock { all in
+            if let existing = all[site] { return existing }
+            all[site] = signer
+            return signer
+        }
+    }
+
+    /// The signer of `site` if it has one already (no key is made).
+    public func existingSigner(for site: String) -> SiteSigner? {
+        signers.withLock { $0[site] }
+    }
+
+    /// Waits for queued file writes.
+    public func flush() {
+        for store in baselines.withLock({ Array($0.values) }) { store.flush() }
+        for signer in signers.withLock({ Array($0.values) }) { signer.log.flush() }
+    }
+}

@@ -1,0 +1,128 @@
+import ArgumentParser
+import Foundation
+import PnyxAdmin
+
+struct IntegrityCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "integrity",
+        abstract: "Pin pages and assets of a site, approve new versions, and see what changed (through the admin listener).",
+        subcommands: [Pin.self, Approve.self, Unpin.self, Status.self])
+
+    struct SiteOptions: ParsableArguments {
+        @Option(name: .shortAndLong, help: "The YAML configuration file the running Pnyx uses.")
+        var config: String
+        @Option(help: "The site (its name in the configuration).")
+        var site: String
+    }
+
+    struct Pin: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Fetch paths from the origin and make them the approved versions.",
+            discussion: """
+                Pnyx then compares every origin response for these paths with the approved version: in monitor mode it \
+                raises an alert when they differ, in protect mode it serves the approved version and holds the new one \
+                for `pnyx integrity approve`. With --depth, the site's own links (pages, scripts, stylesheets) are \
+                followed and pinned too. Exits non-zero unless every path was pinned.
+                """)
+        @OptionGroup var options: SiteOptions
+        @Option(help: "Follow the site's own links this many levels (0-5).")
+        var depth = 0
+        @Argument(help: "Paths to pin (e.g. / /results /assets/app.js).")
+        var paths: [String]
+
+        func validate() throws {
+            if paths.isEmpty { throw ValidationError("give at least one path") }
+            if let bad = paths.first(where: { !$0.hasPrefix("/") }) { throw ValidationError("paths start with '/': '\(bad)'") }
+            if !(0...5).contains(depth) { throw ValidationError("--depth is 0 to 5") }
+        }
+
+        func run() async throws {
+            let body = try JSONEncoder.snake.encode(PinRequest(site: options.site, paths: paths, depth: depth))
+            let response = try await AdminCall.send(
+                config: options.config, method: "POST", path: "/api/v1/integrity/pin", action: "pinning",
+                json: String(decoding: body, as: UTF8.self))
+            guard response.status == 200 else {
+                printError(response.body)
+                throw ExitCode(1)
+            }
+            let results = try JSONDecoder.snake.decode([PinResult].self, from: Data(response.body.utf8))
+            for r in results { print("\(r.result.padding(toLength: 8, withPad: " ", startingAt: 0)) \(r.path)  (\(r.detail))") }
+            if !results.allSatisfy({ $0.result == "pinned" }) { throw ExitCode(1) }
+        }
+    }
+
+    struct Approve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make the version of a path held for approval (see `status`) its approved version.")
+        @OptionGroup var options: SiteOptions
+        @Argument(help: "The pinned path.")
+        var path: String
+
+        func run() async throws {
+            let body = try JSONEncoder.snake.encode(PathRequest(site: options.site, path: path))
+            let response = try await AdminCall.send(
+                config: options.config, method: "POST", path: "/api/v1/integrity/approve", action: "approving",
+                json: String(decoding: body, as: UTF8.self))
+            guard response.status == 200 else {
+                printError(response.body)
+                throw ExitCode(1)
+            }
+            let baseline = try JSONDecoder.snake.decode(IntegrityBaseline.self, from: Data(response.body.utf8))
+            print("approved \(baseline.path): \(baseline.size) bytes, sha-256 \(baseline.digest)")
+        }
+    }
+
+    struct Unpin: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Stop comparing a path.")
+        @OptionGroup var options: SiteOptions
+        @Argument(help: "The pinned path.")
+        var path: String
+
+        func run() async throws {
+            let body = try JSONEncoder.snake.encode(PathRequest(site: options.site, path: path))
+            let response = try await AdminCall.send(
+                config: options.config, method: "POST", path: "/api/v1/integrity/unpin", action: "unpinning",
+                json: String(decoding: body, as: UTF8.self))
+            print(response.body)
+            if response.status != 200 { throw ExitCode(1) }
+        }
+    }
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List pinned paths, versions waiting for approval, and signing.")
+        @OptionGroup var options: SiteOptions
+
+        func run() async throws {
+            let site = options.site.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? options.site
+            let response = try await AdminCall.send(
+                config: options.config, method: "GET", path: "/api/v1/integrity?site=\(site)", action: "reading the status")
+            guard response.status == 200 else {
+                printError(response.body)
+                throw ExitCode(1)
+            }
+            let status = try JSONDecoder.snake.decode(IntegrityStatus.self, from: Data(response.body.utf8))
+            print("site \(status.site): pinned paths in \(status.mode) mode unless listed otherwise")
+            if status.signedPaths.isEmpty {
+                print("signed paths: none")
+            } else {
+                print("signed paths: \(status.signedPaths.joined(separator: " ")); key \(status.keyid ?? "-"); log \(status.logSize) entries")
+            }
+            print("\npinned (\(status.baselines.count)):")
+            for b in status.baselines {
+                print("  \(b.mode.padding(toLength: 8, withPad: " ", startingAt: 0)) \(b.path)  \(b.size) bytes, approved \(b.approvedAt) (\(b.approvedBy))")
+            }
+            print("\nwaiting for approval (\(status.pending.count)):")
+            for p in status.pending {
+                print("  \(p.path)  \(p.size) bytes, sha-256 \(p.digest.prefix(12)), first seen \(p.firstSeen), seen \(p.seen)x")
+            }
+        }
+    }
+}
+
+extension JSONDecoder {
+    static var snake: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return decoder
+    }
+}

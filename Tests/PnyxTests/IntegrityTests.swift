@@ -1,0 +1,243 @@
+import Crypto
+import Foundation
+import NIOCore
+import PnyxCore
+@testable import PnyxIntegrity
+import Testing
+
+/// Signing, digests, the Merkle log, normalisation, baselines and link discovery, without a network.
+@Suite("Integrity: RFC 9421/9530 vectors, Merkle log, baselines")
+struct IntegrityTests {
+    /// RFC 9421 Appendix B.1.4 `test-key-ed25519` (the JWK's `d`, base64url).
+    static let rfcSeed = "n4Ni-HpISpVObnQMW0wOhCKROaIKqKtW_2ZYb2p9KcU"
+    static let rfcPublic = "JrQLj5P_89iXES9-vFgrIy29clF9CC_oPPsw3c5D0bs"
+
+    @Test("RFC 9421 B.2.6: the signature base and the Ed25519 signature match the RFC byte for byte")
+    func rfc9421Ed25519Vector() throws {
+        let seed = try #require(Base64URL.decode(Self.rfcSeed))
+        let key = try Curve25519.Signing.PrivateKey(rawRepresentation: seed)
+        #expect(Base64URL.encode(key.publicKey.rawRepresentation) == Self.rfcPublic)
+        let parameters = SignatureParameters(
+            components: ["\"date\"", "\"@method\"", "\"@path\"", "\"@authority\"", "\"content-type\"", "\"content-length\""],
+            created: 1_618_884_473, keyID: "test-key-ed25519")
+        let components = SignatureComponents(
+            method: "POST", path: "/foo", authority: "example.com",
+            fields: ["date": "Tue, 20 Apr 2021 02:07:55 GMT", "content-type": "application/json", "content-length": "18"])
+        let base = try components.signatureBase(parameters)
+        #expect(
+            base == """
+                "date": Tue, 20 Apr 2021 02:07:55 GMT
+                "@method": POST
+                "@path": /foo
+                "@authority": example.com
+                "content-type": application/json
+                "content-length": 18
+                "@signature-params": ("date" "@method" "@path" "@authority" "content-type" "content-length");created=1618884473;keyid="test-key-ed25519"
+                """)
+        #expect("sig-b26=\(parameters.serialized)" == #"sig-b26=("date" "@method" "@path" "@authority" "content-type" "content-length");created=1618884473;keyid="test-key-ed25519""#)
+        let signature = try SiteSigningKey(privateKey: key).sign(base)
+        #expect(Data(signature).base64EncodedString() == "wqcAqbmYJ2ji2glfAMaRy4gruYYnx2nEFN2HN6jrnDnQCK1u02Gb04v9EDgwUPiu4A0w6vuQv5lIp5WPpBKRCw==")
+        // A missing component is an error, not an empty line.
+        #expect(throws: SignatureComponents.MissingComponent.self) {
+            try SignatureComponents(path: "/foo").signatureBase(SignatureParameters(components: ["\"date\""]))
+        }
+    }
+
+    @Test("RFC 9530: Content-Digest of {\"hello\": \"world\"} (sha-256 and sha-512), and a changed body fails")
+    func rfc9530Vectors() {
+        let body = Array(#"{"hello": "world"}"#.utf8)
+        #expect(ContentDigest.header(for: body) == "sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:")
+        let sha512 = "sha-512=:WZDPaVn/7XgHaAy8pmojAkGWoRx2UFChF41A2svX+TaPm+AbwAgBWnrIiYllu7BNNyealdVLvRwEmTHWXvJwew==:"
+        #expect(ContentDigest.check(sha512, body: body) == .matches(algorithm: "sha-512"))
+        #expect(ContentDigest.check("sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:", body: body) == .matches(algorithm: "sha-256"))
+        #expect(ContentDigest.check(sha512, body: Array(#"{"hello": "World"}"#.utf8)) == .mismatch(algorithm: "sha-512"))
+        #expect(ContentDigest.check("md5=:AAAA:", body: body) == .unusable)
+    }
+
+    @Test("Merkle log: roots equal RFC 9162's recursive definition, every inclusion proof verifies, wrong ones do not")
+    func merkleLog() {
+        var log = MerkleLog()
+        var leaves: [MerkleTree.Hash] = []
+        for n in 1...33 {
+            let leaf = MerkleTree.leafHash(Array("entry \(n)".utf8))
+            leaves.append(leaf)
+            log.append(leafHash: leaf)
+            #expect(log.root() == MerkleTree.root(leaves[...]))
+            for index in 0..<n {
+                let proof = log.inclusionProof(index: index)
+                #expect(proof == MerkleTree.inclusionProof(index: index, leaves[...]))
+                #expect(MerkleTree.verifyInclusion(index: index, size: n, leafHash: leaves[index], proof: proof, root: log.root()))
+                if n > 1 {
+                    #expect(!MerkleTree.verifyInclusion(index: index, size: n, leafHash: leaves[(index + 1) % n], proof: proof, root: log.root()))
+                }
+            }
+        }
+        // A proof of an older tree size checks against that size's root.
+        #expect(MerkleTree.verifyInclusion(index: 2, size: 5, leafHash: leaves[2], proof: log.inclusionProof(index: 2, size: 5), root: log.root(size: 5)))
+        #expect(MerkleTree.root([]) == Array(SHA256.hash(data: [UInt8]())))
+    }
+
+    @Test("transparency log: a version is logged once, a new one appends, the file survives a restart, tree heads verify")
+    func transparencyLogPersists() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pnyx-log-\(UUID().uuidString.prefix(8))").path
+        let key = try SiteSigningKey.loadOrCreate(path: "\(directory)/signing.key")
+        let attributes = try FileManager.default.attributesOfItem(atPath: "\(directory)/signing.key")
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        let log = TransparencyLog(site: "county", key: key, file: "\(directory)/log.jsonl")
+        let first = log.record(path: "/results", digest: "AAA=", time: 100)
+        #expect(first.isNew && first.entry.index == 0)
+        let again = log.record(path: "/results", digest: "AAA=", time: 200)
+        #expect(again.entry == first.entry && !again.isNew)
+        #expect(log.record(path: "/results/summary.json", digest: "BBB=", time: 300).entry.index == 1)
+        #expect(log.record(path: "/results", digest: "CCC=", time: 400).entry.index == 2)
+        let head = log.treeHead(now: 500)
+        #expect(head.size == 3 && head.verify(publicKey: key.publicKey))
+        var forged = head
+        forged.size = 2
+        #expect(!forged.verify(publicKey: key.publicKey))
+        let proof = try #require(log.proof(index: 1, now: 500))
+        #expect(proof.verify())
+        log.flush()
+
+        let sameKey = try SiteSigningKey.loadOrCreate(path: "\(directory)/signing.key")
+        #expect(sameKey.keyID == key.keyID)
+        let reopened = TransparencyLog(site: "county", key: sameKey, file: "\(directory)/log.jsonl")
+        #expect(reopened.size == 3)
+        #expect(reopened.treeHead(now: 600).root == head.root)
+        #expect(reopened.latest(path: "/results")?.digest == "CCC=")
+        #expect(reopened.entries(from: 0, count: 10).map(\.index) == [0, 1, 2])
+    }
+
+    @Test("normalisation: timestamps, tokens, selectors and markers are left out; real changes are not")
+    func normalisation() {
+        let normaliser = PageNormaliser([
+            .timestamps, .tokens, .selector("#updated"), .selector("span.clock"), .selector("meta[name=build]"),
+            .between("<!-- live -->", "<!-- /live -->"),
+        ])
+        func page(_ time: String, _ token: String, _ updated: String, _ live: String, polls: String = "7:00 AM") -> [UInt8] {
+            Array("""
+                <html><head><meta name="build" content="\(token)"><script nonce="\(token)">x()</script></head><body>
+                <p>Polls open at \(polls) on 2026-11-03.</p><p>Generated \(time)</p>
+                <form><input type="hidden" name="csrf_token" value="\(token)"></form>
+                <div id="updated"><b>\(updated)</b><div>nested</div></div><span class="clock big">\(updated)</span>
+                <!-- live -->\(live)<!-- /live --></body></html>
+                """.utf8)
+        }
+        let a = normaliser.normalise(page("2026-11-03T20:15:00Z", "abc123", "one", "x"), isHTML: true)
+        let b = normaliser.normalise(page("2026-11-03T21:45:09Z", "zz9", "two", "y"), isHTML: true)
+        #expect(a == b)
+        // `timestamps` blanks every date and time, a changed polling time included: that is why it is not a default
+        // and a selector for the "updated" element is the better rule.
+        let changed = normaliser.normalise(page("2026-11-03T21:45:09Z", "zz9", "two", "y", polls: "9:00 AM"), isHTML: true)
+        #expect(String(decoding: changed, as: UTF8.self).contains("Polls open at # AM on #</p><p>Generated #</p>"))
+        let defaults = PageNormaliser(IntegrityPolicy().ignore)
+        #expect(IntegrityPolicy().ignore == [.tokens])
+        func form(_ token: String, polls: String = "7:00 AM") -> [UInt8] {
+            Array(#"<script nonce="\#(token)">x()</script><p>Polls open at \#(polls)</p><input type=hidden name=authenticity_token value=\#(token)>"#.utf8)
+        }
+        #expect(defaults.normalise(form("abc"), isHTML: true) == defaults.normalise(form("zz9"), isHTML: true))
+        #expect(defaults.normalise(form("abc"), isHTML: true) != defaults.normalise(form("abc", polls: "9:00 AM"), isHTML: true))
+        let wordChange = normaliser.normalise(Array("<p>Polls open on Tuesday</p>".utf8), isHTML: true)
+        #expect(wordChange != normaliser.normalise(Array("<p>Polls open on Wednesday</p>".utf8), isHTML: true))
+        // Without rules nothing is taken out.
+        #expect(PageNormaliser([]).normalise(page("1", "2", "3", "4"), isHTML: true) == page("1", "2", "3", "4"))
+        #expect(SimpleSelector("input[name=csrf]") != nil && SimpleSelector("") == nil)
+    }
+
+    @Test("HTML scanner: tags, attributes, raw text and comments at the right offsets")
+    func scanner() {
+        let html = Array(#"<!doctype html><P class='a b' data-x=1 hidden>t<script>if (a<b) document.write("</p>")</script><!-- c --><img src=/x.png/></P>"#.utf8)
+        var scanner = HTMLScanner(html)
+        var tokens: [HTMLScanner.Token] = []
+        while let token = scanner.next() { tokens.append(token) }
+        guard case .startTag(let name, let attributes, _, _) = tokens[1] else {
+            Issue.record("expected a start tag, got \(tokens[1])")
+            return
+        }
+        #expect(name == "p")
+        #expect(attributes.map(\.name) == ["class", "data-x", "hidden"])
+        #expect(attributes.map(\.value) == ["a b", "1", ""])
+        // The script's body is one text token, '<b' and "</p>" inside it included.
+        guard case .text(let range) = tokens[4] else {
+            Issue.record("expected the script text, got \(tokens[4])")
+            return
+        }
+        #expect(String(decoding: html[range], as: UTF8.self) == #"if (a<b) document.write("</p>")"#)
+        #expect(tokens.contains { if case .endTag("p", _) = $0 { return true } else { return false } })
+    }
+
+    @Test("baselines: pin, a differing version held once, approval, and everything read back after a restart")
+    func baselineStore() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pnyx-base-\(UUID().uuidString.prefix(8))").path
+        let normaliser = PageNormaliser([.timestamps])
+        let store = BaselineStore(directory: directory)
+        #expect(store.isEmpty)
+        let pinned = store.pin(path: "/", contentType: "text/html", body: Array("<p>v1 at 10:00</p>".utf8), normaliser: normaliser, by: "pin", now: 1)
+        #expect(store.page("/")?.baseline == pinned)
+        let v2 = Array("<p>v2</p>".utf8)
+        #expect(store.hold(path: "/", contentType: "text/html", body: v2, digest: "d2", normalisedDigest: "n2", now: 2))
+        #expect(!store.hold(path: "/", contentType: "text/html", body: v2, digest: "d2", normalisedDigest: "n2", now: 3))
+        #expect(store.pendingVersions.first?.seen == 2)
+        store.flush()
+        let restarted = BaselineStore(directory: directory)
+        #expect(restarted.page("/")?.baseline == pinned)
+        #expect(restarted.pendingVersions.map(\.path) == ["/"])
+        let approved = try #require(restarted.approvePending(path: "/", normaliser: normaliser, by: "approve", now: 4))
+        #expect(approved.size == v2.count && restarted.pendingVersions.isEmpty)
+        #expect(Array(restarted.page("/")!.body.readableBytesView) == v2)
+        #expect(restarted.approvePending(path: "/", normaliser: normaliser, by: "approve", now: 5) == nil)
+        #expect(restarted.unpin(path: "/") && restarted.isEmpty)
+        restarted.flush()
+        #expect(BaselineStore(directory: directory).isEmpty)
+    }
+
+    @Test("crawl links: the site's own pages, scripts and stylesheets, resolved; other sites and schemes skipped")
+    func links() {
+        let html = Array("""
+            <a href="/results">r</a><a href="lookup?x=1#top">l</a><a href="../up">u</a><a href="https://vote.test/faq">f</a>
+            <a href="https://evil.example/x">e</a><a href="mailto:clerk@vote.test">m</a><a href="#top">t</a>
+            <script src="/assets/app.js"></script><link rel="stylesheet" href="/site.css"><link rel="canonical" href="/c">
+            <a href="/results">dup</a>
+            """.utf8)
+        #expect(
+            Pinner.links(in: html, base: "/info/page", hosts: ["vote.test"])
+                == ["/results", "/info/lookup?x=1", "/up", "/faq", "/assets/app.js", "/site.css"])
+    }
+
+    @Test("verifier: a signed response passes; a changed body, digest or signature fails")
+    func verifier() throws {
+        let key = SiteSigningKey(privateKey: .init())
+        let log = TransparencyLog(site: "county", key: key, file: nil)
+        let entry = IntegrityFilter.SiteEntry(
+            site: "county", policy: IntegrityPolicy(), baselines: BaselineStore(directory: nil), signer: SiteSigner(key: key, log: log),
+            stats: IntegrityStats().counters(for: "county"))
+        let body = Array(#"{"votes":123}"#.utf8)
+        var head = ResponseHead(status: .ok)
+        IntegrityCollector.sign(nil, signer: entry.signer!, path: "/results/summary.json", now: 1_795_000_000, head: &head, bytes: body, entry: entry)
+        var headers: [String: String] = [:]
+        for (name, value) in head.headers.httpHeaders { headers[name.lowercased()] = value }
+        let document = ResponseVerifier.KeyDocument(
+            site: "county", alg: "ed25519", keyid: key.keyID, publicKey: key.publicKey.rawRepresentation.base64EncodedString())
+        let good = ResponseVerifier(path: "/results/summary.json", headers: headers, body: body)
+        #expect(good.verifySignature(key: document).allSatisfy { $0.passed })
+        let index = try #require(good.logIndex)
+        let proof = try #require(log.proof(index: index, now: 1_795_000_001))
+        #expect(good.verifyLog(proof, key: document).allSatisfy { $0.passed })
+
+        let tampered = Array(#"{"votes":923}"#.utf8)
+        let changedBody = ResponseVerifier(path: "/results/summary.json", headers: headers, body: tampered)
+        #expect(changedBody.verifySignature(key: document).first { $0.name == "content-digest" }?.passed == false)
+        #expect(changedBody.verifyLog(proof, key: document).first { $0.name == "log-entry" }?.passed == false)
+        var newDigest = headers
+        newDigest["content-digest"] = ContentDigest.header(for: tampered)
+        let forged = ResponseVerifier(path: "/results/summary.json", headers: newDigest, body: tampered)
+        let checks = forged.verifySignature(key: document)
+        #expect(checks.first { $0.name == "content-digest" }?.passed == true)
+        #expect(checks.first { $0.name == "signature" }?.passed == false)
+        // Another path, or another key, fails too.
+        #expect(ResponseVerifier(path: "/results/other.json", headers: headers, body: body).verifySignature(key: document).contains { !$0.passed })
+        var otherKey = document
+        otherKey.publicKey = Curve25519.Signing.PrivateKey().publicKey.rawRepresentation.base64EncodedString()
+        #expect(good.verifySignature(key: otherKey).contains { !$0.passed })
+    }
+}
