@@ -171,7 +171,7 @@ let package = Package(
         .testTarget(
             name: "PnyxTests",
             dependencies: [
-                "PnyxCore", "PnyxConfig", "PnyxStore", "PnyxServer", "PnyxDefense", "PnyxCache", "PnyxChallenge", "PnyxIntegrity", "pnyx",
+                "PnyxCore", "PnyxConfig", "PnyxStore", "PnyxServer", "PnyxDefense", "PnyxCache", "PnyxChallenge", "PnyxIntegrity", "PnyxDemo", "pnyx",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -218,6 +218,36 @@ struct ConfigTests {
         #expect(errors.contains { $0.key == "bans.for" })
     }
 
+    @Test("integrity: signed paths, modes and ignore rules decode; a new site signs and pins nothing; errors name the key and line")
+    func integrity() throws {
+        let head = "listen: { http: 127.0.0.1:8080 }\nsites:\n  - name: a\n    hosts: [a.test]\n    origins: [http://127.0.0.1:1]\n"
+        let config = try ConfigLoader.parse(
+            yaml: head + """
+                    integrity:
+                      signed_paths: [/results/**]
+                      mode: protect
+                      monitor: [/news/**]
+                      ignore: [{ selector: "span.clock" }, { between: ["<!-- a -->", "<!-- b -->"] }, { builtin: timestamps }]
+                      max_body: 1MiB
+
+                """, file: "pnyx.yaml")
+        let policy = config.sites[0].integrity
+        #expect(policy.isSigned("/results/summary.json") && !policy.isSigned("/register"))
+        #expect(policy.mode(for: "/") == .protect && policy.mode(for: "/news/today") == .monitor)
+        #expect(policy.ignore == [.selector("span.clock"), .between("<!-- a -->", "<!-- b -->"), .timestamps])
+        #expect(policy.maxBodyBytes == 1 << 20)
+        let plain = try ConfigLoader.parse(yaml: head, file: "pnyx.yaml").sites[0].integrity
+        #expect(plain == IntegrityPolicy() && plain.signedPaths.isEmpty && plain.mode == .monitor)
+        let errors = collect(
+            head + "    integrity: { mode: block, signed_paths: [results], ignore: [{ selector: \"a b\" }, { builtin: clocks }, {}], colour: red }\n")
+        #expect(errors.contains { $0.key == "sites[0].integrity.mode" && $0.line == 6 })
+        #expect(errors.contains { $0.key == "sites[0].integrity.signed_paths[0]" })
+        #expect(errors.contains { $0.key == "sites[0].integrity.ignore[0].selector" })
+        #expect(errors.contains { $0.key == "sites[0].integrity.ignore[1].builtin" })
+        #expect(errors.contains { $0.key == "sites[0].integrity.ignore[2]" })
+        #expect(errors.contains { $0.key == "sites[0].integrity.colour" })
+    }
+
     @Test("a full file with every section decodes into typed values")
     func fullFile() throws {
         let config = try ConfigLoader.parse(

@@ -1,0 +1,168 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import PnyxDemo
+import Testing
+
+/// Integrity on the data path: the demo election origin behind a real pnyx, `pnyx verify` and `pnyx integrity`.
+@Suite("Integrity over real sockets: signed results, pnyx verify, protect and monitor")
+struct IntegrityLiveTests {
+    /// The demo origin (home, results, the JSON feed, and its defacement switch) on a free port.
+    final class DemoSite: Sendable {
+        let port: Int
+        let task: Task<Void, any Error>
+        init(port: Int, task: Task<Void, any Error>) {
+            self.port = port
+            self.task = task
+        }
+
+        static func start() async throws -> DemoSite {
+            var logger = Logger(label: "demo-origin")
+            logger.logLevel = .error
+            let ports = AsyncStream<Int>.makeStream()
+            let app = DemoOrigin.makeApplication(port: 0, logger: logger) { port in ports.continuation.yield(port) }
+            let task = Task { try await app.runService() }
+            var iterator = ports.stream.makeAsyncIterator()
+            guard let port = await iterator.next() else { throw TestFailure("demo origin did not start") }
+            return DemoSite(port: port, task: task)
+        }
+
+        func tamper(_ on: Bool) async throws {
+            let response = RawHTTP.Response(
+                raw: try await RawHTTP.exchange(
+                    port: port, "POST /demo/tamper?on=\(on ? 1 : 0) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
+            #expect(response.status == 200)
+        }
+
+        func stop() async {
+            task.cancel()
+            _ = await task.result
+        }
+    }
+
+    /// The admin port is fixed (not 0): `pnyx integrity …` finds the running Pnyx from the configuration file.
+    static func config(_ origin: DemoSite, integrity: String) throws -> String {
+        siteConfig(
+            originPort: origin.port, extraSite: "integrity: \(integrity)", hosts: "[vote.test, 127.0.0.1]", adminPort: try unusedPort())
+    }
+
+    /// A server that replays a signed response with a changed body, and the site's real key and proof.
+    static func tamperingMirror(headers: [(String, String)], body: String, key: String, proof: String) async throws -> (Int, Task<Void, any Error>) {
+        let router = Router()
+        let forwarded = headers.filter { !["content-length", "connection", "transfer-encoding", "server"].contains($0.0) }
+        router.get("/results/summary.json") { _, _ -> Response in
+            var fields = HTTPFields()
+            for (name, value) in forwarded { if let n = HTTPField.Name(name) { fields.append(HTTPField(name: n, value: value)) } }
+            return Response(status: .ok, headers: fields, body: .init(byteBuffer: ByteBuffer(string: body)))
+        }
+        router.get("/.well-known/pnyx/key") { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: key))) }
+        router.get("/.well-known/pnyx/log/proof") { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: proof))) }
+        let ports = AsyncStream<Int>.makeStream()
+        var logger = Logger(label: "mirror")
+        logger.logLevel = .error
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in ports.continuation.yield(channel.localAddress?.port ?? 0) }, logger: logger)
+        let task = Task { try await app.runService() }
+        var iterator = ports.stream.makeAsyncIterator()
+        guard let port = await iterator.next() else { throw TestFailure("mirror did not start") }
+        return (port, task)
+    }
+
+    @Test("signed results: pnyx verify passes on the live response and fails on a tampered copy; unsigned paths carry no signature")
+    func signedResults() async throws {
+        let origin = try await DemoSite.start()
+        let pnyx = try await PnyxProcess.start(yaml: try Self.config(origin, integrity: "{ signed_paths: [/results/**] }"))
+        defer { Task { await pnyx.stop(); await origin.stop() } }
+        let binary = PnyxProcess.binary.path
+        let url = "http://127.0.0.1:\(pnyx.httpPort)/results/summary.json"
+
+        let verified = try await run(binary, ["verify", url])
+        #expect(verified.status == 0, "\(verified.output)\(verified.error)")
+        #expect(verified.output.contains("VERIFIED"))
+        #expect(verified.output.contains("ok   log-inclusion"))
+
+        let signed = try await RawHTTP.get(port: pnyx.httpPort, path: "/results/summary.json", host: "127.0.0.1")
+        #expect(signed.status == 200)
+        #expect(signed.header("content-digest")?.hasPrefix("sha-256=:") == true)
+        #expect(signed.header("signature-input")?.contains(#""@path";req "content-digest" "date""#) == true)
+        let index = try #require(signed.header("pnyx-log-index"))
+        let unsigned = try await RawHTTP.get(port: pnyx.httpPort, path: "/", host: "127.0.0.1")
+        #expect(unsigned.status == 200 && unsigned.header("signature") == nil && unsigned.header("content-digest") == nil)
+
+        let key = try await RawHTTP.get(port: pnyx.httpPort, path: "/.well-known/pnyx/key", host: "127.0.0.1")
+        #expect(key.status == 200 && key.body.contains("\"alg\":\"ed25519\""))
+        let proof = try await RawHTTP.get(port: pnyx.httpPort, path: "/.well-known/pnyx/log/proof?index=\(index)", host: "127.0.0.1")
+        #expect(proof.status == 200)
+        let log = try await RawHTTP.get(port: pnyx.httpPort, path: "/.well-known/pnyx/log", host: "127.0.0.1")
+        #expect(log.body.contains("summary.json"))
+
+        // The same signed headers with one vote count changed: the digest no longer matches.
+        let tampered = signed.body.replacingOccurrences(of: "\"votes\":", with: "\"votes\":1")
+        #expect(tampered != signed.body)
+        let (mirrorPort, mirror) = try await Self.tamperingMirror(headers: signed.headers, body: tampered, key: key.body, proof: proof.body)
+        defer { mirror.cancel() }
+        let refused = try await run(binary, ["verify", "http://127.0.0.1:\(mirrorPort)/results/summary.json"])
+        #expect(refused.status == 1)
+        #expect(refused.output.contains("FAIL content-digest"))
+        #expect(refused.output.contains("NOT VERIFIED"))
+        // The untouched copy from the mirror verifies (the check is of the content, not of who serves it).
+        let (copyPort, copy) = try await Self.tamperingMirror(headers: signed.headers, body: signed.body, key: key.body, proof: proof.body)
+        defer { copy.cancel() }
+        let copied = try await run(binary, ["verify", "http://127.0.0.1:\(copyPort)/results/summary.json"])
+        #expect(copied.status == 0, "\(copied.output)\(copied.error)")
+    }
+
+    @Test("a defaced origin: protect serves the approved page and holds the new one, monitor serves it with an alert; approval and restart")
+    func protectAndMonitor() async throws {
+        let origin = try await DemoSite.start()
+        let yaml = try Self.config(origin, integrity: "{ mode: protect, monitor: [/] }")
+        let pnyx = try await PnyxProcess.start(yaml: yaml)
+        defer { Task { await origin.stop() } }
+        let binary = PnyxProcess.binary.path
+        let site = ["--config", pnyx.configPath, "--site", "county"]
+
+        let original = try await RawHTTP.get(port: pnyx.httpPort, path: "/results", host: "127.0.0.1")
+        #expect(original.status == 200)
+        let pin = try await run(binary, ["integrity", "pin"] + site + ["/", "/results"])
+        #expect(pin.status == 0, "\(pin.output)\(pin.error)")
+        #expect(pin.output.contains("pinned   /results"))
+        #expect(try await run(binary, ["integrity", "pin"] + site + ["/no-such-page"]).status == 1)
+
+        try await origin.tamper(true)
+        let protected = try await RawHTTP.get(port: pnyx.httpPort, path: "/results", host: "127.0.0.1")
+        #expect(protected.status == 200)
+        #expect(protected.header("pnyx-integrity") == "protected")
+        #expect(protected.body == original.body)
+        #expect(!protected.body.contains("coinhive"))
+        let monitored = try await RawHTTP.get(port: pnyx.httpPort, path: "/", host: "127.0.0.1")
+        #expect(monitored.header("pnyx-integrity") == "changed")
+        #expect(monitored.body.contains("coinhive"))
+
+        let events = try await adminGET(pnyx, "/api/v1/events?limit=20").body
+        #expect(events.contains("\"rule\":\"protected\""))
+        #expect(events.contains("\"rule\":\"changed\""))
+        let status = try await run(binary, ["integrity", "status"] + site)
+        #expect(status.output.contains("waiting for approval (2)"))
+        #expect(status.output.contains("protect  /results"))
+        #expect(status.output.contains("monitor  /"))
+
+        let approve = try await run(binary, ["integrity", "approve"] + site + ["/results"])
+        #expect(approve.status == 0, "\(approve.output)\(approve.error)")
+        let approved = try await RawHTTP.get(port: pnyx.httpPort, path: "/results", host: "127.0.0.1")
+        #expect(approved.header("pnyx-integrity") == nil)
+        #expect(approved.body.contains("coinhive"))
+        #expect(try await run(binary, ["integrity", "approve"] + site + ["/results"]).status == 1)
+
+        // After a restart the baselines are still there: the origin's restored page is now the one that differs.
+        await pnyx.stop()
+        try await origin.tamper(false)
+        let again = try await PnyxProcess.start(yaml: yaml, directory: pnyx.directory)
+        defer { Task { await again.stop() } }
+        let afterRestart = try await RawHTTP.get(port: again.httpPort, path: "/results", host: "127.0.0.1")
+        #expect(afterRestart.header("pnyx-integrity") == "protected")
+        #expect(afterRestart.body == approved.body)
+    }
+}

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# The cost of integrity on the data path, for a 50 KB HTML page that is not cached (every request reaches the
+# origin): the same Pnyx serves two sites in front of one nginx origin, one plain and one whose page is pinned
+# (compared with its approved version) and signed (Content-Digest, an Ed25519 signature, the log lookup).
+# nginx as a reverse proxy runs beside them for scale. Prints requests/s and the integrity on/off ratio.
+#
+#   bench/integrity.sh              # 3 rounds of 8 s each
+#   ROUNDS=5 DURATION=10 bench/integrity.sh
+#
+# Loopback only. Needs nginx and wrk (installed from Debian if missing) and a Swift toolchain.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-8}
+CONNECTIONS=${CONNECTIONS:-50}
+D=${BENCH_DIR:-/tmp/pnyx-bench-integrity}
+ORIGIN_PORT=19201 NGINX_PORT=19202 PNYX_PORT=19203 ADMIN_PORT=19204
+
+need=()
+command -v nginx >/dev/null || need+=(nginx)
+command -v wrk >/dev/null || need+=(wrk)
+if [ ${#need[@]} -gt 0 ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+BUILD=(swift build -c release --scratch-path .build-opt -Xswiftc -enforce-exclusivity=unchecked)
+echo "building pnyx (release; the first build takes several minutes)…" >&2
+"${BUILD[@]}" --product pnyx >/dev/null
+PNYX="$("${BUILD[@]}" --show-bin-path)/pnyx"
+
+rm -rf "$D"; mkdir -p "$D/www" "$D/logs" "$D/tmp" "$D/data"
+# A 50 KB results page: markup and text, as an election results page is.
+python3 - "$D/www/index.html" <<'PY'
+import sys, random
+random.seed(7)
+rows = "".join(f"<tr><td>Precinct {i}</td><td>{random.randint(100,900)}</td><td>{random.randint(100,900)}</td></tr>\n" for i in range(1, 2000))
+page = f"<!doctype html><html><head><title>Results</title><script src=\"/app.js\"></script></head><body><h1>Results</h1><table>{rows}</table></body></html>\n"
+open(sys.argv[1], "w").write(page[:50 * 1024 - 20] + "</table></body></html>\n")
+PY
+SIZE=$(stat -c %s "$D/www/index.html")
+cat > "$D/nginx.conf" <<NG
+worker_processes auto;
+pid $D/nginx.pid;
+error_log $D/logs/nginx-error.log warn;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  client_body_temp_path $D/tmp/cb; proxy_temp_path $D/tmp/px; fastcgi_temp_path $D/tmp/fc; uwsgi_temp_path $D/tmp/uw; scgi_temp_path $D/tmp/sc;
+  keepalive_requests 1000000;
+  server { listen 127.0.0.1:$ORIGIN_PORT reuseport backlog=4096; root $D/www; location / { try_files /index.html =404; } }
+  upstream origin { server 127.0.0.1:$ORIGIN_PORT; keepalive 128; }
+  server { listen 127.0.0.1:$NGINX_PORT reuseport backlog=4096;
+    location / { proxy_pass http://origin; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_set_header Host \$host; } }
+}
+NG
+cat > "$D/pnyx.yaml" <<YAML
+listen: { http: 127.0.0.1:$PNYX_PORT }
+admin: { listen: 127.0.0.1:$ADMIN_PORT }
+data_dir: $D/data
+sites:
+  - name: plain
+    hosts: [plain.test]
+    origins: [http://127.0.0.1:$ORIGIN_PORT]
+    cache: off
+    rate_limits: []
+    escalation: off
+  - name: guarded
+    hosts: [guarded.test]
+    origins: [http://127.0.0.1:$ORIGIN_PORT]
+    cache: off
+    rate_limits: []
+    escalation: off
+    integrity: { signed_paths: ["/**"], mode: protect }
+YAML
+cleanup() {
+  [ -f "$D/nginx.pid" ] && kill "$(cat "$D/nginx.pid")" 2>/dev/null || true
+  [ -n "${P1:-}" ] && kill "$P1" 2>/dev/null || true
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+nginx -c "$D/nginx.conf" -p "$D/"
+"$PNYX" serve --config "$D/pnyx.yaml" --log-level warning 2>"$D/logs/pnyx.err" & P1=$!
+for i in $(seq 100); do curl -s -o /dev/null -H "Host: plain.test" "http://127.0.0.1:$PNYX_PORT/" && break; sleep 0.1; done
+"$PNYX" integrity pin --config "$D/pnyx.yaml" --site guarded / >/dev/null
+check=$(curl -s -D - -o /dev/null -H "Host: guarded.test" "http://127.0.0.1:$PNYX_PORT/")
+grep -qi "^signature:" <<<"$check" || { echo "the guarded site's response is not signed" >&2; exit 1; }
+grep -qi "^pnyx-integrity:" <<<"$check" && { echo "the pinned page does not match its baseline" >&2; exit 1; }
+
+measure() { # port host
+  local out; out=$(wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" -H "Host: $2" "http://127.0.0.1:$1/")
+  if grep -q "Non-2xx\|Socket errors" <<<"$out"; then echo "error: $(grep 'Non-2xx\|Socket errors' <<<"$out")" >&2; echo 0; return; fi
+  awk '/^Requests\/sec/ {print $2}' <<<"$out"
+}
+median() { printf "%s\n" "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+echo "warming up…" >&2
+for h in plain.test guarded.test; do wrk -t1 -c"$CONNECTIONS" -d2s -H "Host: $h" "http://127.0.0.1:$PNYX_PORT/" >/dev/null; done
+printf "\nwrk -t1 -c%s -d%ss, %s rounds, %s-byte HTML page (uncached), loopback, %s cores\n" "$CONNECTIONS" "$DURATION" "$ROUNDS" "$SIZE" "$(nproc)"
+N=() P=() G=()
+for r in $(seq "$ROUNDS"); do
+  n=$(measure $NGINX_PORT plain.test); p=$(measure $PNYX_PORT plain.test); g=$(measure $PNYX_PORT guarded.test)
+  N+=("$n"); P+=("$p"); G+=("$g")
+  printf "round %s: nginx proxy %8.0f   pnyx %8.0f   pnyx + integrity (pinned, signed) %8.0f req/s\n" "$r" "$n" "$p" "$g"
+done
+mn=$(median "${N[@]}"); mp=$(median "${P[@]}"); mg=$(median "${G[@]}")
+printf "median: nginx %.0f · pnyx %.0f · pnyx+integrity %.0f req/s\n" "$mn" "$mp" "$mg"
+awk -v g="$mg" -v p="$mp" -v n="$mn" 'BEGIN { printf "ratio integrity on/off: %.2f   pnyx/nginx: %.2f   pnyx+integrity/nginx: %.2f\n", g/p, p/n, g/n }'
