@@ -56,6 +56,7 @@ cat > "$D/pnyx.yaml" <<YAML
 listen: { http: 127.0.0.1:$PNYX_PORT }
 admin: { listen: 127.0.0.1:$ADMIN_PORT }
 data_dir: $D/data
+access_log: { path: off }
 sites:
   - name: plain
     hosts: [plain.test]

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import NIOCore
 
 /// `Content-Digest` (RFC 9530): a hash of the message content, as a structured-field dictionary
 /// (`sha-256=:base64:`). Pnyx sends SHA-256 and checks SHA-256 or SHA-512.
@@ -7,6 +8,13 @@ public enum ContentDigest {
     /// The field value for `body`: `sha-256=:…:`.
     public static func header<C: Collection>(for body: C) -> String where C.Element == UInt8 {
         "sha-256=:\(Data(SHA256.hash(data: Array(body))).base64EncodedString()):"
+    }
+
+    /// The SHA-256 of a buffer's readable bytes, base64 (no copy of the bytes).
+    public static func sha256Base64(_ body: ByteBuffer) -> String {
+        var hasher = SHA256()
+        body.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
+        return Data(hasher.finalize()).base64EncodedString()
     }
 
     /// The SHA-256 of `body`, raw.

@@ -6,10 +6,40 @@ import Synchronization
 public final class SiteSigner: Sendable {
     public let key: SiteSigningKey
     public let log: TransparencyLog
+    /// The fields last signed for each path: the same version within this many seconds is not signed again.
+    static let reuseSeconds: Int64 = 60
+    private let signed = Mutex<[String: SignedFields]>([:])
+
     init(key: SiteSigningKey, log: TransparencyLog) {
         self.key = key
         self.log = log
     }
+
+    func recent(path: String, digest: String, now: Int64) -> SignedFields? {
+        signed.withLock { all in
+            guard let fields = all[path], fields.digest == digest, now - fields.time < Self.reuseSeconds, now >= fields.time else { return nil }
+            return fields
+        }
+    }
+
+    func remember(path: String, _ fields: SignedFields) {
+        signed.withLock { all in
+            // Bounded: a site with very many signed paths keeps the most recent ones.
+            if all.count >= 4096 { all.removeAll(keepingCapacity: true) }
+            all[path] = fields
+        }
+    }
+}
+
+/// The header values of one signature of one version.
+struct SignedFields: Sendable {
+    var digest: String
+    var time: Int64
+    var contentDigest: String
+    var date: String
+    var input: String
+    var signature: String
+    var logIndex: String
 }
 
 /// Integrity state that outlives reloads: per site (by name) its baselines, and its signing key and log once it

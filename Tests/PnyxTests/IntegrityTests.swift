@@ -213,7 +213,16 @@ struct IntegrityTests {
             stats: IntegrityStats().counters(for: "county"))
         let body = Array(#"{"votes":123}"#.utf8)
         var head = ResponseHead(status: .ok)
-        IntegrityCollector.sign(nil, signer: entry.signer!, path: "/results/summary.json", now: 1_795_000_000, head: &head, bytes: body, entry: entry)
+        IntegrityCollector.sign(
+            nil, signer: entry.signer!, path: "/results/summary.json", now: 1_795_000_000, head: &head,
+            digest: ContentDigest.sha256Base64(ByteBuffer(bytes: body)), entry: entry)
+        // The same version a moment later gets the same signature (not signed again), a new one a new entry.
+        var again = ResponseHead(status: .ok)
+        IntegrityCollector.sign(
+            nil, signer: entry.signer!, path: "/results/summary.json", now: 1_795_000_030, head: &again,
+            digest: ContentDigest.sha256Base64(ByteBuffer(bytes: body)), entry: entry)
+        #expect(again.headers.first(name: "signature") == head.headers.first(name: "signature"))
+        #expect(log.size == 1)
         var headers: [String: String] = [:]
         for (name, value) in head.headers.httpHeaders { headers[name.lowercased()] = value }
         let document = ResponseVerifier.KeyDocument(
