@@ -1,8 +1,7 @@
 import Foundation
-import HTTPTypes
-import Hummingbird
 import Logging
 import NIOCore
+import NIOPosix
 import PnyxDemo
 import Testing
 
@@ -48,27 +47,40 @@ struct IntegrityLiveTests {
             originPort: origin.port, extraSite: "integrity: \(integrity)", hosts: "[vote.test, 127.0.0.1]", adminPort: try unusedPort())
     }
 
-    /// A server that replays a signed response with a changed body, and the site's real key and proof.
-    static func tamperingMirror(headers: [(String, String)], body: String, key: String, proof: String) async throws -> (Int, Task<Void, any Error>) {
-        let router = Router()
-        let forwarded = headers.filter { !["content-length", "connection", "transfer-encoding", "server"].contains($0.0) }
-        router.get("/results/summary.json") { _, _ -> Response in
-            var fields = HTTPFields()
-            for (name, value) in forwarded { if let n = HTTPField.Name(name) { fields.append(HTTPField(name: n, value: value)) } }
-            return Response(status: .ok, headers: fields, body: .init(byteBuffer: ByteBuffer(string: body)))
+    /// A server that replays a signed response (its fields byte for byte, `Date` included) with the given body, and
+    /// the site's real key and proof. Raw NIO, so nothing rewrites a field on the way.
+    static func tamperingMirror(headers: [(String, String)], body: String, key: String, proof: String) async throws -> (Int, any Channel) {
+        let skip: Set<String> = ["content-length", "connection", "transfer-encoding"]
+        var head = ""
+        for (name, value) in headers where !skip.contains(name) { head += "\(name): \(value)\r\n" }
+        let routes: [String: String] = [
+            "/results/summary.json": "HTTP/1.1 200 OK\r\n\(head)content-length: \(body.utf8.count)\r\nconnection: close\r\n\r\n\(body)",
+            "/.well-known/pnyx/key": "HTTP/1.1 200 OK\r\ncontent-length: \(key.utf8.count)\r\nconnection: close\r\n\r\n\(key)",
+            "/.well-known/pnyx/log/proof": "HTTP/1.1 200 OK\r\ncontent-length: \(proof.utf8.count)\r\nconnection: close\r\n\r\n\(proof)",
+        ]
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(ReplayHandler(routes: routes)) }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        return (channel.localAddress?.port ?? 0, channel)
+    }
+
+    /// Answers each connection's request from fixed bytes chosen by the request target's path.
+    final class ReplayHandler: ChannelInboundHandler {
+        typealias InboundIn = ByteBuffer
+        let routes: [String: String]
+        var request = ""
+        init(routes: [String: String]) { self.routes = routes }
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            request += String(buffer: unwrapInboundIn(data))
+            guard request.contains("\r\n\r\n") else { return }
+            let target = request.split(separator: " ").dropFirst().first.map(String.init) ?? "/"
+            let path = String(target.split(separator: "?", maxSplits: 1).first ?? "")
+            let response = routes[path] ?? "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+            let channel = context.channel
+            context.writeAndFlush(NIOAny(ByteBuffer(string: response))).whenComplete { _ in channel.close(promise: nil) }
         }
-        router.get("/.well-known/pnyx/key") { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: key))) }
-        router.get("/.well-known/pnyx/log/proof") { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: proof))) }
-        let ports = AsyncStream<Int>.makeStream()
-        var logger = Logger(label: "mirror")
-        logger.logLevel = .error
-        let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in ports.continuation.yield(channel.localAddress?.port ?? 0) }, logger: logger)
-        let task = Task { try await app.runService() }
-        var iterator = ports.stream.makeAsyncIterator()
-        guard let port = await iterator.next() else { throw TestFailure("mirror did not start") }
-        return (port, task)
     }
 
     @Test("signed results: pnyx verify passes on the live response and fails on a tampered copy; unsigned paths carry no signature")
@@ -103,14 +115,14 @@ struct IntegrityLiveTests {
         let tampered = signed.body.replacingOccurrences(of: "\"votes\":", with: "\"votes\":1")
         #expect(tampered != signed.body)
         let (mirrorPort, mirror) = try await Self.tamperingMirror(headers: signed.headers, body: tampered, key: key.body, proof: proof.body)
-        defer { mirror.cancel() }
+        defer { mirror.close(promise: nil) }
         let refused = try await run(binary, ["verify", "http://127.0.0.1:\(mirrorPort)/results/summary.json"])
         #expect(refused.status == 1)
         #expect(refused.output.contains("FAIL content-digest"))
         #expect(refused.output.contains("NOT VERIFIED"))
         // The untouched copy from the mirror verifies (the check is of the content, not of who serves it).
         let (copyPort, copy) = try await Self.tamperingMirror(headers: signed.headers, body: signed.body, key: key.body, proof: proof.body)
-        defer { copy.cancel() }
+        defer { copy.close(promise: nil) }
         let copied = try await run(binary, ["verify", "http://127.0.0.1:\(copyPort)/results/summary.json"])
         #expect(copied.status == 0, "\(copied.output)\(copied.error)")
     }
