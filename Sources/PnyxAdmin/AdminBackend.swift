@@ -123,6 +123,53 @@ public protocol IntegrityAdmin: Sendable {
     func approve(site: String, path: String) async throws -> IntegrityBaseline
     /// Stops comparing `path`. Returns whether it was pinned.
     func unpin(site: String, path: String) async throws -> Bool
+    /// The site's script inventory.
+    func scripts(site: String) throws -> [InventoryScript]
+    /// Approves scripts by id (or every one not flagged, with nil). Returns how many.
+    func approveScripts(site: String, ids: [String]?) throws -> Int
+}
+
+/// A script in a site's inventory, as the admin API shows it.
+public struct InventoryScript: Sendable, Codable, Equatable {
+    public var id: String
+    public var kind: String
+    public var host: String?
+    public var thirdParty: Bool
+    public var contentHash: String?
+    public var firstSeen: String
+    public var lastSeen: String
+    public var pages: [String]
+    public var approved: Bool
+    public var flagged: String?
+    public var source: String
+    public init(
+        id: String, kind: String, host: String?, thirdParty: Bool, contentHash: String?, firstSeen: String, lastSeen: String,
+        pages: [String], approved: Bool, flagged: String?, source: String
+    ) {
+        self.id = id
+        self.kind = kind
+        self.host = host
+        self.thirdParty = thirdParty
+        self.contentHash = contentHash
+        self.firstSeen = firstSeen
+        self.lastSeen = lastSeen
+        self.pages = pages
+        self.approved = approved
+        self.flagged = flagged
+        self.source = source
+    }
+}
+
+/// What `POST /api/v1/integrity/scripts/approve` takes: `ids`, or `all: true` (every script not flagged).
+public struct ApproveScriptsRequest: Sendable, Codable {
+    public var site: String
+    public var ids: [String]?
+    public var all: Bool?
+    public init(site: String, ids: [String]?, all: Bool?) {
+        self.site = site
+        self.ids = ids
+        self.all = all
+    }
 }
 
 /// What `POST /api/v1/integrity/pin` takes.

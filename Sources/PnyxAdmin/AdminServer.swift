@@ -106,6 +106,25 @@ public enum AdminServer {
                 return try json(["error": error.message], status: .badRequest)
             }
         }
+        api.get("integrity/scripts") { request, _ -> Response in
+            guard let site = request.uri.queryParameters.get("site") else { return try json(["error": "give ?site=NAME"], status: .badRequest) }
+            do {
+                return try json(try integrity.scripts(site: site))
+            } catch let error as AdminInputError {
+                return try json(["error": error.message], status: .badRequest)
+            }
+        }
+        api.post("integrity/scripts/approve") { request, context -> Response in
+            let input = try await decode(ApproveScriptsRequest.self, request, context)
+            guard input.all == true || !(input.ids ?? []).isEmpty else {
+                return try json(["error": "give ids, or all: true"], status: .badRequest)
+            }
+            do {
+                return try json(["approved": try integrity.approveScripts(site: input.site, ids: input.all == true ? nil : input.ids)])
+            } catch let error as AdminInputError {
+                return try json(["error": error.message], status: .badRequest)
+            }
+        }
         api.post("integrity/unpin") { request, context -> Response in
             let input = try await decode(PathRequest.self, request, context)
             do {

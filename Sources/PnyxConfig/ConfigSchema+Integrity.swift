@@ -3,7 +3,7 @@ import Yams
 
 /// The integrity part of the schema: a site's `integrity` section.
 extension ConfigSchema {
-    static let integrityKeys = ["signed_paths", "mode", "protect", "monitor", "ignore", "max_body"]
+    static let integrityKeys = ["signed_paths", "mode", "protect", "monitor", "ignore", "max_body", "scripts"]
     static let ignoreKeys = ["selector", "between", "builtin"]
 
     /// `integrity: { signed_paths: ["/results/**"], mode: monitor, protect: [...], ignore: [...], max_body: 4MiB }`.
@@ -17,6 +17,17 @@ extension ConfigSchema {
                 policy.mode = mode
             } else {
                 diagnostics.error("expected monitor or protect, got '\(text)'", at: map.value("mode"), key: "\(path).mode")
+            }
+        }
+        if let node = map.value("scripts") {
+            let text: String? = {
+                if case .scalar(let scalar) = node { return scalar.string.lowercased() }
+                return nil
+            }()
+            switch text {
+            case "off", "false", "no": policy.scripts = .off
+            case "report", "on", "true", "yes": policy.scripts = .report
+            default: diagnostics.error("expected report or off", at: node, key: "\(path).scripts")
             }
         }
         policy.protect = patterns(map, "protect", path: path)

@@ -11,6 +11,15 @@ public struct IntegrityPolicy: Sendable, Equatable {
         case protect
     }
 
+    /// What Pnyx does with the scripts a site's pages load.
+    public enum ScriptMode: String, Sendable, Equatable {
+        /// Nothing.
+        case off
+        /// Keep an inventory (pages Pnyx serves are scanned, browsers report through a
+        /// `Content-Security-Policy-Report-Only` header), and raise events for new, changed and known-bad scripts.
+        case report
+    }
+
     /// A part of a page that legitimately changes, left out of the comparison.
     public enum Ignore: Sendable, Equatable {
         /// The contents of elements matching a simple CSS selector (`#updated`, `.timestamp`, `span.clock`,
@@ -36,6 +45,8 @@ public struct IntegrityPolicy: Sendable, Equatable {
     /// given. `timestamps` is not a default: it blanks every date and time on a page, including a polling date a
     /// defacement changed; a selector for the page's "last updated" element is the safer rule.
     public var ignore: [Ignore] = [.tokens]
+    /// The script inventory (on by default, report only).
+    public var scripts: ScriptMode = .report
     /// The largest body compared or signed; longer responses pass unchanged (and are recorded as such).
     public var maxBodyBytes = 4 * 1024 * 1024
 

@@ -9,6 +9,19 @@ public enum Verdict: Sendable {
     case respond(LocalResponse)
     /// Refuse the request: a security decision, recorded as a security event.
     case block(Block)
+    /// Read the request body here (up to the consumer's limit) instead of forwarding it, then answer with what
+    /// the consumer says (an endpoint Pnyx serves itself that takes a body: CSP reports).
+    case consume(any RequestBodyConsumer)
+}
+
+/// Takes a request body Pnyx answers itself. Used on the request's event loop only (an implementation is
+/// `@unchecked Sendable` for that reason: it never leaves the loop).
+public protocol RequestBodyConsumer: AnyObject, Sendable {
+    /// Most body bytes accepted (413 beyond).
+    var limit: Int { get }
+    func consume(_ chunk: ByteBuffer)
+    /// The body ended: the answer.
+    func finish(_ context: RequestContext) -> LocalResponse
 }
 
 /// A refusal, with what the client is told and what the security event records.

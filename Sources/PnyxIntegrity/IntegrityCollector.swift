@@ -9,17 +9,20 @@ final class IntegrityCollector: ResponseCollector {
     let entry: IntegrityFilter.SiteEntry
     let pinned: PinnedPage?
     let sign: Bool
+    /// Scan the page for scripts (the inventory).
+    let scan: Bool
     /// The pinned key (target or path) and the signed path.
     let pinnedKey: String
     let path: String
     let now: Int64
     var limit: Int { entry.policy.maxBodyBytes }
 
-    init(entry: IntegrityFilter.SiteEntry, pinned: PinnedPage?, pinnedKey: String, sign: Bool, path: String, now: Int64) {
+    init(entry: IntegrityFilter.SiteEntry, pinned: PinnedPage?, pinnedKey: String, sign: Bool, scan: Bool = false, path: String, now: Int64) {
         self.entry = entry
         self.pinned = pinned
         self.pinnedKey = pinnedKey
         self.sign = sign
+        self.scan = scan
         self.path = path
         self.now = now
     }
@@ -34,6 +37,11 @@ final class IntegrityCollector: ResponseCollector {
         }
         if sign, let signer = entry.signer {
             Self.sign(context, signer: signer, path: path, now: now, head: &head, digest: digest, entry: entry)
+        }
+        if scan, let scripts = entry.scripts {
+            // The page as it will be served (the approved copy in protect mode).
+            let found = ScriptExtractor.scripts(in: Array(body.readableBytesView), scheme: context.scheme, host: context.host, path: path)
+            scripts.scanned(found, page: path, siteHosts: entry.hosts, context: context, now: now)
         }
         head.headers.replaceOrAdd(name: "content-length", value: String(body.readableBytes))
     }

@@ -12,7 +12,7 @@ import PnyxCore
 public struct IntegrityFilter: Filter {
     public static let filterName: FilterName = "integrity"
     public var name: FilterName { Self.filterName }
-    public var phases: PhaseSet { [.requestHead, .upstream, .originBody] }
+    public var phases: PhaseSet { [.requestHead, .upstream, .originBody, .response] }
 
     public final class SiteEntry: Sendable {
         let site: String
@@ -21,14 +21,22 @@ public struct IntegrityFilter: Filter {
         let baselines: BaselineStore
         let signer: SiteSigner?
         let stats: IntegrityStats.Counters
+        /// The script inventory (nil when `scripts: off`).
+        let scripts: ScriptWatch?
+        let hosts: [String]
 
-        init(site: String, policy: IntegrityPolicy, baselines: BaselineStore, signer: SiteSigner?, stats: IntegrityStats.Counters) {
+        init(
+            site: String, policy: IntegrityPolicy, baselines: BaselineStore, signer: SiteSigner?, stats: IntegrityStats.Counters,
+            scripts: ScriptWatch? = nil, hosts: [String] = []
+        ) {
             self.site = site
             self.policy = policy
             self.normaliser = PageNormaliser(policy.ignore)
             self.baselines = baselines
             self.signer = signer
             self.stats = stats
+            self.scripts = scripts
+            self.hosts = hosts
         }
     }
 
@@ -54,9 +62,11 @@ public struct IntegrityFilter: Filter {
         }
         self.sites = SiteTable(sites) { site in
             let name = site.name.rawValue
+            let policy = site.configuration.integrity
             return SiteEntry(
-                site: name, policy: site.configuration.integrity, baselines: state.baselines(for: name), signer: signers[name],
-                stats: state.stats.counters(for: name))
+                site: name, policy: policy, baselines: state.baselines(for: name), signer: signers[name],
+                stats: state.stats.counters(for: name), scripts: policy.scripts == .off ? nil : state.scripts(for: name),
+                hosts: site.configuration.hosts)
         }
         self.clock = clock
     }
@@ -66,6 +76,11 @@ public struct IntegrityFilter: Filter {
         guard uri.utf8.count >= 18, uri.hasPrefix("/.well-known/pnyx/"), let entry = sites[context.site] else { return .continue }
         context.outcome = .responded
         context.decidedBy = name
+        if context.path == ScriptWatch.reportPath {
+            guard let scripts = entry.scripts else { return .respond(WellKnown.error(.notFound, "this site keeps no script inventory")) }
+            guard context.head.method == .POST else { return .respond(WellKnown.error(.methodNotAllowed, "POST a CSP report")) }
+            return .consume(CSPReportConsumer(watch: scripts, hosts: entry.hosts, now: clock()))
+        }
         return .respond(WellKnown.respond(context, entry: entry, now: clock()))
     }
 
@@ -86,7 +101,11 @@ public struct IntegrityFilter: Filter {
             pinnedKey = path
             pinned = entry.baselines.page(path)
         }
-        guard sign || pinned != nil else { return nil }
+        var scan = false
+        if let scripts = entry.scripts, BaselineStore.isHTML(head.headers.first(name: "content-type") ?? "") {
+            scan = scripts.sampler.shouldScan(context.path, version: ScanSampler.version(of: head), now: clock())
+        }
+        guard sign || pinned != nil || scan else { return nil }
         if let encoding = head.headers.first(name: "content-encoding"), encoding.lowercased() != "identity" {
             entry.stats.add(.unchecked)
             context.emit(
@@ -94,7 +113,16 @@ public struct IntegrityFilter: Filter {
                 evidence: "origin sent \(path) with Content-Encoding \(encoding) although Pnyx asked for none: served unchecked")
             return nil
         }
-        return IntegrityCollector(entry: entry, pinned: pinned, pinnedKey: pinnedKey, sign: sign, path: path, now: clock())
+        return IntegrityCollector(entry: entry, pinned: pinned, pinnedKey: pinnedKey, sign: sign, scan: scan, path: path, now: clock())
+    }
+
+    /// HTML pages get the report-only script policy of the site's inventory (browsers report scripts it does not
+    /// list to `/.well-known/pnyx/csp-report`).
+    public func response(_ context: RequestContext, head: inout ResponseHead) {
+        guard head.status == .ok, let entry = sites[context.site], let scripts = entry.scripts,
+            let type = head.headers.first(name: "content-type"), BaselineStore.isHTML(type)
+        else { return }
+        head.headers.add(name: "content-security-policy-report-only", value: scripts.reportOnlyPolicy)
     }
 }
 

@@ -51,12 +51,33 @@ public final class IntegrityState: Sendable {
     let logger: Logger
     private let baselines = Mutex<[String: BaselineStore]>([:])
     private let signers = Mutex<[String: SiteSigner]>([:])
+    private let watches = Mutex<[String: ScriptWatch]>([:])
     /// Per-site counters for metrics.
     public let stats = IntegrityStats()
+    /// Where script-inventory events found off the request path go.
+    let events: any EventSink
+    let fetcher: ScriptFetcher?
 
-    public init(directory: String?, logger: Logger = Logger(label: "pnyx.integrity")) {
+    public init(
+        directory: String?, events: any EventSink = DiscardingEventSink(), fetcher: ScriptFetcher? = nil,
+        logger: Logger = Logger(label: "pnyx.integrity")
+    ) {
         self.directory = directory
+        self.events = events
+        self.fetcher = fetcher
         self.logger = logger
+    }
+
+    /// The site's script watch (inventory loaded on first use).
+    public func scripts(for site: String) -> ScriptWatch {
+        if let watch = watches.withLock({ $0[site] }) { return watch }
+        let inventory = ScriptInventory(file: siteDirectory(site).map { "\($0)/scripts.json" }, logger: logger)
+        let watch = ScriptWatch(site: site, inventory: inventory, events: events, fetcher: fetcher)
+        return watches.withLock { all in
+            if let existing = all[site] { return existing }
+            all[site] = watch
+            return watch
+        }
     }
 
     func siteDirectory(_ site: String) -> String? {
@@ -107,5 +128,6 @@ public final class IntegrityState: Sendable {
     public func flush() {
         for store in baselines.withLock({ Array($0.values) }) { store.flush() }
         for signer in signers.withLock({ Array($0.values) }) { signer.log.flush() }
+        for watch in watches.withLock({ Array($0.values) }) { watch.inventory.flush() }
     }
 }

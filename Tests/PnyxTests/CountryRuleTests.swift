@@ -48,6 +48,7 @@ struct CountryRuleTests {
         case .continue: return context.allowListed ? "allow-listed" : "pass"
         case .block(let block): return "\(block.status.code) \(block.rule)"
         case .respond: return "respond"
+        case .consume: return "consume"
         }
     }
 

@@ -177,4 +177,45 @@ struct IntegrityLiveTests {
         #expect(afterRestart.header("pnyx-integrity") == "protected")
         #expect(afterRestart.body == approved.body)
     }
+
+    @Test("script inventory: pages carry the report-only policy, a defaced page's miner is flagged, browsers' reports join the inventory, approval widens the policy")
+    func scriptInventory() async throws {
+        let origin = try await DemoSite.start()
+        let pnyx = try await PnyxProcess.start(yaml: try Self.config(origin, integrity: "{ mode: monitor }"))
+        defer { Task { await pnyx.stop(); await origin.stop() } }
+        let binary = PnyxProcess.binary.path
+        let site = ["--config", pnyx.configPath, "--site", "county"]
+
+        let results = try await RawHTTP.get(port: pnyx.httpPort, path: "/results", host: "127.0.0.1")
+        #expect(results.header("content-security-policy-report-only") == "script-src 'self'; report-uri /.well-known/pnyx/csp-report")
+        let json = try await RawHTTP.get(port: pnyx.httpPort, path: "/results/summary.json", host: "127.0.0.1")
+        #expect(json.header("content-security-policy-report-only") == nil)
+
+        try await origin.tamper(true)
+        let defaced = try await RawHTTP.get(port: pnyx.httpPort, path: "/", host: "127.0.0.1")
+        #expect(defaced.body.contains("coinhive"))
+        let report = #"{"csp-report":{"document-uri":"http://127.0.0.1/lookup","blocked-uri":"https://skimmer.example/x.js","effective-directive":"script-src-elem"}}"#
+        let posted = RawHTTP.Response(
+            raw: try await RawHTTP.exchange(
+                port: pnyx.httpPort,
+                "POST /.well-known/pnyx/csp-report HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/csp-report\r\nContent-Length: \(report.utf8.count)\r\nConnection: close\r\n\r\n\(report)"))
+        #expect(posted.status == 204)
+
+        let listed = try await eventually {
+            let listed = try await run(binary, ["integrity", "scripts"] + site)
+            return listed.output.contains("FLAGGED:coinhive") && listed.output.contains("https://skimmer.example/x.js")
+        }
+        #expect(listed, "the inventory lists the defaced page's miner and the reported script")
+        let events = try await adminGET(pnyx, "/api/v1/events?limit=50").body
+        #expect(events.contains("\"rule\":\"known_bad_script\""))
+        #expect(events.contains("\"rule\":\"new_domain\""))
+
+        let approved = try await run(binary, ["integrity", "approve-scripts", "--all"] + site)
+        #expect(approved.status == 0, "\(approved.output)\(approved.error)")
+        let after = try await RawHTTP.get(port: pnyx.httpPort, path: "/results", host: "127.0.0.1")
+        let policy = try #require(after.header("content-security-policy-report-only"))
+        #expect(policy.contains("'sha256-"))
+        #expect(policy.contains("https://skimmer.example/x.js"))
+        #expect(!policy.contains("coin-hive.example"))
+    }
 }

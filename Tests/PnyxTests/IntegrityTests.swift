@@ -250,3 +250,78 @@ struct IntegrityTests {
         #expect(good.verifySignature(key: otherKey).contains { !$0.passed })
     }
 }
+
+/// The script inventory without a network.
+@Suite("Integrity: script inventory, signatures, CSP reports")
+struct ScriptInventoryTests {
+    @Test("scripts of a page: external (made absolute), inline (hashed), module preloads; data blocks skipped")
+    func extraction() {
+        let html = Array("""
+            <script src="/assets/app.js"></script><script src="https://cdn.example/lib.js" integrity="x"></script>
+            <script>var a = 1;</script><script type="application/ld+json">{"a":1}</script>
+            <link rel="modulepreload" href="mod.js"><link rel="preload" as="script" href="//cdn.example/p.js">
+            <link rel="preload" as="style" href="/s.css"><script src="javascript:alert(1)"></script>
+            """.utf8)
+        let found = ScriptExtractor.scripts(in: html, scheme: "https", host: "vote.test", path: "/results/index")
+        #expect(
+            found.map(\.id) == [
+                "https://vote.test/assets/app.js", "https://cdn.example/lib.js", "inline:" + ScriptExtractor.inlineHash(Array("var a = 1;".utf8)),
+                "https://vote.test/results/mod.js", "https://cdn.example/p.js",
+            ])
+        #expect(ScriptExtractor.host(of: "https://User@CDN.example:8443/x.js") == "cdn.example")
+    }
+
+    @Test("known-bad signatures: miners and skimmers match by URL or content; ordinary scripts do not")
+    func signatures() {
+        #expect(KnownBadScripts.match("https://coin-hive.example/lib/coinhive.min.js")?.kind == "cryptominer")
+        #expect(KnownBadScripts.match("var m = new CoinHive.Anonymous('k'); m.start();")?.name == "coinhive")
+        #expect(KnownBadScripts.match("fetch('/api/polling-place?address=' + a)") == nil)
+        #expect(KnownBadScripts.match("x=atob('aHR0cHM6Ly9leGFtcGxlLmNvbS9j')")?.kind == "skimmer")
+    }
+
+    @Test("inventory: new scripts, a new third-party host, a changed external script, approval, and the report-only policy")
+    func inventory() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pnyx-inv-\(UUID().uuidString.prefix(8))").path
+        let watch = IntegrityState(directory: directory).scripts(for: "county")
+        let page = ScriptExtractor.scripts(
+            in: Array(#"<script src="/app.js"></script><script src="https://cdn.example/a.js"></script><script>go()</script>"#.utf8),
+            scheme: "https", host: "vote.test", path: "/")
+        let changes = watch.inventory.observe(page, page: "/", siteHosts: ["vote.test"], source: "html", now: 100)
+        #expect(changes.filter { if case .newScript = $0 { return true } else { return false } }.count == 3)
+        #expect(changes.contains(.newDomain("cdn.example", watch.inventory.record("https://cdn.example/a.js")!)))
+        #expect(watch.inventory.observe(page, page: "/results", siteHosts: ["vote.test"], source: "html", now: 200).isEmpty)
+        #expect(watch.inventory.record("https://vote.test/app.js")?.pages == ["/", "/results"])
+
+        #expect(watch.inventory.dueForFetch(among: ["https://vote.test/app.js"], now: 200, interval: 600, limit: 4) == ["https://vote.test/app.js"])
+        #expect(watch.inventory.dueForFetch(among: ["https://vote.test/app.js"], now: 300, interval: 600, limit: 4).isEmpty)
+        #expect(watch.inventory.fetched("https://vote.test/app.js", content: Array("ok()".utf8), now: 200).isEmpty)
+        let swapped = watch.inventory.fetched("https://vote.test/app.js", content: Array("var miner = new CoinHive.Anonymous('x')".utf8), now: 900)
+        #expect(swapped.count == 2)
+        #expect(watch.inventory.record("https://vote.test/app.js")?.flagged == "coinhive")
+
+        #expect(watch.reportOnlyPolicy == "script-src 'self'; report-uri /.well-known/pnyx/csp-report")
+        // Approving everything skips the flagged script.
+        #expect(watch.approve(nil) == 2)
+        let inline = ScriptExtractor.inlineHash(Array("go()".utf8))
+        #expect(watch.reportOnlyPolicy == "script-src 'self' https://cdn.example/a.js '\(inline)'; report-uri /.well-known/pnyx/csp-report")
+        watch.inventory.flush()
+        let reloaded = ScriptInventory(file: "\(directory)/county/scripts.json")
+        #expect(reloaded.all.count == 3)
+        #expect(reloaded.all.filter(\.approved).count == 2)
+    }
+
+    @Test("CSP reports: the legacy and the Reporting API formats; junk yields nothing")
+    func reports() {
+        let legacy = CSPReportConsumer.parse(Array("""
+            {"csp-report":{"document-uri":"https://vote.test/lookup?x=1","blocked-uri":"https://evil.example/s.js","effective-directive":"script-src-elem"}}
+            """.utf8))
+        #expect(legacy == [.init(blocked: "https://evil.example/s.js", document: "https://vote.test/lookup?x=1", directive: "script-src-elem", sample: nil)])
+        let modern = CSPReportConsumer.parse(Array("""
+            [{"type":"csp-violation","body":{"documentURL":"https://vote.test/","blockedURL":"inline","effectiveDirective":"script-src-elem","sample":"alert(1)"}},
+             {"type":"deprecation","body":{}}]
+            """.utf8))
+        #expect(modern.count == 1 && modern[0].sample == "alert(1)" && modern[0].blocked == "inline")
+        #expect(CSPReportConsumer.parse(Array("not json".utf8)).isEmpty)
+        #expect(ScriptWatch.pathOf("https://vote.test/lookup?x=1") == "/lookup")
+    }
+}

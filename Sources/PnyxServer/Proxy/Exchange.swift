@@ -42,6 +42,8 @@ final class Exchange {
     var retried = false
     /// The cache's part, when the response may be stored or a stored copy may stand in.
     var cache: CacheExchange?
+    /// A filter reads the request body instead of the origin (``Verdict/consume(_:)``).
+    var consumer: (any RequestBodyConsumer)?
     /// The origin's response being gathered whole for a filter (see ``ResponseCollector``).
     var collecting: OriginCollection?
 

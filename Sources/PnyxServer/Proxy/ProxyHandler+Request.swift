@@ -163,7 +163,20 @@ extension ProxyHandler {
             if let seconds = block.retryAfterSeconds { page.headers.add(name: "retry-after", value: String(seconds)) }
             respondLocally(exchange, page, runResponseFilters: true)
             return true
+        case .consume(let consumer):
+            if exchange.context.outcome == .forwarded { exchange.context.outcome = .responded }
+            exchange.phase = .local
+            exchange.consumer = consumer
+            if exchange.requestEnded { finishConsuming(exchange) }
+            return true
         }
+    }
+
+    /// The body a filter consumed has ended: send its answer.
+    func finishConsuming(_ exchange: Exchange) {
+        guard let consumer = exchange.consumer else { return }
+        exchange.consumer = nil
+        respondLocally(exchange, consumer.finish(exchange.context), runResponseFilters: true)
     }
 
     static func title(for status: HTTPResponseStatus) -> String {
@@ -189,6 +202,21 @@ extension ProxyHandler {
         timeouts?.bodyReceived(body.readableBytes)
         exchange.bodyBytes += body.readableBytes
         exchange.context.requestBodyBytes = Int64(exchange.bodyBytes)
+        if let consumer = exchange.consumer {
+            guard exchange.bodyBytes <= consumer.limit else {
+                exchange.consumer = nil
+                exchange.keepAlive = false
+                respondLocally(
+                    exchange,
+                    ErrorPage.response(
+                        status: .payloadTooLarge, title: "Request too large", message: "The request body is larger than this address accepts.",
+                        requestID: exchange.context.id, wantsJSON: true),
+                    runResponseFilters: true)
+                return
+            }
+            consumer.consume(body)
+            return
+        }
         if exchange.phase == .local { return }
         let verdict = exchange.snapshot.chain.requestBody(exchange.context, chunk: body, totalBytes: exchange.bodyBytes)
         if case .continue = verdict {
@@ -230,6 +258,10 @@ extension ProxyHandler {
         timeouts?.requestBodyEnded()
         guard let exchange else { return }
         exchange.requestEnded = true
+        if exchange.consumer != nil {
+            finishConsuming(exchange)
+            return
+        }
         switch exchange.phase {
         case .connecting:
             break  // sent after the buffered body once connected

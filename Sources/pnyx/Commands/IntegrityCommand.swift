@@ -6,7 +6,7 @@ struct IntegrityCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "integrity",
         abstract: "Pin pages and assets of a site, approve new versions, and see what changed (through the admin listener).",
-        subcommands: [Pin.self, Approve.self, Unpin.self, Status.self])
+        subcommands: [Pin.self, Approve.self, Unpin.self, Status.self, Scripts.self, ApproveScripts.self])
 
     struct SiteOptions: ParsableArguments {
         @Option(name: .shortAndLong, help: "The YAML configuration file the running Pnyx uses.")
@@ -115,6 +115,62 @@ struct IntegrityCommand: AsyncParsableCommand {
             for p in status.pending {
                 print("  \(p.path)  \(p.size) bytes, sha-256 \(p.digest.prefix(12)), first seen \(p.firstSeen), seen \(p.seen)x")
             }
+        }
+    }
+}
+
+extension IntegrityCommand {
+    struct Scripts: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List the scripts the site's pages load (the inventory), newest last.")
+        @OptionGroup var options: SiteOptions
+        @Flag(help: "Print JSON.")
+        var json = false
+
+        func run() async throws {
+            let site = options.site.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? options.site
+            let response = try await AdminCall.send(
+                config: options.config, method: "GET", path: "/api/v1/integrity/scripts?site=\(site)", action: "reading the inventory")
+            guard response.status == 200 else {
+                printError(response.body)
+                throw ExitCode(1)
+            }
+            if json {
+                print(response.body)
+                return
+            }
+            let scripts = try JSONDecoder.snake.decode([InventoryScript].self, from: Data(response.body.utf8))
+            for s in scripts {
+                let state = s.flagged.map { "FLAGGED:\($0)" } ?? (s.approved ? "approved" : "new")
+                let party = s.thirdParty ? "third-party" : (s.kind == "inline" ? "inline" : "own")
+                print("\(state.padding(toLength: 20, withPad: " ", startingAt: 0)) \(party.padding(toLength: 11, withPad: " ", startingAt: 0)) \(s.id)")
+                print("                     first \(s.firstSeen), last \(s.lastSeen), on \(s.pages.prefix(3).joined(separator: " ")) (\(s.source))")
+            }
+            print("\(scripts.count) script(s); \(scripts.filter { !$0.approved }.count) not approved")
+        }
+    }
+
+    struct ApproveScripts: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "approve-scripts",
+            abstract: "Approve scripts of the inventory by id, or --all (every script not flagged as known-bad).")
+        @OptionGroup var options: SiteOptions
+        @Flag(help: "Approve every script not flagged.")
+        var all = false
+        @Argument(help: "Script ids (URLs, or inline:sha256-…) from `pnyx integrity scripts`.")
+        var ids: [String] = []
+
+        func validate() throws {
+            if all == !ids.isEmpty { throw ValidationError("give ids, or --all") }
+        }
+
+        func run() async throws {
+            let body = try JSONEncoder.snake.encode(ApproveScriptsRequest(site: options.site, ids: all ? nil : ids, all: all ? true : nil))
+            let response = try await AdminCall.send(
+                config: options.config, method: "POST", path: "/api/v1/integrity/scripts/approve", action: "approving scripts",
+                json: String(decoding: body, as: UTF8.self))
+            print(response.body)
+            if response.status != 200 { throw ExitCode(1) }
         }
     }
 }

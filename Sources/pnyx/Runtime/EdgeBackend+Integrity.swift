@@ -84,6 +84,25 @@ extension EdgeBackend: IntegrityAdmin {
         return removed
     }
 
+    func scripts(site: String) throws -> [InventoryScript] {
+        _ = try siteConfiguration(site)
+        return integrity.scripts(for: site).inventory.all.map {
+            InventoryScript(
+                id: $0.id, kind: $0.kind.rawValue, host: $0.host, thirdParty: $0.thirdParty, contentHash: $0.contentHash,
+                firstSeen: Self.iso8601($0.firstSeen * 1000), lastSeen: Self.iso8601($0.lastSeen * 1000), pages: $0.pages,
+                approved: $0.approved, flagged: $0.flagged, source: $0.source)
+        }
+    }
+
+    func approveScripts(site: String, ids: [String]?) throws -> Int {
+        _ = try siteConfiguration(site)
+        let count = integrity.scripts(for: site).approve(ids)
+        if count > 0 {
+            record(site: site, rule: "scripts_approved", path: "-", evidence: ids.map { "\($0.count) script(s) approved" } ?? "every script not flagged approved (\(count))")
+        }
+        return count
+    }
+
     private func record(site: String, rule: String, path: String, evidence: String) {
         events.emit(
             SecurityEvent(

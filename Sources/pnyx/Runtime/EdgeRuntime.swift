@@ -49,7 +49,9 @@ struct EdgeRuntime {
         await cache.disk?.waitUntilIndexed(timeout: .seconds(10))
         let challenge = ChallengeState(
             keys: try ChallengeKeys.loadOrCreate(path: configuration.challengeKeyFile ?? "\(dataDirectory)/challenge.key"))
-        let integrity = IntegrityState(directory: "\(dataDirectory)/integrity", logger: logger)
+        let scriptFetch = ScriptFetch(group: group)
+        let integrity = IntegrityState(
+            directory: "\(dataDirectory)/integrity", events: events, fetcher: scriptFetch.fetcher, logger: logger)
         let builder = SnapshotBuilder(events: events, health: cache.health) { configuration, sites in
             try PipelineFactory.makeChain(
                 configuration: configuration, sites: sites, accessLog: accessLog, traffic: traffic, cache: cache,
@@ -66,6 +68,7 @@ struct EdgeRuntime {
         }
         let snapshots = SnapshotStore(replicas, group: group)
         let runtime = ProxyRuntime(snapshots: snapshots, pools: UpstreamPools(group: group), cache: cache)
+        scriptFetch.attach(runtime)
         let proxy = ProxyServer(runtime: runtime, group: group, logger: logger)
         let coordinator = ReloadCoordinator(
             configPath: configPath, builder: builder, snapshots: snapshots, logger: logger)
