@@ -27,7 +27,8 @@ extension ConfigSchema {
             switch text {
             case "off", "false", "no": policy.scripts = .off
             case "report", "on", "true", "yes": policy.scripts = .report
-            default: diagnostics.error("expected report or off", at: node, key: "\(path).scripts")
+            case "enforce": policy.scripts = .enforce
+            default: diagnostics.error("expected report, enforce or off", at: node, key: "\(path).scripts")
             }
         }
         policy.protect = patterns(map, "protect", path: path)

@@ -27,6 +27,9 @@ public protocol Filter: Sendable {
     /// The origin's response head arrived and the filter may want the whole body before anything is sent: it
     /// returns a collector (see ``ResponseCollector``). The first filter that returns one gets the body.
     func originBody(_ context: RequestContext, head: ResponseHead) -> (any ResponseCollector)?
+    /// A response on its way to the client (from the origin or the cache, after the cache stored the original):
+    /// a filter may return a rewriter for its body, and change the head to match. The first one wins.
+    func rewriteResponse(_ context: RequestContext, head: inout ResponseHead) -> (any ResponseRewriter)?
     /// The response head about to be sent to the client (origin or local).
     func response(_ context: RequestContext, head: inout ResponseHead)
     /// The exchange is over, successfully or not.
@@ -42,6 +45,7 @@ extension Filter {
     public func upstream(_ context: RequestContext, head: inout UpstreamRequestHead) {}
     public func upstreamResponse(_ context: RequestContext, head: inout ResponseHead) -> Verdict { .continue }
     public func originBody(_ context: RequestContext, head: ResponseHead) -> (any ResponseCollector)? { nil }
+    public func rewriteResponse(_ context: RequestContext, head: inout ResponseHead) -> (any ResponseRewriter)? { nil }
     public func response(_ context: RequestContext, head: inout ResponseHead) {}
     public func complete(_ context: RequestContext) {}
 }
@@ -66,4 +70,12 @@ public protocol ResponseCollector: AnyObject {
     func finish(_ context: RequestContext, head: inout ResponseHead, body: inout ByteBuffer)
     /// The body was longer than ``limit``: it streams on unchanged.
     func overflowed(_ context: RequestContext, head: ResponseHead)
+}
+
+/// Rewrites a response body as it streams to the client, holding back at most a bounded amount (an incomplete
+/// tag). One instance per response, on the request's event loop.
+public protocol ResponseRewriter: AnyObject {
+    func rewrite(_ chunk: ByteBuffer) -> ByteBuffer
+    /// The body ended: whatever was held back.
+    func finish() -> ByteBuffer
 }

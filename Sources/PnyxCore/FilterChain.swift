@@ -16,6 +16,7 @@ public final class FilterChain: Sendable {
     @usableFromInline let upstreamFilters: [any Filter]
     @usableFromInline let upstreamResponseFilters: [any Filter]
     @usableFromInline let originBodyFilters: [any Filter]
+    @usableFromInline let rewriteFilters: [any Filter]
     @usableFromInline let responseFilters: [any Filter]
     @usableFromInline let completeFilters: [any Filter]
 
@@ -28,6 +29,7 @@ public final class FilterChain: Sendable {
         upstreamFilters = filters.filter { $0.phases.contains(.upstream) }
         upstreamResponseFilters = filters.filter { $0.phases.contains(.upstreamResponse) }
         originBodyFilters = filters.filter { $0.phases.contains(.originBody) }
+        rewriteFilters = filters.filter { $0.phases.contains(.rewrite) }
         responseFilters = filters.filter { $0.phases.contains(.response) }
         completeFilters = filters.filter { $0.phases.contains(.complete) }
     }
@@ -95,6 +97,14 @@ public final class FilterChain: Sendable {
     public func originBody(_ context: RequestContext, head: ResponseHead) -> (any ResponseCollector)? {
         for i in originBodyFilters.indices {
             if let collector = originBodyFilters[i].originBody(context, head: head) { return collector }
+        }
+        return nil
+    }
+
+    @inlinable
+    public func rewriteResponse(_ context: RequestContext, head: inout ResponseHead) -> (any ResponseRewriter)? {
+        for i in rewriteFilters.indices {
+            if let rewriter = rewriteFilters[i].rewriteResponse(context, head: &head) { return rewriter }
         }
         return nil
     }

@@ -18,6 +18,9 @@ public struct IntegrityPolicy: Sendable, Equatable {
         /// Keep an inventory (pages Pnyx serves are scanned, browsers report through a
         /// `Content-Security-Policy-Report-Only` header), and raise events for new, changed and known-bad scripts.
         case report
+        /// The inventory, and an enforced `Content-Security-Policy` that lets only approved scripts run: Pnyx
+        /// puts a per-response nonce on the approved script tags and SRI `integrity` on the approved own scripts.
+        case enforce
     }
 
     /// A part of a page that legitimately changes, left out of the comparison.

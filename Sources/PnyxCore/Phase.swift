@@ -19,6 +19,8 @@ public enum Phase: String, Sendable, CaseIterable {
     case upstreamResponse
     /// The origin's whole response body, for the few responses a filter collects (integrity baselines, signing).
     case originBody
+    /// A response body rewritten as it streams to the client (integrity: CSP nonces and SRI on script tags).
+    case rewrite
     /// The response head about to be sent to the client (security headers, cookies).
     case response
     /// The exchange is over (log, metrics, events). Never awaited on the request path.
@@ -39,5 +41,6 @@ public struct PhaseSet: OptionSet, Sendable {
     public static let response = PhaseSet(rawValue: 1 << 6)
     public static let complete = PhaseSet(rawValue: 1 << 7)
     public static let originBody = PhaseSet(rawValue: 1 << 8)
-    public static let all = PhaseSet(rawValue: 0x1FF)
+    public static let rewrite = PhaseSet(rawValue: 1 << 9)
+    public static let all = PhaseSet(rawValue: 0x3FF)
 }

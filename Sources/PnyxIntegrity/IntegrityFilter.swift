@@ -12,7 +12,7 @@ import PnyxCore
 public struct IntegrityFilter: Filter {
     public static let filterName: FilterName = "integrity"
     public var name: FilterName { Self.filterName }
-    public var phases: PhaseSet { [.requestHead, .upstream, .originBody, .response] }
+    public var phases: PhaseSet { [.requestHead, .upstream, .originBody, .rewrite, .response] }
 
     public final class SiteEntry: Sendable {
         let site: String
@@ -85,7 +85,13 @@ public struct IntegrityFilter: Filter {
     }
 
     public func upstream(_ context: RequestContext, head: inout UpstreamRequestHead) {
-        guard head.method == .GET, let entry = sites[context.site], entry.isWatched(context) else { return }
+        guard head.method == .GET, let entry = sites[context.site] else { return }
+        if entry.policy.scripts == .enforce, context.head.headers.first(name: "accept")?.contains("text/html") == true {
+            // A page whose script tags get the nonce must arrive as bytes Pnyx can rewrite.
+            head.headers.remove(name: "accept-encoding")
+            return
+        }
+        guard entry.isWatched(context) else { return }
         // Compared and signed bodies must be the bytes the page is made of, not a compressed form of them.
         head.headers.remove(name: "accept-encoding")
     }
@@ -116,10 +122,34 @@ public struct IntegrityFilter: Filter {
         return IntegrityCollector(entry: entry, pinned: pinned, pinnedKey: pinnedKey, sign: sign, scan: scan, path: path, now: clock())
     }
 
+    /// With `scripts: enforce`, an HTML page gets an enforced policy that allows only approved scripts, and its
+    /// approved script tags get this response's nonce (and own scripts their SRI value) as it streams. A signed
+    /// page is not rewritten (its signature covers its bytes): its policy lists approved scripts by hash and URL.
+    public func rewriteResponse(_ context: RequestContext, head: inout ResponseHead) -> (any ResponseRewriter)? {
+        guard let entry = sites[context.site], entry.policy.scripts == .enforce, let scripts = entry.scripts,
+            let type = head.headers.first(name: "content-type"), BaselineStore.isHTML(type)
+        else { return nil }
+        let set = scripts.enforcementSet
+        let encoded = head.headers.first(name: "content-encoding").map { $0.lowercased() != "identity" } ?? false
+        if encoded || head.headers.contains(name: "signature") {
+            head.headers.replaceOrAdd(name: "content-security-policy", value: set.policy(nonce: nil, scheme: context.scheme, host: context.host))
+            return nil
+        }
+        let nonce = Self.makeNonce()
+        head.headers.replaceOrAdd(name: "content-security-policy", value: set.policy(nonce: nonce, scheme: context.scheme, host: context.host))
+        return ScriptTagRewriter(nonce: nonce, set: set, scheme: context.scheme, host: context.host, path: String(context.path))
+    }
+
+    static func makeNonce() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        return Data(bytes).base64EncodedString()
+    }
+
     /// HTML pages get the report-only script policy of the site's inventory (browsers report scripts it does not
-    /// list to `/.well-known/pnyx/csp-report`).
+    /// list to `/.well-known/pnyx/csp-report`); with `enforce`, the enforced one (``rewriteResponse``) instead.
     public func response(_ context: RequestContext, head: inout ResponseHead) {
-        guard head.status == .ok, let entry = sites[context.site], let scripts = entry.scripts,
+        guard head.status == .ok, let entry = sites[context.site], let scripts = entry.scripts, entry.policy.scripts == .report,
             let type = head.headers.first(name: "content-type"), BaselineStore.isHTML(type)
         else { return }
         head.headers.add(name: "content-security-policy-report-only", value: scripts.reportOnlyPolicy)

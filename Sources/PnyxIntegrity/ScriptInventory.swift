@@ -22,6 +22,8 @@ public struct ScriptRecord: Codable, Sendable, Equatable {
     public var pages: [String]
     /// Approved by staff: allowed by the enforced policy (and not reported).
     public var approved: Bool
+    /// The content hash when it was approved (an own script's SRI value under enforcement).
+    public var approvedHash: String?
     /// The known-bad signature it matches, if any.
     public var flagged: String?
     /// How it was found: `html` (in a page Pnyx served) or `csp-report` (a browser reported loading it).
@@ -82,7 +84,7 @@ public final class ScriptInventory: Sendable {
                 let thirdParty = host.map { h in !siteHosts.contains { $0 == h || ($0.hasPrefix("*.") && h.hasSuffix($0.dropFirst())) } } ?? false
                 var record = ScriptRecord(
                     id: id, kind: script.kind, host: host, thirdParty: thirdParty, contentHash: script.hash, firstSeen: now,
-                    lastSeen: now, lastFetched: 0, pages: [page], approved: false, flagged: nil, source: source)
+                    lastSeen: now, lastFetched: 0, pages: [page], approved: false, approvedHash: nil, flagged: nil, source: source)
                 let signature = KnownBadScripts.match(id) ?? KnownBadScripts.match(script.text)
                 record.flagged = signature?.name
                 all[id] = record
@@ -140,8 +142,9 @@ public final class ScriptInventory: Sendable {
     public func approve(_ ids: [String]?) -> Int {
         let count = records.withLock { all -> Int in
             var n = 0
-            for (id, var r) in all where !r.approved && (ids?.contains(id) ?? (r.flagged == nil)) {
+            for (id, var r) in all where (!r.approved || r.approvedHash != r.contentHash) && (ids?.contains(id) ?? (r.flagged == nil)) {
                 r.approved = true
+                r.approvedHash = r.contentHash
                 all[id] = r
                 n += 1
             }

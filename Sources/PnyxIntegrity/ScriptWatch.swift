@@ -50,6 +50,8 @@ public final class ScriptWatch: Sendable {
     static let refetchSeconds: Int64 = 600
     /// The `Content-Security-Policy-Report-Only` value, rebuilt when approvals change.
     private let policy: Mutex<String>
+    /// The approved scripts for enforcement, rebuilt when approvals change (one atomic load per page).
+    private let enforcement: ManagedAtomic<EnforcementBox>
     public static let reportPath = "/.well-known/pnyx/csp-report"
 
     init(site: String, inventory: ScriptInventory, events: any EventSink, fetcher: ScriptFetcher?) {
@@ -57,8 +59,12 @@ public final class ScriptWatch: Sendable {
         self.inventory = inventory
         self.events = events
         self.fetcher = fetcher
-        self.policy = Mutex(Self.policy(for: inventory.all))
+        let records = inventory.all
+        self.policy = Mutex(Self.policy(for: records))
+        self.enforcement = ManagedAtomic(EnforcementBox(EnforcementSet(records)))
     }
+
+    public var enforcementSet: EnforcementSet { enforcement.load(ordering: .acquiring).set }
 
     /// `script-src 'self'` plus every approved external script and inline hash; violations are reported to Pnyx.
     static func policy(for records: [ScriptRecord]) -> String {
@@ -74,8 +80,10 @@ public final class ScriptWatch: Sendable {
 
     public func approve(_ ids: [String]?) -> Int {
         let n = inventory.approve(ids)
-        let text = Self.policy(for: inventory.all)
+        let records = inventory.all
+        let text = Self.policy(for: records)
         policy.withLock { $0 = text }
+        enforcement.store(EnforcementBox(EnforcementSet(records)), ordering: .releasing)
         return n
     }
 
@@ -118,11 +126,12 @@ public final class ScriptWatch: Sendable {
         }
     }
 
-    static func pathOf(_ url: String) -> String {
+    static func pathOf(_ url: String, keepQuery: Bool = false) -> String {
         guard let range = url.range(of: "://") else { return url.isEmpty ? "-" : url }
         let rest = url[range.upperBound...]
         guard let slash = rest.firstIndex(of: "/") else { return "/" }
-        let path = rest[slash...]
+        let path = rest[slash...].split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? "/"
+        if keepQuery { return String(path) }
         return String(path.split(separator: "?", maxSplits: 1).first ?? "/")
     }
 
@@ -147,4 +156,9 @@ public final class ScriptWatch: Sendable {
                     action: action, method: "-", path: page, evidence: evidence, requestID: "-"))
         }
     }
+}
+
+final class EnforcementBox: AtomicReference, Sendable {
+    let set: EnforcementSet
+    init(_ set: EnforcementSet) { self.set = set }
 }

@@ -219,3 +219,39 @@ struct IntegrityLiveTests {
         #expect(!policy.contains("coin-hive.example"))
     }
 }
+
+/// Enforcement in a real browser. Runs after the rest of the suite (see scripts/test.sh), like the challenge's.
+@Suite("Integrity: the enforced script policy in headless Chromium")
+struct IntegrityBrowserTests {
+    @Test("approved scripts run with no CSP violation; a defaced page's injected miner is blocked by the policy")
+    func enforcedPolicy() async throws {
+        let origin = try await IntegrityLiveTests.DemoSite.start()
+        let pnyx = try await PnyxProcess.start(yaml: try IntegrityLiveTests.config(origin, integrity: "{ scripts: enforce }"))
+        defer { Task { await pnyx.stop(); await origin.stop() } }
+        let binary = PnyxProcess.binary.path
+        let site = ["--config", pnyx.configPath, "--site", "county"]
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("browser/csp.py").path
+        let url = "http://127.0.0.1:\(pnyx.httpPort)/results"
+
+        // Learn the page's scripts, approve them.
+        let first = try await RawHTTP.get(port: pnyx.httpPort, path: "/results", host: "127.0.0.1", headers: [("Accept", "text/html")])
+        #expect(first.header("content-security-policy")?.contains("'nonce-") == true)
+        let inventoried = try await eventually { try await run(binary, ["integrity", "scripts"] + site).output.contains("inline:sha256-") }
+        #expect(inventoried)
+        #expect(try await run(binary, ["integrity", "approve-scripts", "--all"] + site).status == 0)
+
+        let clean = try await run("python3", [script, url])
+        #expect(clean.status == 0, "\(clean.output)\n\(clean.error.suffix(2000))")
+        #expect(clean.output.contains("\"rendered\": true"), "the approved inline script ran: \(clean.output)")
+        #expect(clean.output.contains("\"violations\": []"), "no violation for approved scripts: \(clean.output)")
+
+        // The origin is defaced: its page now carries a miner (external and inline). Nothing was approved for it.
+        try await origin.tamper(true)
+        let defaced = try await run("python3", [script, url])
+        #expect(defaced.status == 0, "\(defaced.output)\n\(defaced.error.suffix(2000))")
+        #expect(defaced.output.contains("\"rendered\": true"), "the approved script still runs: \(defaced.output)")
+        #expect(defaced.output.contains("\"miner_started\": false"), "the injected script was blocked: \(defaced.output)")
+        #expect(defaced.output.contains("coin-hive.example"), "the external miner was refused: \(defaced.output)")
+    }
+}

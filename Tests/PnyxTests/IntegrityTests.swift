@@ -325,3 +325,92 @@ struct ScriptInventoryTests {
         #expect(ScriptWatch.pathOf("https://vote.test/lookup?x=1") == "/lookup")
     }
 }
+
+/// Enforcement: the streaming script-tag rewriter and the policy.
+@Suite("Integrity: CSP nonces and SRI, rewritten as the page streams")
+struct ScriptEnforcementTests {
+    static let page = Array("""
+        <!doctype html><html><head><title>Results</title>
+        <script>renderResults()</script>
+        <script src="/assets/app.js"></script>
+        <SCRIPT type="module" src='https://cdn.example/lib.js'></SCRIPT>
+        <!-- <script>commented()</script> -->
+        </head><body><p>a < b and <scripting> is text</p>
+        <script>var miner = new CoinHive.Anonymous('x'); miner.start();</script>
+        <script src="https://coin-hive.example/lib/coinhive.min.js"></script>
+        <script src="/assets/app.js" nonce="theirs"></script>
+        </body></html>
+        """.utf8)
+
+    static func enforcementSet() -> EnforcementSet {
+        let own = ScriptRecord(
+            id: "https://vote.test/assets/app.js", kind: .external, host: "vote.test", thirdParty: false, contentHash: "sha256-AAA=",
+            firstSeen: 1, lastSeen: 1, lastFetched: 1, pages: ["/"], approved: true, approvedHash: "sha256-AAA=", flagged: nil, source: "html")
+        var cdn = own
+        cdn.id = "https://cdn.example/lib.js"
+        cdn.host = "cdn.example"
+        cdn.thirdParty = true
+        cdn.approvedHash = nil
+        let hash = ScriptExtractor.inlineHash(Array("renderResults()".utf8))
+        var inline = own
+        inline.id = "inline:\(hash)"
+        inline.kind = .inline
+        inline.contentHash = hash
+        var miner = inline
+        miner.id = "https://coin-hive.example/lib/coinhive.min.js"
+        miner.kind = .external
+        miner.flagged = "coinhive"
+        return EnforcementSet([own, cdn, inline, miner])
+    }
+
+    static func rewrite(_ chunks: [ArraySlice<UInt8>]) -> (String, Int) {
+        let rewriter = ScriptTagRewriter(nonce: "N0NCE", set: enforcementSet(), scheme: "https", host: "vote.test", path: "/results")
+        var out = ByteBuffer()
+        for chunk in chunks {
+            var part = rewriter.rewrite(ByteBuffer(bytes: chunk))
+            out.writeBuffer(&part)
+        }
+        var tail = rewriter.finish()
+        out.writeBuffer(&tail)
+        return (String(buffer: out), rewriter.tagged)
+    }
+
+    @Test("approved tags get the nonce (own scripts also integrity); the miner, comments and text do not")
+    func wholePage() {
+        let (html, tagged) = Self.rewrite([Self.page[...]])
+        #expect(tagged == 3)
+        #expect(html.contains(#"<script nonce="N0NCE">renderResults()</script>"#))
+        #expect(html.contains(#"<script src="/assets/app.js" nonce="N0NCE" integrity="sha256-AAA="></script>"#))
+        #expect(html.contains(#"<SCRIPT type="module" src='https://cdn.example/lib.js' nonce="N0NCE"></SCRIPT>"#))
+        #expect(html.contains("<!-- <script>commented()</script> -->"))
+        #expect(html.contains("<script>var miner = new CoinHive.Anonymous('x'); miner.start();</script>"))
+        #expect(html.contains(#"<script src="https://coin-hive.example/lib/coinhive.min.js"></script>"#))
+        #expect(html.contains(#"<script src="/assets/app.js" nonce="theirs"></script>"#))
+        #expect(html.contains("<p>a < b and <scripting> is text</p>"))
+        // Nothing else changed.
+        let stripped = html.replacingOccurrences(of: #" nonce="N0NCE""#, with: "").replacingOccurrences(of: #" integrity="sha256-AAA=""#, with: "")
+        #expect(stripped == String(decoding: Self.page, as: UTF8.self))
+    }
+
+    @Test("the same output whatever the chunking: every two-chunk split, and one byte at a time")
+    func anyChunking() {
+        let (whole, _) = Self.rewrite([Self.page[...]])
+        for split in 1..<Self.page.count {
+            let (html, tagged) = Self.rewrite([Self.page[..<split], Self.page[split...]])
+            #expect(html == whole, "split at \(split)")
+            #expect(tagged == 3)
+        }
+        let bytes = Self.page.indices.map { Self.page[$0...$0] }
+        #expect(Self.rewrite(bytes).0 == whole)
+    }
+
+    @Test("the enforced policy: the nonce, approved hashes and URLs (own scripts on the page's host), never a flagged script")
+    func policy() {
+        let set = Self.enforcementSet()
+        let hash = ScriptExtractor.inlineHash(Array("renderResults()".utf8))
+        #expect(
+            set.policy(nonce: "N", scheme: "https", host: "vote.test")
+                == "script-src 'nonce-N' '\(hash)' https://cdn.example/lib.js https://vote.test/assets/app.js; object-src 'none'; base-uri 'self'; report-uri /.well-known/pnyx/csp-report")
+        #expect(EnforcementSet([]).policy(nonce: nil, scheme: "https", host: "vote.test").hasPrefix("script-src 'none';"))
+    }
+}

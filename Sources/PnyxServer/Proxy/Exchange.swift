@@ -44,6 +44,8 @@ final class Exchange {
     var cache: CacheExchange?
     /// A filter reads the request body instead of the origin (``Verdict/consume(_:)``).
     var consumer: (any RequestBodyConsumer)?
+    /// Rewrites the response body on its way to the client (``ResponseRewriter``).
+    var rewriter: (any ResponseRewriter)?
     /// The origin's response being gathered whole for a filter (see ``ResponseCollector``).
     var collecting: OriginCollection?
 

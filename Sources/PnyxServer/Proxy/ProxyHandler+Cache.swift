@@ -345,6 +345,15 @@ extension ProxyHandler {
                 }
             }
         }
+        if head.status == .ok, body.readableBytes > 0,
+            let rewriter = exchange.snapshot.chain.rewriteResponse(requestContext, head: &head)
+        {
+            var rewritten = rewriter.rewrite(body)
+            var tail = rewriter.finish()
+            rewritten.writeBuffer(&tail)
+            body = rewritten
+            head.headers.replaceOrAdd(name: "content-length", value: String(body.readableBytes))
+        }
         exchange.snapshot.chain.response(requestContext, head: &head)
         let bodyLength = prepare(&head, for: exchange)
         requestContext.status = Int(head.status.code)

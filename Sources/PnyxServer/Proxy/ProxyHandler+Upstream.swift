@@ -91,6 +91,11 @@ extension ProxyHandler {
     /// The origin's head, after the origin-response filters: to the cache, the response filters and the client.
     func sendResponseHead(_ head: inout ResponseHead, exchange: Exchange, context: ChannelHandlerContext) {
         if cacheResponseHead(&head, exchange: exchange) { return }
+        // The cache has the origin's head; what the client gets may be rewritten (its length is then unknown).
+        if head.status == .ok, let rewriter = exchange.snapshot.chain.rewriteResponse(exchange.context, head: &head) {
+            exchange.rewriter = rewriter
+            head.headers.remove(name: "content-length")
+        }
         // Hop-by-hop headers were already consumed by the upstream parser.
         exchange.snapshot.chain.response(exchange.context, head: &head)
         let bodyLength = prepare(&head, for: exchange)
@@ -124,6 +129,7 @@ extension ProxyHandler {
             // A HEAD request that leads a fetch asked the origin for the body (to store it): the client gets none.
             if facts.isHTTP2 && exchange.context.head.method == .HEAD { return }
         }
+        let body = exchange.rewriter?.rewrite(body) ?? body
         exchange.context.responseBodyBytes += Int64(body.readableBytes)
         writeBody(body, exchange: exchange, context: context)
         if !clientWritable {
@@ -171,6 +177,14 @@ extension ProxyHandler {
                 return
             }
             cacheResponseEnd(exchange: exchange)
+        }
+        if let rewriter = exchange.rewriter {
+            exchange.rewriter = nil
+            let tail = rewriter.finish()
+            if tail.readableBytes > 0 && !(facts.isHTTP2 && exchange.context.head.method == .HEAD) {
+                exchange.context.responseBodyBytes += Int64(tail.readableBytes)
+                writeBody(tail, exchange: exchange, context: context)
+            }
         }
         endResponse(exchange, context: context)
     }
