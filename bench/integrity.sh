@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The cost of integrity on the data path, for a 50 KB HTML page that is not cached (every request reaches the
-# origin): the same Pnyx serves two sites in front of one nginx origin, one plain and one whose page is pinned
-# (compared with its approved version) and signed (Content-Digest, an Ed25519 signature, the log lookup).
+# origin): the same Pnyx serves three sites in front of one nginx origin: one plain, one whose page is pinned
+# (compared with its approved version) and signed (Content-Digest, an Ed25519 signature, the log lookup), and one
+# with scripts: enforce (an enforced CSP with a per-response nonce written into the approved script tags as the
+# page streams).
 # nginx as a reverse proxy runs beside them for scale. Prints requests/s and the integrity on/off ratio.
 #
 #   bench/integrity.sh              # 3 rounds of 8 s each
@@ -71,6 +73,13 @@ sites:
     rate_limits: []
     escalation: off
     integrity: { signed_paths: ["/**"], mode: protect }
+  - name: enforced
+    hosts: [enforced.test]
+    origins: [http://127.0.0.1:$ORIGIN_PORT]
+    cache: off
+    rate_limits: []
+    escalation: off
+    integrity: { scripts: enforce }
 YAML
 cleanup() {
   [ -f "$D/nginx.pid" ] && kill "$(cat "$D/nginx.pid")" 2>/dev/null || true
@@ -85,6 +94,10 @@ for i in $(seq 100); do curl -s -o /dev/null -H "Host: plain.test" "http://127.0
 check=$(curl -s -D - -o /dev/null -H "Host: guarded.test" "http://127.0.0.1:$PNYX_PORT/")
 grep -qi "^signature:" <<<"$check" || { echo "the guarded site's response is not signed" >&2; exit 1; }
 grep -qi "^pnyx-integrity:" <<<"$check" && { echo "the pinned page does not match its baseline" >&2; exit 1; }
+curl -s -o /dev/null -H "Host: enforced.test" "http://127.0.0.1:$PNYX_PORT/"   # the inventory learns the page's script
+sleep 0.5
+"$PNYX" integrity approve-scripts --config "$D/pnyx.yaml" --site enforced --all >/dev/null
+curl -s -H "Host: enforced.test" "http://127.0.0.1:$PNYX_PORT/" | grep -q 'src="/app.js" nonce=' || { echo "the enforced page's script has no nonce" >&2; exit 1; }
 
 measure() { # port host
   local out; out=$(wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" -H "Host: $2" "http://127.0.0.1:$1/")
@@ -93,14 +106,15 @@ measure() { # port host
 }
 median() { printf "%s\n" "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 echo "warming up…" >&2
-for h in plain.test guarded.test; do wrk -t1 -c"$CONNECTIONS" -d2s -H "Host: $h" "http://127.0.0.1:$PNYX_PORT/" >/dev/null; done
+for h in plain.test guarded.test enforced.test; do wrk -t1 -c"$CONNECTIONS" -d2s -H "Host: $h" "http://127.0.0.1:$PNYX_PORT/" >/dev/null; done
 printf "\nwrk -t1 -c%s -d%ss, %s rounds, %s-byte HTML page (uncached), loopback, %s cores\n" "$CONNECTIONS" "$DURATION" "$ROUNDS" "$SIZE" "$(nproc)"
-N=() P=() G=()
+N=() P=() G=() E=()
 for r in $(seq "$ROUNDS"); do
   n=$(measure $NGINX_PORT plain.test); p=$(measure $PNYX_PORT plain.test); g=$(measure $PNYX_PORT guarded.test)
-  N+=("$n"); P+=("$p"); G+=("$g")
-  printf "round %s: nginx proxy %8.0f   pnyx %8.0f   pnyx + integrity (pinned, signed) %8.0f req/s\n" "$r" "$n" "$p" "$g"
+  e=$(measure $PNYX_PORT enforced.test)
+  N+=("$n"); P+=("$p"); G+=("$g"); E+=("$e")
+  printf "round %s: nginx proxy %7.0f   pnyx %7.0f   pinned+signed %7.0f   CSP nonce rewrite %7.0f req/s\n" "$r" "$n" "$p" "$g" "$e"
 done
-mn=$(median "${N[@]}"); mp=$(median "${P[@]}"); mg=$(median "${G[@]}")
-printf "median: nginx %.0f · pnyx %.0f · pnyx+integrity %.0f req/s\n" "$mn" "$mp" "$mg"
-awk -v g="$mg" -v p="$mp" -v n="$mn" 'BEGIN { printf "ratio integrity on/off: %.2f   pnyx/nginx: %.2f   pnyx+integrity/nginx: %.2f\n", g/p, p/n, g/n }'
+mn=$(median "${N[@]}"); mp=$(median "${P[@]}"); mg=$(median "${G[@]}"); me=$(median "${E[@]}")
+printf "median: nginx %.0f · pnyx %.0f · pinned+signed %.0f · CSP rewrite %.0f req/s\n" "$mn" "$mp" "$mg" "$me"
+awk -v g="$mg" -v e="$me" -v p="$mp" -v n="$mn" 'BEGIN { printf "ratio on/off: pinned+signed %.2f, CSP rewrite %.2f   pnyx/nginx: %.2f   pinned+signed/nginx %.2f, CSP rewrite/nginx %.2f\n", g/p, e/p, p/n, g/n, e/n }'

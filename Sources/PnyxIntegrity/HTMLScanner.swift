@@ -140,7 +140,10 @@ public struct HTMLScanner {
     }
 
     static func hasPrefix(_ prefix: String, _ bytes: [UInt8], at index: Int) -> Bool {
-        let p = Array(prefix.utf8)
+        hasPrefix(Array(prefix.utf8), bytes, at: index)
+    }
+
+    static func hasPrefix(_ p: [UInt8], _ bytes: [UInt8], at index: Int) -> Bool {
         guard index + p.count <= bytes.count else { return false }
         for k in 0..<p.count where bytes[index + k] != p[k] { return false }
         return true

@@ -142,8 +142,8 @@ public struct IntegrityFilter: Filter {
 
     static func makeNonce() -> String {
         var generator = SystemRandomNumberGenerator()
-        let bytes = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        return Data(bytes).base64EncodedString()
+        var words = (generator.next() as UInt64, generator.next() as UInt64)
+        return withUnsafeBytes(of: &words) { Data($0).base64EncodedString() }
     }
 
     /// HTML pages get the report-only script policy of the site's inventory (browsers report scripts it does not

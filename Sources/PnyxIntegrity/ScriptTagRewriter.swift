@@ -1,4 +1,7 @@
 import NIOCore
+#if canImport(Glibc)
+import Glibc
+#endif
 import PnyxCore
 
 /// The approved scripts of a site, as the enforcing rewriter and policy read them (rebuilt on approval).
@@ -29,17 +32,22 @@ public final class EnforcementSet: Sendable {
         self.inlineHashes = inline
         self.thirdParty = third
         self.ownPaths = own
+        self.fixedSources = (inline.sorted().map { "'\($0)'" } + third.keys.sorted().map(Self.sourceSafe)).joined(separator: " ")
+        self.ownSources = own.keys.sorted().map(Self.sourceSafe)
     }
+
+    /// Hashes and third-party URLs, ready to use; own scripts' paths, made safe (the host is the page's).
+    let fixedSources: String
+    let ownSources: [String]
 
     /// The enforced policy for a page served as `scheme://host`.
     func policy(nonce: String?, scheme: String, host: String) -> String {
-        var sources: [String] = []
-        if let nonce { sources.append("'nonce-\(nonce)'") }
-        sources += inlineHashes.sorted().map { "'\($0)'" }
-        sources += thirdParty.keys.sorted().map(Self.sourceSafe)
-        sources += ownPaths.keys.sorted().map { Self.sourceSafe("\(scheme)://\(host)\($0)") }
-        if sources.isEmpty { sources = ["'none'"] }
-        return "script-src \(sources.joined(separator: " ")); object-src 'none'; base-uri 'self'; report-uri \(ScriptWatch.reportPath)"
+        var sources = ""
+        if let nonce { sources = "'nonce-\(nonce)'" }
+        if !fixedSources.isEmpty { sources += sources.isEmpty ? fixedSources : " " + fixedSources }
+        for path in ownSources { sources += (sources.isEmpty ? "" : " ") + scheme + "://" + host + path }
+        if sources.isEmpty { sources = "'none'" }
+        return "script-src \(sources); object-src 'none'; base-uri 'self'; report-uri \(ScriptWatch.reportPath)"
     }
 
     static func sourceSafe(_ url: String) -> String {
@@ -102,15 +110,20 @@ public final class ScriptTagRewriter: ResponseRewriter {
         var i = 0
         var written = 0
         let bytes = held
+        let commentOpen = Self.commentOpen
+        let commentClose = Self.commentClose
         while i < bytes.count {
-            guard bytes[i] == UInt8(ascii: "<") else {
-                i += 1
-                continue
+            // The next '<' (memchr: most of a page is text and tags that are not scripts).
+            let next = bytes.withUnsafeBufferPointer { buffer -> Int in
+                guard let base = buffer.baseAddress, let found = memchr(base + i, Int32(UInt8(ascii: "<")), buffer.count - i) else { return buffer.count }
+                return base.distance(to: found.assumingMemoryBound(to: UInt8.self))
             }
+            i = next
+            guard i < bytes.count else { break }
             if !final && bytes.count - i < 8 { break }  // maybe "<script" or "<!--": wait for more
             // Comments pass whole (a script inside one is not a script).
-            if HTMLScanner.hasPrefix("<!--", bytes, at: i) {
-                guard let end = HTMLScanner.find(Array("-->".utf8), in: bytes, from: i + 4) else { break }
+            if i + 1 < bytes.count, bytes[i + 1] == UInt8(ascii: "!"), HTMLScanner.hasPrefix(commentOpen, bytes, at: i) {
+                guard let end = HTMLScanner.find(commentClose, in: bytes, from: i + 4) else { break }
                 i = end + 3
                 continue
             }
@@ -171,10 +184,14 @@ public final class ScriptTagRewriter: ResponseRewriter {
         return nil
     }
 
+    static let commentOpen = Array("<!--".utf8)
+    static let commentClose = Array("-->".utf8)
+
     private func isScriptTag(_ bytes: [UInt8], at i: Int) -> Bool {
-        let name = Array("script".utf8)
-        guard i + 7 < bytes.count else { return false }
-        for k in 0..<6 where bytes[i + 1 + k] | 0x20 != name[k] { return false }
+        guard i + 7 < bytes.count, bytes[i + 1] | 0x20 == UInt8(ascii: "s") else { return false }
+        guard bytes[i + 2] | 0x20 == UInt8(ascii: "c"), bytes[i + 3] | 0x20 == UInt8(ascii: "r"), bytes[i + 4] | 0x20 == UInt8(ascii: "i"),
+            bytes[i + 5] | 0x20 == UInt8(ascii: "p"), bytes[i + 6] | 0x20 == UInt8(ascii: "t")
+        else { return false }
         let after = bytes[i + 7]
         return HTMLScanner.isSpace(after) || after == UInt8(ascii: ">") || after == UInt8(ascii: "/")
     }

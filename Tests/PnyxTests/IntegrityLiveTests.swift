@@ -125,6 +125,19 @@ struct IntegrityLiveTests {
         defer { copy.close(promise: nil) }
         let copied = try await run(binary, ["verify", "http://127.0.0.1:\(copyPort)/results/summary.json"])
         #expect(copied.status == 0, "\(copied.output)\(copied.error)")
+
+        // A saved copy (as `curl -D h -o b` saves it) is checked against the live key and log: as saved it passes,
+        // edited it does not.
+        let saved = pnyx.directory.appendingPathComponent("copy").path
+        let head = String(signed.raw[..<signed.raw.range(of: "\r\n\r\n")!.upperBound])
+        try head.write(toFile: saved + ".headers", atomically: true, encoding: .utf8)
+        try signed.body.write(toFile: saved + ".body", atomically: true, encoding: .utf8)
+        let savedOK = try await run(binary, ["verify", url, "--headers", saved + ".headers", "--body", saved + ".body"])
+        #expect(savedOK.status == 0, "\(savedOK.output)\(savedOK.error)")
+        try tampered.write(toFile: saved + ".body", atomically: true, encoding: .utf8)
+        let savedBad = try await run(binary, ["verify", url, "--headers", saved + ".headers", "--body", saved + ".body"])
+        #expect(savedBad.status == 1)
+        #expect(savedBad.output.contains("FAIL content-digest"))
     }
 
     @Test("a defaced origin: protect serves the approved page and holds the new one, monitor serves it with an alert; approval and restart")

@@ -15,6 +15,8 @@ struct VerifyCommand: AsyncParsableCommand {
             Fetches URL, then checks its Content-Digest (RFC 9530) against the body, its HTTP Message Signature \
             (RFC 9421, Ed25519) against the key the site publishes at /.well-known/pnyx/key, and that this version is \
             in the site's append-only log (/.well-known/pnyx/log/proof). Exits 0 only if every check passes.
+
+            To check a copy someone saved (`curl -s -D copy.headers -o copy.body URL`), give --headers and --body:             the copy is checked instead of a fresh fetch, against the key and log the site publishes now.
             """)
 
     @Argument(help: "The resource, e.g. https://vote.example.gov/results/summary.json")
@@ -25,6 +27,35 @@ struct VerifyCommand: AsyncParsableCommand {
     var insecure = false
     @Flag(help: "Print the checks as JSON.")
     var json = false
+    @Option(help: "A saved copy's response headers (as `curl -D` writes them): check the copy, not a fresh fetch.")
+    var headers: String?
+    @Option(help: "A saved copy's body (with --headers).")
+    var body: String?
+
+    func validate() throws {
+        if (headers == nil) != (body == nil) { throw ValidationError("--headers and --body go together") }
+    }
+
+    /// A saved copy: the fields of the last response head in a `curl -D` file, and the body file's bytes.
+    static func savedCopy(headers: String, body: String) throws -> Fetched {
+        guard let text = FileManager.default.contents(atPath: headers).map({ String(decoding: $0, as: UTF8.self) }),
+            let bytes = FileManager.default.contents(atPath: body)
+        else { throw ValidationError("cannot read \(headers) or \(body)") }
+        // curl -D writes every head (100 Continue, redirects): the last one is the response's.
+        let heads = text.components(separatedBy: "\r\n\r\n").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
+        guard let last = heads.last else { throw ValidationError("\(headers) holds no response head") }
+        var lines = last.components(separatedBy: .newlines).map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\r")) }
+        let statusLine = lines.isEmpty ? "" : lines.removeFirst()
+        var fields: [String: String] = [:]
+        for line in lines {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            let name = line[..<colon].lowercased()
+            let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            fields[name] = fields[name].map { "\($0), \(value)" } ?? value
+        }
+        let status = Int(statusLine.split(separator: " ").dropFirst().first ?? "") ?? 0
+        return Fetched(status: status, headers: fields, body: Array(bytes))
+    }
 
     func run() async throws {
         guard let parsed = URL(string: url), let scheme = parsed.scheme, ["http", "https"].contains(scheme), let host = parsed.host else {
@@ -39,7 +70,12 @@ struct VerifyCommand: AsyncParsableCommand {
         let origin = "\(scheme)://\(parsed.port.map { "\(host):\($0)" } ?? host)"
         var checks: [ResponseVerifier.Check] = []
         do {
-            let resource = try await Self.get(client, url)
+            let resource: Fetched
+            if let headers, let body {
+                resource = try Self.savedCopy(headers: headers, body: body)
+            } else {
+                resource = try await Self.get(client, url)
+            }
             guard resource.status == 200 else {
                 try? await client.shutdown()
                 printError("\(url) answered \(resource.status)")
