@@ -136,6 +136,8 @@ struct DemoCommand: AsyncParsableCommand {
                              then reload \(base)/results: Pnyx serves the approved page (Pnyx-Integrity: protected)
                              and raises an alert. See: pnyx integrity status --config \(configPath) --site demo
                 Verify:      pnyx verify \(base)/results/summary.json   (signature, digest, public log)
+                Scripts:     pnyx integrity scripts --config \(configPath) --site demo   (the inventory: a defaced page's
+                             miner is flagged; `approve-scripts --all` then `scripts: enforce` blocks what is not approved)
                 Challenge:   \(underAttack ? "under attack: the home page asks browsers for a proof of work once (curl gets the page, not the site)" : "off (start with --under-attack to see it)")
                 Metrics:     \(adminPort.map { "http://127.0.0.1:\($0)/metrics" } ?? "admin listener off")
                 Access log:  \(dataDirectory)/access.log
