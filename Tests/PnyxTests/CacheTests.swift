@@ -249,7 +249,8 @@ struct CacheTests {
                 hosts: [vote.test]
                 origins: [http://127.0.0.1:\(good.port), http://127.0.0.1:\(bad.port)]
                 rate_limits: []
-                health_check: { path: /healthz, interval: 200ms, timeout: 500ms, fails: 1, passes: 1 }
+                # A generous timeout: on a loaded 2-core machine a healthy origin must not be marked down by a slow check.
+                health_check: { path: /healthz, interval: 200ms, timeout: 2s, fails: 2, passes: 1 }
                 static_fallback: \(pages.path)
             """
         let pnyx = try await PnyxProcess.start(yaml: yaml, directory: dir)

@@ -37,15 +37,10 @@ struct IntegrityCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let body = try JSONEncoder.snake.encode(PinRequest(site: options.site, paths: paths, depth: depth))
-            let response = try await AdminCall.send(
-                config: options.config, method: "POST", path: "/api/v1/integrity/pin", action: "pinning",
-                json: String(decoding: body, as: UTF8.self))
-            guard response.status == 200 else {
-                printError(response.body)
-                throw ExitCode(1)
-            }
-            let results = try JSONDecoder.snake.decode([PinResult].self, from: Data(response.body.utf8))
+            let answer = try await IntegrityCommand.post(
+                PinRequest(site: options.site, paths: paths, depth: depth), to: "/api/v1/integrity/pin", action: "pinning",
+                config: options.config)
+            let results = try JSONDecoder.snake.decode([PinResult].self, from: Data(answer.utf8))
             for r in results { print("\(r.result.padding(toLength: 8, withPad: " ", startingAt: 0)) \(r.path)  (\(r.detail))") }
             if !results.allSatisfy({ $0.result == "pinned" }) { throw ExitCode(1) }
         }
@@ -59,15 +54,9 @@ struct IntegrityCommand: AsyncParsableCommand {
         var path: String
 
         func run() async throws {
-            let body = try JSONEncoder.snake.encode(PathRequest(site: options.site, path: path))
-            let response = try await AdminCall.send(
-                config: options.config, method: "POST", path: "/api/v1/integrity/approve", action: "approving",
-                json: String(decoding: body, as: UTF8.self))
-            guard response.status == 200 else {
-                printError(response.body)
-                throw ExitCode(1)
-            }
-            let baseline = try JSONDecoder.snake.decode(IntegrityBaseline.self, from: Data(response.body.utf8))
+            let answer = try await IntegrityCommand.post(
+                PathRequest(site: options.site, path: path), to: "/api/v1/integrity/approve", action: "approving", config: options.config)
+            let baseline = try JSONDecoder.snake.decode(IntegrityBaseline.self, from: Data(answer.utf8))
             print("approved \(baseline.path): \(baseline.size) bytes, sha-256 \(baseline.digest)")
         }
     }
@@ -79,12 +68,9 @@ struct IntegrityCommand: AsyncParsableCommand {
         var path: String
 
         func run() async throws {
-            let body = try JSONEncoder.snake.encode(PathRequest(site: options.site, path: path))
-            let response = try await AdminCall.send(
-                config: options.config, method: "POST", path: "/api/v1/integrity/unpin", action: "unpinning",
-                json: String(decoding: body, as: UTF8.self))
-            print(response.body)
-            if response.status != 200 { throw ExitCode(1) }
+            print(
+                try await IntegrityCommand.post(
+                    PathRequest(site: options.site, path: path), to: "/api/v1/integrity/unpin", action: "unpinning", config: options.config))
         }
     }
 
@@ -94,13 +80,8 @@ struct IntegrityCommand: AsyncParsableCommand {
 
         func run() async throws {
             let site = options.site.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? options.site
-            let response = try await AdminCall.send(
-                config: options.config, method: "GET", path: "/api/v1/integrity?site=\(site)", action: "reading the status")
-            guard response.status == 200 else {
-                printError(response.body)
-                throw ExitCode(1)
-            }
-            let status = try JSONDecoder.snake.decode(IntegrityStatus.self, from: Data(response.body.utf8))
+            let answer = try await IntegrityCommand.get("/api/v1/integrity?site=\(site)", action: "reading the status", config: options.config)
+            let status = try JSONDecoder.snake.decode(IntegrityStatus.self, from: Data(answer.utf8))
             print("site \(status.site): pinned paths in \(status.mode) mode unless listed otherwise")
             if status.signedPaths.isEmpty {
                 print("signed paths: none")
@@ -129,17 +110,13 @@ extension IntegrityCommand {
 
         func run() async throws {
             let site = options.site.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? options.site
-            let response = try await AdminCall.send(
-                config: options.config, method: "GET", path: "/api/v1/integrity/scripts?site=\(site)", action: "reading the inventory")
-            guard response.status == 200 else {
-                printError(response.body)
-                throw ExitCode(1)
-            }
+            let answer = try await IntegrityCommand.get(
+                "/api/v1/integrity/scripts?site=\(site)", action: "reading the inventory", config: options.config)
             if json {
-                print(response.body)
+                print(answer)
                 return
             }
-            let scripts = try JSONDecoder.snake.decode([InventoryScript].self, from: Data(response.body.utf8))
+            let scripts = try JSONDecoder.snake.decode([InventoryScript].self, from: Data(answer.utf8))
             for s in scripts {
                 let state = s.flagged.map { "FLAGGED:\($0)" } ?? (s.approved ? "approved" : "new")
                 let party = s.thirdParty ? "third-party" : (s.kind == "inline" ? "inline" : "own")
@@ -165,13 +142,35 @@ extension IntegrityCommand {
         }
 
         func run() async throws {
-            let body = try JSONEncoder.snake.encode(ApproveScriptsRequest(site: options.site, ids: all ? nil : ids, all: all ? true : nil))
-            let response = try await AdminCall.send(
-                config: options.config, method: "POST", path: "/api/v1/integrity/scripts/approve", action: "approving scripts",
-                json: String(decoding: body, as: UTF8.self))
-            print(response.body)
-            if response.status != 200 { throw ExitCode(1) }
+            print(
+                try await IntegrityCommand.post(
+                    ApproveScriptsRequest(site: options.site, ids: all ? nil : ids, all: all ? true : nil),
+                    to: "/api/v1/integrity/scripts/approve", action: "approving scripts", config: options.config))
         }
+    }
+}
+
+extension IntegrityCommand {
+    /// POSTs `request` as JSON to the admin API; returns the body of a 200, or prints the error and exits 1.
+    static func post<Request: Encodable>(_ request: Request, to path: String, action: String, config: String) async throws -> String {
+        let body = try JSONEncoder.snake.encode(request)
+        let response = try await AdminCall.send(
+            config: config, method: "POST", path: path, action: action, json: String(decoding: body, as: UTF8.self))
+        guard response.status == 200 else {
+            printError(response.body)
+            throw ExitCode(1)
+        }
+        return response.body
+    }
+
+    /// GETs an admin API path; returns the body of a 200, or prints the error and exits 1.
+    static func get(_ path: String, action: String, config: String) async throws -> String {
+        let response = try await AdminCall.send(config: config, method: "GET", path: path, action: action)
+        guard response.status == 200 else {
+            printError(response.body)
+            throw ExitCode(1)
+        }
+        return response.body
     }
 }
 
