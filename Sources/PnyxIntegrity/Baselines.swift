@@ -165,8 +165,20 @@ public final class BaselineStore: Sendable {
         Data(SHA256.hash(data: Array(bytes))).base64EncodedString()
     }
 
+    /// Whether a `Content-Type` names HTML (`text/html`, `application/xhtml+xml`), without allocating.
     public static func isHTML(_ contentType: String) -> Bool {
-        contentType.lowercased().hasPrefix("text/html") || contentType.lowercased().hasPrefix("application/xhtml")
+        startsCaseInsensitive(contentType, "text/html") || startsCaseInsensitive(contentType, "application/xhtml")
+    }
+
+    static func startsCaseInsensitive(_ text: String, _ lowerPrefix: StaticString) -> Bool {
+        var utf8 = text.utf8.makeIterator()
+        let prefix = UnsafeBufferPointer(start: lowerPrefix.utf8Start, count: lowerPrefix.utf8CodeUnitCount)
+        for expected in prefix {
+            guard let b = utf8.next() else { return false }
+            let lower = b >= 0x41 && b <= 0x5A ? b | 0x20 : b
+            if lower != expected { return false }
+        }
+        return true
     }
 
     static func fileName(_ path: String) -> String {

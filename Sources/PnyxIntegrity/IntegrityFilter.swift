@@ -99,20 +99,25 @@ public struct IntegrityFilter: Filter {
     public func originBody(_ context: RequestContext, head: ResponseHead) -> (any ResponseCollector)? {
         // Asked only for origin GETs (a HEAD that leads a cache fetch goes to the origin as a GET).
         guard head.status == .ok, let entry = sites[context.site] else { return nil }
-        let path = String(context.path)
         let sign = entry.signer != nil && entry.policy.isSigned(context.path)
-        var pinnedKey = context.head.uri
-        var pinned = entry.baselines.page(pinnedKey)
-        if pinned == nil && pinnedKey.utf8.count != path.utf8.count {
-            pinnedKey = path
-            pinned = entry.baselines.page(path)
+        var pinned: PinnedPage?
+        var pinnedKey = ""
+        if !entry.baselines.isEmpty {
+            pinnedKey = context.head.uri
+            pinned = entry.baselines.page(pinnedKey)
+            if pinned == nil && pinnedKey.utf8.count != context.path.utf8.count {
+                pinnedKey = String(context.path)
+                pinned = entry.baselines.page(pinnedKey)
+            }
         }
         var scan = false
-        if let scripts = entry.scripts, BaselineStore.isHTML(head.headers.first(name: "content-type") ?? "") {
+        if let scripts = entry.scripts, let type = head.headers.first(name: "content-type"), BaselineStore.isHTML(type) {
             scan = scripts.sampler.shouldScan(context.path, version: ScanSampler.version(of: head), now: clock())
         }
         guard sign || pinned != nil || scan else { return nil }
+        let path = String(context.path)
         if let encoding = head.headers.first(name: "content-encoding"), encoding.lowercased() != "identity" {
+            guard sign || pinned != nil else { return nil }  // a scan simply waits for an unencoded copy
             entry.stats.add(.unchecked)
             context.emit(
                 filter: name, rule: "unchecked", action: .alert,

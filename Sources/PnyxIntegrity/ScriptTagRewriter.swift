@@ -34,7 +34,13 @@ public final class EnforcementSet: Sendable {
         self.ownPaths = own
         self.fixedSources = (inline.sorted().map { "'\($0)'" } + third.keys.sorted().map(Self.sourceSafe)).joined(separator: " ")
         self.ownSources = own.keys.sorted().map(Self.sourceSafe)
+        // Report-only: 'self' plus every approved script outside it; browsers report the rest.
+        let reported = (["'self'"] + (fixedSources.isEmpty ? [] : [fixedSources])).joined(separator: " ")
+        self.reportOnlyPolicy = "script-src \(reported); report-uri \(ScriptWatch.reportPath)"
     }
+
+    /// `script-src 'self'` plus the approved inline hashes and third-party URLs, reported to Pnyx.
+    let reportOnlyPolicy: String
 
     /// Hashes and third-party URLs, ready to use; own scripts' paths, made safe (the host is the page's).
     let fixedSources: String

@@ -48,9 +48,7 @@ public final class ScriptWatch: Sendable {
     private let fetching = ManagedAtomic(0)
     static let maxConcurrentFetches = 4
     static let refetchSeconds: Int64 = 600
-    /// The `Content-Security-Policy-Report-Only` value, rebuilt when approvals change.
-    private let policy: Mutex<String>
-    /// The approved scripts for enforcement, rebuilt when approvals change (one atomic load per page).
+    /// The approved scripts and the report-only policy, rebuilt when approvals change (one atomic load per page).
     private let enforcement: ManagedAtomic<EnforcementBox>
     public static let reportPath = "/.well-known/pnyx/csp-report"
 
@@ -59,31 +57,18 @@ public final class ScriptWatch: Sendable {
         self.inventory = inventory
         self.events = events
         self.fetcher = fetcher
-        let records = inventory.all
-        self.policy = Mutex(Self.policy(for: records))
-        self.enforcement = ManagedAtomic(EnforcementBox(EnforcementSet(records)))
+        self.enforcement = ManagedAtomic(EnforcementBox(EnforcementSet(inventory.all)))
     }
 
     public var enforcementSet: EnforcementSet { enforcement.load(ordering: .acquiring).set }
 
-    /// `script-src 'self'` plus every approved external script and inline hash; violations are reported to Pnyx.
-    static func policy(for records: [ScriptRecord]) -> String {
-        var sources = ["'self'"]
-        for r in records where r.approved {
-            if r.kind == .external { sources.append(r.id.replacingOccurrences(of: ";", with: "%3B").replacingOccurrences(of: " ", with: "%20")) }
-            if r.kind == .inline, let hash = r.contentHash { sources.append("'\(hash)'") }
-        }
-        return "script-src \(sources.joined(separator: " ")); report-uri \(reportPath)"
-    }
 
-    public var reportOnlyPolicy: String { policy.withLock { $0 } }
+    /// The `Content-Security-Policy-Report-Only` value.
+    public var reportOnlyPolicy: String { enforcement.load(ordering: .acquiring).reportOnly }
 
     public func approve(_ ids: [String]?) -> Int {
         let n = inventory.approve(ids)
-        let records = inventory.all
-        let text = Self.policy(for: records)
-        policy.withLock { $0 = text }
-        enforcement.store(EnforcementBox(EnforcementSet(records)), ordering: .releasing)
+        enforcement.store(EnforcementBox(EnforcementSet(inventory.all)), ordering: .releasing)
         return n
     }
 
@@ -160,5 +145,9 @@ public final class ScriptWatch: Sendable {
 
 final class EnforcementBox: AtomicReference, Sendable {
     let set: EnforcementSet
-    init(_ set: EnforcementSet) { self.set = set }
+    let reportOnly: String
+    init(_ set: EnforcementSet) {
+        self.set = set
+        self.reportOnly = set.reportOnlyPolicy
+    }
 }

@@ -303,7 +303,7 @@ struct ScriptInventoryTests {
         // Approving everything skips the flagged script.
         #expect(watch.approve(nil) == 2)
         let inline = ScriptExtractor.inlineHash(Array("go()".utf8))
-        #expect(watch.reportOnlyPolicy == "script-src 'self' https://cdn.example/a.js '\(inline)'; report-uri /.well-known/pnyx/csp-report")
+        #expect(watch.reportOnlyPolicy == "script-src 'self' '\(inline)' https://cdn.example/a.js; report-uri /.well-known/pnyx/csp-report")
         watch.inventory.flush()
         let reloaded = ScriptInventory(file: "\(directory)/county/scripts.json")
         #expect(reloaded.all.count == 3)
