@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOCore
 import NIOHTTP1
 import PnyxCore
@@ -45,7 +48,7 @@ public struct IntegrityFilter: Filter {
 
     /// Opens each site's baselines, and its key and log if it signs anything (file work: call off the event
     /// loops). Throws when a key cannot be read or made.
-    public init(sites: [Site], state: IntegrityState, clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }) throws {
+    public init(sites: [Site], state: IntegrityState, clock: @escaping @Sendable () -> Int64 = { Int64(time(nil)) }) throws {
         var signers: [String: SiteSigner] = [:]
         for site in sites {
             let name = site.name.rawValue

@@ -28,11 +28,12 @@ final class ScanSampler: Sendable {
         return last[index].compareExchange(expected: previous, desired: now, ordering: .relaxed).exchanged || changed
     }
 
+    /// The body's length when the origin gives one (read without allocating); otherwise its validators.
     static func version(of head: ResponseHead) -> Int {
+        if let length = head.headers.firstInteger(name: "content-length") { return length }
         var hasher = Hasher()
         hasher.combine(head.headers.first(name: "etag"))
         hasher.combine(head.headers.first(name: "last-modified"))
-        hasher.combine(head.headers.first(name: "content-length"))
         return hasher.finalize()
     }
 }
