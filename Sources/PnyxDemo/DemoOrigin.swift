@@ -33,7 +33,7 @@ public enum DemoOrigin {
             }
             let on = request.uri.queryParameters.get("on") != "0"
             tamper.set(on)
-            return html(on ? "demo origin: DEFACED (home and results pages changed, miner script added)\n" : "demo origin: pages restored\n")
+            return html(on ? "demo origin: DEFACED (home and results pages changed, miner added; /assets/site.js swapped for a miner)\n" : "demo origin: pages restored\n")
         }
         router.get("/") { _, _ in html(tamper.isOn ? DemoPages.defaced(DemoPages.home) : DemoPages.home) }
         router.get("/register") { _, _ in html(DemoPages.registerForm(error: nil)) }
@@ -58,6 +58,11 @@ public enum DemoOrigin {
             return json(DemoData.pollingPlace(for: address))
         }
         router.get("/results") { _, _ in html(tamper.isOn ? DemoPages.defaced(DemoPages.results) : DemoPages.results) }
+        router.get("/assets/site.js") { _, _ -> Response in
+            Response(
+                status: .ok, headers: [.contentType: "text/javascript; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: tamper.isOn ? DemoPages.swappedScript : DemoPages.siteScript)))
+        }
         router.get("/results/summary.json") { _, _ -> Response in
             var response = json(DemoData.resultsJSON())
             response.headers[.cacheControl] = "public, max-age=10"

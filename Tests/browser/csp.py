@@ -4,7 +4,8 @@
 usage: csp.py URL
 Prints one JSON line: {"rendered": bool (the page's own script filled #status), "status": str,
 "miner_started": bool (window.minerStarted, set by an injected script), "violations": [console messages about the
-Content Security Policy]}. Exit status 0 when the page loaded.
+Content Security Policy], "integrity_failures": [console messages about subresource integrity]}.
+Exit status 0 when the page loaded.
 """
 import json
 import sys
@@ -36,8 +37,9 @@ def main() -> int:
         miner = driver.execute_script("return window.minerStarted === true")
         logs = driver.get_log("browser")
         violations = [entry["message"] for entry in logs if "Content Security Policy" in entry["message"]]
+        integrity = [entry["message"] for entry in logs if "'integrity' attribute" in entry["message"]]
         print(json.dumps({"rendered": bool(status) and "Loading" not in status, "status": status,
-                          "miner_started": miner, "violations": violations}), flush=True)
+                          "miner_started": miner, "violations": violations, "integrity_failures": integrity}), flush=True)
         return 0
     finally:
         driver.quit()

@@ -131,7 +131,7 @@ struct DemoCommand: AsyncParsableCommand {
                 Cache:       results say "Pnyx-Cache: HIT" (curl -sI \(base)/results/summary.json)
                 Outage:      curl -X POST 'http://127.0.0.1:\(originPort)/demo/outage?on=1'  (results keep being served;
                              ?on=0 ends it)
-                Integrity:   \(pinned ? "/ and /results are pinned (protect mode)." : "pinning / and /results failed (see the log).") Deface the origin:
+                Integrity:   \(pinned ? "/, /results and /assets/site.js are pinned (protect mode)." : "pinning failed (see the log).") Deface the origin:
                                curl -X POST 'http://127.0.0.1:\(originPort)/demo/tamper?on=1'
                              then reload \(base)/results: Pnyx serves the approved page (Pnyx-Integrity: protected)
                              and raises an alert. See: pnyx integrity status --config \(configPath) --site demo
@@ -150,13 +150,14 @@ struct DemoCommand: AsyncParsableCommand {
         try await runtime.run()
     }
 
-    /// Pins the home and results pages through the admin API, so the defacement demo works from the start.
+    /// Pins the home and results pages and the site's script through the admin API, so the defacement demo works
+    /// from the start.
     static func pinDemoPages(adminPort: Int?, tokenPath: String) async -> Bool {
         guard let adminPort, let token = AdminToken.read(path: tokenPath) else { return false }
         let response = try? await SimpleHTTPClient.request(
             host: "127.0.0.1", port: adminPort, method: "POST", path: "/api/v1/integrity/pin",
             headers: [("authorization", "Bearer \(token.value)"), ("content-type", "application/json")],
-            body: #"{"site":"demo","paths":["/","/results"]}"#)
+            body: #"{"site":"demo","paths":["/","/results","/assets/site.js"]}"#)
         return response?.status == 200 && response?.body.contains("failed") == false
     }
 
