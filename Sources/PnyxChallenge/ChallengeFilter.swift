@@ -147,7 +147,7 @@ public struct ChallengeFilter: Filter {
     func endpoint(_ context: RequestContext, site: SiteEntry) -> Verdict {
         context.outcome = .challenged
         context.decidedBy = name
-        let query = Self.query(context.head.uri)
+        let query = QueryString.parameters(context.head.uri)
         let target = Self.safeTarget(query["r"] ?? "/")
         let clientPrefix = ClientPrefix.of(context.client.address)
         let now = context.startWallMillis / 1000
@@ -260,35 +260,6 @@ public struct ChallengeFilter: Filter {
         var headers: HTTPHeaders = ["content-type": "text/plain; charset=utf-8", "cache-control": "no-store"]
         if let retryAfter { headers.add(name: "retry-after", value: String(retryAfter)) }
         return LocalResponse(status: status, headers: headers, body: ByteBuffer(string: text))
-    }
-
-    /// The query's parameters, percent-decoded (the last of a repeated name wins).
-    static func query(_ uri: String) -> [String: String] {
-        guard let mark = uri.firstIndex(of: "?") else { return [:] }
-        var out: [String: String] = [:]
-        for pair in uri[uri.index(after: mark)...].split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard let key = parts.first else { continue }
-            out[String(key)] = parts.count > 1 ? percentDecode(parts[1]) : ""
-        }
-        return out
-    }
-
-    static func percentDecode(_ text: Substring) -> String {
-        var bytes: [UInt8] = []
-        var iterator = Array(text.utf8).makeIterator()
-        while let byte = iterator.next() {
-            if byte == UInt8(ascii: "%"), let h = iterator.next(), let l = iterator.next(),
-                let value = UInt8(String(decoding: [h, l], as: UTF8.self), radix: 16)
-            {
-                bytes.append(value)
-            } else if byte == UInt8(ascii: "+") {
-                bytes.append(UInt8(ascii: " "))
-            } else {
-                bytes.append(byte)
-            }
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }
 

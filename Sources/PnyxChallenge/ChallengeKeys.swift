@@ -49,28 +49,6 @@ public struct ChallengeKeyError: Error, CustomStringConvertible {
     public var description: String { message }
 }
 
-/// base64url without padding (RFC 4648 §5): safe in cookies, URLs and HTML attributes.
-enum Base64URL {
-    static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
-
-    static func encode<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
-        var out = [UInt8]()
-        out.reserveCapacity((bytes.count * 4 + 2) / 3)
-        var buffer: UInt32 = 0
-        var bits = 0
-        for byte in bytes {
-            buffer = buffer << 8 | UInt32(byte)
-            bits += 8
-            while bits >= 6 {
-                bits -= 6
-                out.append(alphabet[Int((buffer >> UInt32(bits)) & 63)])
-            }
-        }
-        if bits > 0 { out.append(alphabet[Int((buffer << UInt32(6 - bits)) & 63)]) }
-        return String(decoding: out, as: UTF8.self)
-    }
-}
-
 /// Compares without stopping at the first difference (a timing side channel would leak a valid signature).
 func constantTimeEqual(_ a: Substring, _ b: String) -> Bool {
     let x = Array(a.utf8)

@@ -1,3 +1,4 @@
+import PnyxCore
 /// A signed, stateless challenge: what the page asks the browser to solve (`kind` "p", proof of work) or the
 /// time-locked pass of the no-JavaScript path (`kind` "w"). Bound to the site, the client's address prefix, the
 /// page to return to, and the time it was issued; it expires after ``lifetime`` and cannot be moved to another

@@ -49,17 +49,3 @@ public struct SiteSigningKey: Sendable {
         Array(try privateKey.signature(for: Array(message.utf8)))
     }
 }
-
-/// base64url without padding (RFC 4648 §5).
-public enum Base64URL {
-    public static func encode<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
-        Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-    }
-
-    public static func decode(_ text: String) -> [UInt8]? {
-        var base = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base.count % 4 != 0 { base += "=" }
-        return Data(base64Encoded: base).map { Array($0) }
-    }
-}

@@ -30,7 +30,7 @@ enum WellKnown {
         guard context.head.method == .GET || context.head.method == .HEAD else {
             return error(.methodNotAllowed, "GET only")
         }
-        let query = parseQuery(uri)
+        let query = QueryString.parameters(uri)
         switch path {
         case "/.well-known/pnyx/key":
             let raw = signer.key.publicKey.rawRepresentation
@@ -50,16 +50,6 @@ enum WellKnown {
         default:
             return error(.notFound, "unknown: try /.well-known/pnyx/key, /.well-known/pnyx/log, /.well-known/pnyx/log/proof?index=N")
         }
-    }
-
-    static func parseQuery(_ uri: String) -> [String: String] {
-        guard let q = uri.firstIndex(of: "?") else { return [:] }
-        var out: [String: String] = [:]
-        for pair in uri[uri.index(after: q)...].split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1)
-            if parts.count == 2 { out[String(parts[0])] = String(parts[1]).removingPercentEncoding ?? String(parts[1]) }
-        }
-        return out
     }
 
     static let encoder: JSONEncoder = {

@@ -145,7 +145,7 @@ struct ChallengeTests {
         #expect(ChallengeFilter.wantsJSON(["x-requested-with": "XMLHttpRequest"]))
         #expect(!ChallengeFilter.wantsJSON(["accept": "text/html,application/xhtml+xml,application/json;q=0.9", "sec-fetch-mode": "navigate"]))
         #expect(!ChallengeFilter.wantsJSON([:]))
-        let query = ChallengeFilter.query("/.pnyx/challenge/verify?t=p.1.2&s=42&r=%2Fresults%3Fa%3D1")
+        let query = QueryString.parameters("/.pnyx/challenge/verify?t=p.1.2&s=42&r=%2Fresults%3Fa%3D1")
         #expect(query["t"] == "p.1.2")
         #expect(query["s"] == "42")
         #expect(query["r"] == "/results?a=1")
