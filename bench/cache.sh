@@ -8,6 +8,7 @@
 # Loopback only. Needs nginx, varnish and wrk (installed from Debian if missing) and a Swift toolchain.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-50}
@@ -16,19 +17,10 @@ D=${BENCH_DIR:-/tmp/pnyx-cache-bench}
 ORIGIN_PORT=19201 VARNISH_PORT=19202 PNYX_PORT=19203
 PATH_=/results/summary.json
 
-need=()
-command -v nginx >/dev/null || need+=(nginx)
-command -v wrk >/dev/null || need+=(wrk)
-command -v varnishd >/dev/null || [ -x /usr/sbin/varnishd ] || need+=(varnish)
-if [ ${#need[@]} -gt 0 ]; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
+bench_need nginx wrk varnishd:varnish
 VARNISHD=$(command -v varnishd || echo /usr/sbin/varnishd)
 
-BUILD=(swift build -c release --scratch-path .build-opt -Xswiftc -enforce-exclusivity=unchecked)
-echo "building pnyx (release; the first build takes several minutes)…" >&2
-"${BUILD[@]}" --product pnyx >/dev/null
-PNYX="$("${BUILD[@]}" --show-bin-path)/pnyx"
+bench_build_pnyx
 
 rm -rf "$D"; mkdir -p "$D/www/results" "$D/logs" "$D/tmp" "$D/data" "$D/varnish"; chmod 755 "$D" "$D/varnish"
 head -c 2000 /dev/urandom | base64 -w 76 > "$D/www/results/summary.json"   # ~2.7 KB

@@ -9,14 +9,12 @@
 #   RUNS=31 bench/challenge.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 RUNS=${RUNS:-15}
 D=${BENCH_DIR:-/tmp/pnyx-challenge-bench}
 PORT=19201 ORIGIN_PORT=19202 ADMIN_PORT=19203
 scripts/install-deps.sh --tests
-BUILD=(swift build -c release --scratch-path .build-opt -Xswiftc -enforce-exclusivity=unchecked)
-echo "building pnyx (release)…" >&2
-"${BUILD[@]}" --product pnyx >/dev/null
-PNYX="$("${BUILD[@]}" --show-bin-path)/pnyx"
+bench_build_pnyx
 rm -rf "$D"; mkdir -p "$D"
 "$PNYX" demo --under-attack --port $PORT --origin-port $ORIGIN_PORT --admin-port $ADMIN_PORT --data-dir "$D" \
   --log-level warning >"$D/demo.log" 2>&1 & P=$!

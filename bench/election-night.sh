@@ -10,17 +10,15 @@
 #   CLIENTS=2000 DURATION=30 bench/election-night.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 CLIENTS=${CLIENTS:-2000}
 DURATION=${DURATION:-30}
 D=${BENCH_DIR:-/tmp/pnyx-election-bench}
 ORIGIN_PORT=19301 PNYX_PORT=19302
 ulimit -n 65536 || true
-command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+bench_need wrk
 
-BUILD=(swift build -c release --scratch-path .build-opt -Xswiftc -enforce-exclusivity=unchecked)
-echo "building pnyx (release)…" >&2
-"${BUILD[@]}" --product pnyx >/dev/null
-PNYX="$("${BUILD[@]}" --show-bin-path)/pnyx"
+bench_build_pnyx
 
 rm -rf "$D"; mkdir -p "$D/data"
 cat > "$D/pnyx.yaml" <<YAML

@@ -16,6 +16,7 @@
 # Loopback only. Needs nginx (installed from Debian if missing) and a Swift toolchain.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 DURATION=${DURATION:-20}
 ATTACKERS=${ATTACKERS:-200}
 CONNECTIONS=${CONNECTIONS:-2}
@@ -25,12 +26,9 @@ ORIGIN_CAPACITY=${ORIGIN_CAPACITY:-1000}
 D=${BENCH_DIR:-/tmp/pnyx-flood}
 ORIGIN_PORT=19201 STATUS_PORT=19202 DEFENDED_PORT=19203 OPEN_PORT=19204
 
-command -v nginx >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; }
+bench_need nginx
 
-BUILD=(swift build -c release --scratch-path .build-opt -Xswiftc -enforce-exclusivity=unchecked)
-echo "building pnyx and bench/loadgen (release; the first build takes several minutes)…" >&2
-"${BUILD[@]}" --product pnyx >/dev/null
-PNYX="$("${BUILD[@]}" --show-bin-path)/pnyx"
+bench_build_pnyx
 (cd bench/loadgen && swift build -c release >/dev/null)
 LOADGEN=bench/loadgen/.build/release/loadgen
 

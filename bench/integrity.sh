@@ -12,22 +12,15 @@
 # Loopback only. Needs nginx and wrk (installed from Debian if missing) and a Swift toolchain.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-8}
 CONNECTIONS=${CONNECTIONS:-50}
 D=${BENCH_DIR:-/tmp/pnyx-bench-integrity}
 ORIGIN_PORT=19201 NGINX_PORT=19202 PNYX_PORT=19203 ADMIN_PORT=19204
 
-need=()
-command -v nginx >/dev/null || need+=(nginx)
-command -v wrk >/dev/null || need+=(wrk)
-if [ ${#need[@]} -gt 0 ]; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
-BUILD=(swift build -c release --scratch-path .build-opt -Xswiftc -enforce-exclusivity=unchecked)
-echo "building pnyx (release; the first build takes several minutes)…" >&2
-"${BUILD[@]}" --product pnyx >/dev/null
-PNYX="$("${BUILD[@]}" --show-bin-path)/pnyx"
+bench_need nginx wrk
+bench_build_pnyx
 
 rm -rf "$D"; mkdir -p "$D/www" "$D/logs" "$D/tmp" "$D/data"
 # A 50 KB results page: markup and text, as an election results page is.

@@ -17,6 +17,7 @@
 # Loopback only. Needs nginx and wrk (installed from Debian if missing) and a Swift toolchain.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-50}
@@ -29,18 +30,9 @@ PNYX_BARE_PORT=19105
 CHALLENGE=${CHALLENGE:-0}
 PNYX_CHALLENGE_PORT=19107
 
-need=()
-command -v nginx >/dev/null || need+=(nginx)
-command -v wrk >/dev/null || need+=(wrk)
-if [ ${#need[@]} -gt 0 ]; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
+bench_need nginx wrk
 
-# The README's release build (runtime exclusivity checks off in every module), in its own build folder.
-BUILD=(swift build -c release --scratch-path .build-opt -Xswiftc -enforce-exclusivity=unchecked)
-echo "building pnyx (release; the first build takes several minutes)…" >&2
-"${BUILD[@]}" --product pnyx >/dev/null
-PNYX="$("${BUILD[@]}" --show-bin-path)/pnyx"
+bench_build_pnyx
 
 rm -rf "$D"; mkdir -p "$D/www" "$D/logs" "$D/tmp" "$D/data" "$D/data-log"
 head -c 2000 /dev/urandom | base64 -w 76 > "$D/www/index.html"   # ~2.7 KB

@@ -15,6 +15,7 @@
 # Loopback only. Needs nginx and slowhttptest (installed from Debian if missing) and a Swift toolchain.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 DURATION=${DURATION:-30}
 CONNECTIONS=${CONNECTIONS:-3000}
 RATE=${RATE:-500}
@@ -22,16 +23,8 @@ PER_IP=${PER_IP:-}
 D=${BENCH_DIR:-/tmp/pnyx-slow}
 ORIGIN_PORT=19301 NGINX_PORT=19302 PNYX_PORT=19303
 
-need=()
-command -v nginx >/dev/null || need+=(nginx)
-command -v slowhttptest >/dev/null || need+=(slowhttptest)
-if [ ${#need[@]} -gt 0 ]; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
-BUILD=(swift build -c release --scratch-path .build-opt -Xswiftc -enforce-exclusivity=unchecked)
-echo "building pnyx (release; the first build takes several minutes)…" >&2
-"${BUILD[@]}" --product pnyx >/dev/null
-PNYX="$("${BUILD[@]}" --show-bin-path)/pnyx"
+bench_need nginx slowhttptest
+bench_build_pnyx
 
 rm -rf "$D"; mkdir -p "$D/www" "$D/logs" "$D/tmp" "$D/data"
 head -c 2000 /dev/urandom | base64 -w 76 > "$D/www/index.html"
