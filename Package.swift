@@ -39,6 +39,21 @@ let package = Package(
             pkgConfig: "libmaxminddb",
             providers: [.apt(["libmaxminddb-dev"])]
         ),
+        .systemLibrary(
+            name: "CPCRE2",
+            pkgConfig: "libpcre2-8",
+            providers: [.apt(["libpcre2-dev"])]
+        ),
+        .target(
+            name: "PnyxWAF",
+            dependencies: [
+                "PnyxCore",
+                "CPCRE2",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "PnyxCore",
             dependencies: [
@@ -155,7 +170,7 @@ let package = Package(
             name: "pnyx",
             dependencies: [
                 "PnyxCore", "PnyxConfig", "PnyxStore", "PnyxServer", "PnyxAdmin", "PnyxDemo", "PnyxDefense", "PnyxChallenge",
-                "PnyxIntegrity", .product(name: "Crypto", package: "swift-crypto"),
+                "PnyxIntegrity", "PnyxWAF", .product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -171,7 +186,7 @@ let package = Package(
         .testTarget(
             name: "PnyxTests",
             dependencies: [
-                "PnyxCore", "PnyxConfig", "PnyxStore", "PnyxServer", "PnyxDefense", "PnyxCache", "PnyxChallenge", "PnyxIntegrity", "PnyxDemo", "pnyx",
+                "PnyxCore", "PnyxConfig", "PnyxStore", "PnyxServer", "PnyxDefense", "PnyxCache", "PnyxChallenge", "PnyxIntegrity", "PnyxDemo", "PnyxWAF", "pnyx",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

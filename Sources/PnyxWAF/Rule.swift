@@ -1,0 +1,100 @@
+/// What a rule does when it matches and the engine is on.
+public enum DisruptiveAction: Sendable, Equatable {
+    case pass
+    /// `block`: whatever `SecDefaultAction` says for the phase (CRS: pass; the blocking rule 949110 denies).
+    case block
+    case deny
+    case drop
+    case allow(AllowScope)
+    case redirect(String)
+}
+
+public enum AllowScope: Sendable, Equatable {
+    /// `allow`: the rest of the transaction's request and response rules are skipped.
+    case all
+    /// `allow:phase`: the rest of this phase.
+    case phase
+    /// `allow:request`: the rest of the request phases.
+    case request
+}
+
+/// `setvar:tx.score=+5`, `setvar:!tx.flag`, `setvar:'tx.%{rule.id}-%{MATCHED_VAR_NAME}=%{MATCHED_VAR}'`.
+public struct SetVar: Sendable {
+    public enum Operation: Sendable { case set, add, subtract, delete }
+    public var collection: VariableName
+    public var key: Macro
+    public var operation: Operation
+    public var value: Macro
+}
+
+/// `ctl:` — changes to this transaction only.
+public enum Control: Sendable {
+    case ruleEngine(EngineMode)
+    case ruleRemoveByID([ClosedRange<Int>])
+    case ruleRemoveByTag(String)
+    case ruleRemoveTargetByID([ClosedRange<Int>], VariableName, Selector)
+    case ruleRemoveTargetByTag(String, VariableName, Selector)
+    case requestBodyProcessor(BodyProcessorKind)
+    case requestBodyAccess(Bool)
+    case forceRequestBodyVariable(Bool)
+    /// Audit-log settings and others that do not change what Pnyx decides.
+    case ignored
+}
+
+public enum EngineMode: String, Sendable {
+    case on = "On", detectionOnly = "DetectionOnly", off = "Off"
+}
+
+public enum BodyProcessorKind: String, Sendable {
+    case urlencoded = "URLENCODED", multipart = "MULTIPART", json = "JSON", xml = "XML"
+}
+
+/// A rule's actions, parsed and typed.
+public struct RuleActions: Sendable {
+    public var id = 0
+    public var phase = 2
+    public var disruptive: DisruptiveAction = .pass
+    public var hasDisruptive = false
+    public var status: Int?
+    public var chain = false
+    public var transformations: [Transformation] = []
+    public var setVars: [SetVar] = []
+    public var expireVars: [(collection: VariableName, key: String)] = []
+    public var controls: [Control] = []
+    public var skip = 0
+    public var skipAfter: String?
+    public var capture = false
+    public var multiMatch = false
+    public var log = true
+    public var auditLog = true
+    public var message: Macro?
+    public var logData: Macro?
+    public var tags: [String] = []
+    public var severity: Int?
+    public var version: String?
+}
+
+
+/// One SecRule or SecAction (a chain is one rule with its links), or a SecMarker.
+public struct Rule: Sendable {
+    public enum Kind: Sendable {
+        case rule
+        case action
+        case marker(String)
+    }
+    public var kind: Kind
+    public var targets: [VariableTarget]
+    public var op: Operator
+    public var negated: Bool
+    public var actions: RuleActions
+    /// The rules chained after this one (all must match).
+    public var chain: [Rule] = []
+    public var location: SourceLocation
+
+    public var id: Int { actions.id }
+
+    var markerName: String? {
+        if case .marker(let name) = kind { return name }
+        return nil
+    }
+}

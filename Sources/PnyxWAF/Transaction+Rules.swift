@@ -1,0 +1,247 @@
+import PnyxCore
+
+extension Transaction {
+    /// Evaluates a rule and its chain; on a full match runs the non-disruptive actions and logs it. Returns whether
+    /// it matched (the caller handles flow and disruptive actions).
+    func evaluate(_ rule: Rule) -> Bool {
+        currentRule = rule
+        matchedVars.removeAll(keepingCapacity: true)
+        // Each link's non-disruptive actions run as soon as it matches, before the next link is evaluated (CRS relies
+        // on it: 931130 sets TX variables its chained rule reads; scores are added by the last link).
+        // They run once per matching value (ModSecurity v2), with MATCHED_VAR and the captures of that value:
+        // 922150 counts multipart Content-Types that way.
+        if case .action = rule.kind {
+            perform(rule.actions, of: rule)
+        } else {
+            guard match(rule) else { return false }
+        }
+        for link in rule.chain {
+            guard match(link) else { return false }
+        }
+        if rule.actions.log {
+            if let severity = rule.actions.severity { highestSeverity = min(highestSeverity, severity) }
+            let variable = matchedVar?.name ?? ""
+            let value = matchedVar.map { String(decoding: $0.value.prefix(120), as: UTF8.self) } ?? ""
+            matches.append(MatchedRule(
+                id: rule.id, phase: rule.actions.phase, message: rule.actions.message?.expandString(self) ?? "",
+                data: rule.actions.logData?.expandString(self) ?? "", severity: rule.actions.severity,
+                tags: rule.actions.tags, variable: variable, value: value))
+        }
+        return true
+    }
+
+    /// Whether any value of the rule's targets (after its transformations) satisfies its operator; runs the rule's
+    /// non-disruptive actions for each value that does.
+    private func match(_ rule: Rule) -> Bool {
+        var found: [Entry] = []
+        var collected: [Entry] = []
+        for target in rule.targets { collected += values(of: target, rule: rule) }
+        for entry in collected {
+            if rule.actions.multiMatch {
+                var value = entry.value
+                var hit = test(rule, value, entry: entry)
+                for transformation in rule.actions.transformations where !hit {
+                    let next = transformation.apply(value)
+                    if next != value { hit = test(rule, next, entry: entry) }
+                    value = next
+                }
+                if hit { matched(Entry(name: entry.name, key: entry.key, value: value), rule: rule, found: &found) }
+            } else {
+                var value = entry.value
+                for transformation in rule.actions.transformations { value = transformation.apply(value) }
+                if test(rule, value, entry: entry) { matched(Entry(name: entry.name, key: entry.key, value: value), rule: rule, found: &found) }
+            }
+        }
+        guard !found.isEmpty else { return false }
+        matchedVars = found
+        return true
+    }
+
+    private func matched(_ entry: Entry, rule: Rule, found: inout [Entry]) {
+        found.append(entry)
+        matchedVar = entry
+        perform(rule.actions, of: rule)
+    }
+
+    private func test(_ rule: Rule, _ value: [UInt8], entry: Entry) -> Bool {
+        apply(rule.op, to: value, capture: rule.actions.capture) != rule.negated
+    }
+
+    /// Runs one operator on one (transformed) value.
+    func apply(_ op: Operator, to value: [UInt8], capture: Bool) -> Bool {
+        switch op {
+        case .rx(let regex):
+            return regexMatch(regex, value, capture: capture)
+        case .rxMacro(let macro):
+            guard let regex = try? Regex(macro.expandString(self)) else { return false }
+            return regexMatch(regex, value, capture: capture)
+        case .pm(let matcher):
+            guard let index = matcher.firstMatch(in: value) else { return false }
+            if capture { setCapture([matcher.phrases[index]]) }
+            return true
+        case .streq(let macro): return macro.expand(self) == value
+        case .contains(let macro):
+            let needle = macro.expand(self)
+            return needle.isEmpty || Self.find(needle, in: value) != nil
+        case .containsWord(let macro): return Self.containsWord(macro.expand(self), in: value)
+        case .beginsWith(let macro): return value.starts(with: macro.expand(self))
+        case .endsWith(let macro):
+            let suffix = macro.expand(self)
+            return suffix.count <= value.count && value.suffix(suffix.count).elementsEqual(suffix)
+        case .within(let macro):
+            return value.isEmpty || Self.find(value, in: macro.expand(self)) != nil
+        case .strmatch(let macro):
+            let needle = macro.expand(self)
+            return needle.isEmpty || Self.find(needle, in: value) != nil
+        case .eq(let macro): return Self.number(value) == Self.number(macro.expand(self))
+        case .ge(let macro): return Self.number(value) >= Self.number(macro.expand(self))
+        case .gt(let macro): return Self.number(value) > Self.number(macro.expand(self))
+        case .le(let macro): return Self.number(value) <= Self.number(macro.expand(self))
+        case .lt(let macro): return Self.number(value) < Self.number(macro.expand(self))
+        case .ipMatch(let ranges):
+            guard let address = IPAddress(String(decoding: value, as: UTF8.self)) else { return false }
+            return ranges.contains { $0.contains(address) }
+        case .validateByteRange(let ranges):
+            return value.contains { byte in !ranges.contains { $0.contains(byte) } }
+        case .validateUrlEncoding:
+            return !Self.validURLEncoding(value[...])
+        case .validateUtf8Encoding:
+            return !Self.validUTF8(value)
+        case .detectSQLi:
+            guard let fingerprint = SQLInjectionDetector.detect(value) else { return false }
+            if capture { setCapture([Array(fingerprint.utf8)]) }
+            return true
+        case .detectXSS:
+            return XSSDetector.detect(value)
+        case .unconditionalMatch: return true
+        case .noMatch, .unsupported: return false
+        }
+    }
+
+    private func regexMatch(_ regex: Regex, _ value: [UInt8], capture: Bool) -> Bool {
+        guard capture else {
+            return value.withUnsafeBytes { regex.matches($0, scratch: scratch) }
+        }
+        var groups: [[UInt8]] = []
+        let hit = value.withUnsafeBytes { regex.matches($0, scratch: scratch, captures: &groups) }
+        if hit { setCapture(groups) }
+        return hit
+    }
+
+    private func setCapture(_ groups: [[UInt8]]) {
+        for index in 0..<10 {
+            let key = String(index)
+            if index < groups.count {
+                tx[key] = Entry(name: key, key: key, value: groups[index])
+            } else {
+                tx[key] = nil
+            }
+        }
+    }
+
+    static func number(_ bytes: [UInt8]) -> Int {
+        var index = 0
+        while index < bytes.count, Decoders.isSpace(bytes[index]) { index += 1 }
+        var negative = false
+        if index < bytes.count, bytes[index] == 0x2D || bytes[index] == 0x2B {
+            negative = bytes[index] == 0x2D
+            index += 1
+        }
+        var value = 0
+        while index < bytes.count, bytes[index] >= 0x30, bytes[index] <= 0x39 {
+            value = value &* 10 &+ Int(bytes[index] - 0x30)
+            index += 1
+        }
+        return negative ? -value : value
+    }
+
+    static func containsWord(_ word: [UInt8], in value: [UInt8]) -> Bool {
+        guard !word.isEmpty else { return true }
+        guard word.count <= value.count else { return false }
+        func isWordByte(_ byte: UInt8) -> Bool {
+            (byte >= 0x30 && byte <= 0x39) || ((byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x7A) || byte == 0x5F
+        }
+        for start in 0...(value.count - word.count) where value[start] == word[0] {
+            guard value[start..<(start + word.count)].elementsEqual(word) else { continue }
+            let before = start == 0 || !isWordByte(value[start - 1])
+            let end = start + word.count
+            let after = end == value.count || !isWordByte(value[end])
+            if before && after { return true }
+        }
+        return false
+    }
+
+    static func validUTF8(_ bytes: [UInt8]) -> Bool {
+        var index = 0
+        while index < bytes.count {
+            let byte = bytes[index]
+            var length = 0
+            var minimum: UInt32 = 0
+            if byte < 0x80 { index += 1; continue }
+            if byte & 0xE0 == 0xC0 { length = 2; minimum = 0x80 }
+            else if byte & 0xF0 == 0xE0 { length = 3; minimum = 0x800 }
+            else if byte & 0xF8 == 0xF0 { length = 4; minimum = 0x10000 }
+            else { return false }
+            guard index + length <= bytes.count else { return false }
+            var scalar = UInt32(byte) & (0xFF >> (length + 1))
+            for offset in 1..<length {
+                let next = bytes[index + offset]
+                guard next & 0xC0 == 0x80 else { return false }
+                scalar = scalar << 6 | UInt32(next & 0x3F)
+            }
+            if scalar < minimum || scalar > 0x10FFFF || (0xD800...0xDFFF).contains(scalar) { return false }
+            index += length
+        }
+        return true
+    }
+
+    // MARK: - Actions
+
+    private func perform(_ actions: RuleActions, of rule: Rule) {
+        for setVar in actions.setVars { self.setVar(setVar) }
+        for (collection, key) in actions.expireVars where collection != .tx {
+            _ = key  // Persistent collections live for the transaction only: expiry has nothing to remove.
+        }
+        for control in actions.controls { apply(control) }
+    }
+
+    private func setVar(_ setVar: SetVar) {
+        let key = setVar.key.expandString(self)
+        let lower = key.lowercased()
+        let value: [UInt8]?
+        switch setVar.operation {
+        case .delete:
+            value = nil
+        case .set:
+            value = setVar.value.expand(self)
+        case .add, .subtract:
+            let currentEntry = setVar.collection == .tx ? tx[lower] : persistent[setVar.collection]?[lower]
+            let current = currentEntry.map { Self.number($0.value) } ?? 0
+            let change = Self.number(setVar.value.expand(self))
+            let result = setVar.operation == .add ? current &+ change : current &- change
+            value = Array(String(result).utf8)
+        }
+        let entry = value.map { Entry(name: key, key: lower, value: $0) }
+        if setVar.collection == .tx {
+            tx[lower] = entry
+        } else {
+            persistent[setVar.collection, default: [:]][lower] = entry
+        }
+    }
+
+    private func apply(_ control: Control) {
+        switch control {
+        case .ruleEngine(let mode): engine = mode
+        case .ruleRemoveByID(let ranges): removedRuleRanges += ranges
+        case .ruleRemoveByTag(let tag): removedTags.append(tag)
+        case .ruleRemoveTargetByID(let ranges, let variable, let selector):
+            for range in ranges { removedTargetsByID.append((range, variable, selector)) }
+        case .ruleRemoveTargetByTag(let tag, let variable, let selector):
+            removedTargetsByTag.append((tag, variable, selector))
+        case .requestBodyProcessor(let kind): bodyProcessor = kind
+        case .requestBodyAccess(let on): requestBodyAccess = on
+        case .forceRequestBodyVariable(let on): forceRequestBodyVariable = on
+        case .ignored: break
+        }
+    }
+}
