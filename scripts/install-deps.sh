@@ -3,7 +3,7 @@
 # headless Chromium and its driver (the challenge is tested in a real browser), Selenium and mmdb-writer (PyPI).
 # Needs a Swift 6 toolchain on PATH (https://swift.org/install); everything else comes from Debian and PyPI.
 set -euo pipefail
-packages=(libsqlite3-dev libmaxminddb-dev libpcre2-dev pkg-config curl openssl ca-certificates)
+packages=(libsqlite3-dev libmaxminddb-dev libpcre2-dev modsecurity-crs pkg-config curl openssl ca-certificates)
 [ "${1:-}" = "--tests" ] && packages+=(chromium chromium-driver python3-pip)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

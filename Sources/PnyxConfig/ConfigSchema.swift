@@ -14,7 +14,7 @@ struct ConfigSchema {
 
     static let topKeys = [
         "listen", "admin", "data_dir", "trusted_proxies", "access", "default_site", "limits", "access_log", "events",
-        "sites", "workers", "bans", "geoip", "cache", "challenge",
+        "sites", "workers", "bans", "geoip", "cache", "challenge", "waf",
     ]
     static let listenKeys = ["http", "https"]
     static let adminKeys = ["listen"]
@@ -25,7 +25,7 @@ struct ConfigSchema {
     ]
     static let siteKeys = [
         "name", "hosts", "aliases", "origins", "tls", "limits", "security_headers", "hsts", "access", "rate_limits",
-        "critical_paths", "escalation", "cache", "health_check", "static_fallback", "challenge", "integrity",
+        "critical_paths", "escalation", "cache", "health_check", "static_fallback", "challenge", "integrity", "waf",
     ]
     static let siteLimitKeys = ["max_body_bytes", "upstream_connect_timeout", "upstream_response_timeout"]
     static let tlsKeys = ["certificate", "key"]
@@ -125,12 +125,14 @@ struct ConfigSchema {
             events.finish(allowed: Self.eventKeys)
         }
 
+        // Read before the sites: each site's `waf:` starts from it.
+        if let node = top.value("waf") { config.waf = waf(node, path: "waf", base: WAFPolicy()) }
         if let sitesNode = top.value("sites") {
             if case .sequence(let sequence) = sitesNode {
                 for (index, item) in sequence.enumerated() {
                     if let site = site(
                         item, path: "sites[\(index)]", defaults: config.limits.site,
-                        hasCountryDatabase: top.has("geoip")) {
+                        hasCountryDatabase: top.has("geoip"), wafDefaults: config.waf) {
                         config.sites.append(site)
                     }
                 }
@@ -214,7 +216,7 @@ struct ConfigSchema {
     static let needsDatabase =
         "country rules need a country database: add geoip: { database: /path/to/GeoLite2-Country.mmdb }"
 
-    func site(_ node: Node, path: String, defaults: SiteLimits, hasCountryDatabase: Bool) -> SiteConfiguration? {
+    func site(_ node: Node, path: String, defaults: SiteLimits, hasCountryDatabase: Bool, wafDefaults: WAFPolicy = WAFPolicy()) -> SiteConfiguration? {
         guard let map = ConfigMap(node, path: path, diagnostics: diagnostics) else { return nil }
         defer { map.finish(allowed: Self.siteKeys) }
 
@@ -326,6 +328,8 @@ struct ConfigSchema {
         site.staticFallback = staticFallback(map, path: path)
         if let node = map.value("challenge") { site.challenge = siteChallenge(node, path: "\(path).challenge") }
         if let node = map.value("integrity") { site.integrity = siteIntegrity(node, path: "\(path).integrity") }
+        site.waf = wafDefaults
+        if let node = map.value("waf") { site.waf = waf(node, path: "\(path).waf", base: wafDefaults) }
         return site
     }
 

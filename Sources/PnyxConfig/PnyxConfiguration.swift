@@ -22,6 +22,8 @@ public struct PnyxConfiguration: Sendable, Equatable {
     /// The secret the challenge signs with (`challenge.key_file`); nil: `<data_dir>/challenge.key`, made on
     /// first start. Nodes of a fleet that share clearance cookies share this file.
     public var challengeKeyFile: String?
+    /// The global `waf:` section: every site starts from it.
+    public var waf = WAFPolicy()
     /// A site that answers requests for unknown hosts (otherwise 421).
     public var defaultSite: SiteName?
     public var limits: GlobalLimits

@@ -18,6 +18,9 @@ public protocol Filter: Sendable {
     func requestHead(_ context: RequestContext) -> Verdict
     /// A chunk of request body arrived. `totalBytes` counts all body bytes so far including this chunk.
     func requestBody(_ context: RequestContext, chunk: ByteBuffer, totalBytes: Int) -> Verdict
+    /// The whole request body, held back from the origin until every filter here has seen it. Only requests a
+    /// filter asked to hold in `requestHead` (``RequestContext/holdBody(limit:rejectLarger:)``) get here.
+    func inspectBody(_ context: RequestContext, body: ByteBuffer) -> Verdict
     /// Before the origin is asked: a filter may answer from cache with `.respond`.
     func cache(_ context: RequestContext) -> Verdict
     /// The head about to be sent to the origin; filters may rewrite it.
@@ -41,6 +44,7 @@ extension Filter {
     public func connection(_ connection: ConnectionInfo) -> Verdict { .continue }
     public func requestHead(_ context: RequestContext) -> Verdict { .continue }
     public func requestBody(_ context: RequestContext, chunk: ByteBuffer, totalBytes: Int) -> Verdict { .continue }
+    public func inspectBody(_ context: RequestContext, body: ByteBuffer) -> Verdict { .continue }
     public func cache(_ context: RequestContext) -> Verdict { .continue }
     public func upstream(_ context: RequestContext, head: inout UpstreamRequestHead) {}
     public func upstreamResponse(_ context: RequestContext, head: inout ResponseHead) -> Verdict { .continue }

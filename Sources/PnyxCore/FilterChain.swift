@@ -12,6 +12,7 @@ public final class FilterChain: Sendable {
     @usableFromInline let connectionFilters: [any Filter]
     @usableFromInline let requestHeadFilters: [any Filter]
     @usableFromInline let requestBodyFilters: [any Filter]
+    @usableFromInline let inspectBodyFilters: [any Filter]
     @usableFromInline let cacheFilters: [any Filter]
     @usableFromInline let upstreamFilters: [any Filter]
     @usableFromInline let upstreamResponseFilters: [any Filter]
@@ -25,6 +26,7 @@ public final class FilterChain: Sendable {
         connectionFilters = filters.filter { $0.phases.contains(.connection) }
         requestHeadFilters = filters.filter { $0.phases.contains(.requestHead) }
         requestBodyFilters = filters.filter { $0.phases.contains(.requestBody) }
+        inspectBodyFilters = filters.filter { $0.phases.contains(.inspectBody) }
         cacheFilters = filters.filter { $0.phases.contains(.cache) }
         upstreamFilters = filters.filter { $0.phases.contains(.upstream) }
         upstreamResponseFilters = filters.filter { $0.phases.contains(.upstreamResponse) }
@@ -58,6 +60,16 @@ public final class FilterChain: Sendable {
     public func requestBody(_ context: RequestContext, chunk: ByteBuffer, totalBytes: Int) -> Verdict {
         for i in requestBodyFilters.indices {
             let verdict = requestBodyFilters[i].requestBody(context, chunk: chunk, totalBytes: totalBytes)
+            if case .continue = verdict { continue }
+            return verdict
+        }
+        return .continue
+    }
+
+    @inlinable
+    public func inspectBody(_ context: RequestContext, body: ByteBuffer) -> Verdict {
+        for i in inspectBodyFilters.indices {
+            let verdict = inspectBodyFilters[i].inspectBody(context, body: body)
             if case .continue = verdict { continue }
             return verdict
         }

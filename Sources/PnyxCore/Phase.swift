@@ -1,7 +1,7 @@
 /// The named stops on Pnyx's data path, in the order a request passes them.
 ///
 /// ```
-/// connection → requestHead → requestBody → cache → upstream → upstreamResponse → [originBody] → response → complete
+/// connection → requestHead → requestBody → [inspectBody] → cache → upstream → upstreamResponse → [originBody] → response → complete
 /// ```
 /// `originBody` is taken only by responses a filter asked to see whole (integrity: pinned and signed paths).
 public enum Phase: String, Sendable, CaseIterable {
@@ -11,6 +11,8 @@ public enum Phase: String, Sendable, CaseIterable {
     case requestHead
     /// A chunk of the request body arrived (capped, streamed, body inspection).
     case requestBody
+    /// The whole request body, held back from the origin for the filters that asked (WAF body rules).
+    case inspectBody
     /// Before going upstream: a filter may answer from cache.
     case cache
     /// The request head about to be sent to the origin can be rewritten.
@@ -42,5 +44,6 @@ public struct PhaseSet: OptionSet, Sendable {
     public static let complete = PhaseSet(rawValue: 1 << 7)
     public static let originBody = PhaseSet(rawValue: 1 << 8)
     public static let rewrite = PhaseSet(rawValue: 1 << 9)
-    public static let all = PhaseSet(rawValue: 0x3FF)
+    public static let inspectBody = PhaseSet(rawValue: 1 << 10)
+    public static let all = PhaseSet(rawValue: 0x7FF)
 }

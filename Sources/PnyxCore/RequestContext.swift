@@ -47,6 +47,12 @@ public enum RequestOutcome: String, Sendable {
 
 /// Everything known about one request as it flows down the phases. One instance per request, used only on the
 /// event loop that owns the request. Filters read it and record their decisions in it.
+/// How much request body the proxy holds back for inspection, and what happens to a longer one.
+public struct BodyHold: Sendable {
+    public var limit: Int
+    public var rejectLarger: Bool
+}
+
 public final class RequestContext {
     public let id: RequestID
     public let site: Site
@@ -84,6 +90,11 @@ public final class RequestContext {
     public var upstreamStart: NIODeadline?
     public var upstreamHeadAt: NIODeadline?
     public var end: NIODeadline?
+    /// Set in `requestHead` by a filter that must see the whole body before the origin gets any of it (the WAF):
+    /// the proxy holds the body back (up to `limit` bytes) and runs the `inspectBody` phase at its end.
+    public private(set) var bodyHold: BodyHold?
+    /// Per-request state of the inspecting filter (the WAF's transaction), kept between its phases.
+    public var inspection: AnyObject?
 
     public init(
         id: RequestID, site: Site, client: ClientIdentity, head: HTTPRequestHead, scheme: String, host: String,
@@ -101,6 +112,19 @@ public final class RequestContext {
     }
 
     /// Records a security event for this request without waiting.
+    /// Asks the proxy to hold the request body back for the `inspectBody` phase. A body longer than `limit` is
+    /// refused with 413 if `rejectLarger`, else sent on uninspected (the filter is told through `bodyOverflowed`).
+    public func holdBody(limit: Int, rejectLarger: Bool) {
+        if let bodyHold {
+            self.bodyHold = BodyHold(limit: max(bodyHold.limit, limit), rejectLarger: bodyHold.rejectLarger || rejectLarger)
+        } else {
+            bodyHold = BodyHold(limit: limit, rejectLarger: rejectLarger)
+        }
+    }
+
+    /// The held body was longer than the limit and went to the origin uninspected.
+    public var bodyOverflowed = false
+
     public func emit(filter: FilterName, rule: String, action: SecurityEvent.Action, evidence: String) {
         events.emit(
             SecurityEvent(

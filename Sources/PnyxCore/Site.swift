@@ -37,6 +37,8 @@ public struct SiteConfiguration: Sendable, Equatable {
     public var challenge = ChallengePolicy()
     /// Signed results and pinned pages.
     public var integrity = IntegrityPolicy()
+    /// The web application firewall (OWASP CRS).
+    public var waf = WAFPolicy()
 
     /// Whether `path` is under one of the site's voter-critical prefixes.
     public func isCritical(_ path: Substring) -> Bool {

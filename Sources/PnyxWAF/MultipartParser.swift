@@ -35,7 +35,8 @@ struct MultipartParser {
             if let close = value.firstIndex(of: "\"") { value = String(value[..<close]) } else { error = "Multipart: invalid boundary quoting" }
         }
         value = value.trimmingBlanks()
-        if value.isEmpty || lower.components(separatedBy: "boundary").count > 2 {
+        let boundaryParameters = lower.split(separator: ";").filter { $0.trimmingCharacters().hasPrefix("boundary") }.count
+        if value.isEmpty || boundaryParameters > 1 {
             error = error ?? "Multipart: invalid boundary in Content-Type"
         }
         boundary = Array(("--" + value).utf8)

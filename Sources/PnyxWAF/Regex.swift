@@ -75,8 +75,9 @@ public struct RegexError: Error, CustomStringConvertible, Sendable {
     public var description: String { "bad regular expression: \(message)" }
 }
 
-/// Per-transaction PCRE2 state (match data, a JIT stack and match limits): one per evaluation, never shared.
-public final class RegexScratch {
+/// PCRE2 working state (match data, a JIT stack and match limits). Used by one thread at a time: the WAF keeps one
+/// per event-loop thread, tests and tools one per transaction (hence `@unchecked Sendable`).
+public final class RegexScratch: @unchecked Sendable {
     let matchData: OpaquePointer
     let matchContext: OpaquePointer
     let jitStack: OpaquePointer?

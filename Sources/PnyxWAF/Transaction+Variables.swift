@@ -95,7 +95,9 @@ extension Transaction {
         case .requestMethod: scalar(Array(request.method.utf8))
         case .requestProtocol: scalar(Array(request.protocolVersion.utf8))
         case .queryString: scalar(queryString)
-        case .requestBody: if !requestBody.isEmpty || forceRequestBodyVariable { scalar(requestBody) }
+        case .requestBody:
+            // As in ModSecurity: the raw body is a variable for URL-encoded bodies, or when a rule forces it.
+            if bodyProcessor == .urlencoded || forceRequestBodyVariable { scalar(requestBody) }
         case .requestBodyLength: number(requestBodyLength)
         case .reqbodyError, .reqbodyProcessorError: scalar(bodyError == nil ? [0x30] : [0x31])
         case .reqbodyErrorMsg, .reqbodyProcessorErrorMsg: scalar(Array((bodyError ?? "").utf8))

@@ -128,6 +128,8 @@ public final class Transaction {
     public internal(set) var matches: [MatchedRule] = []
     /// Set when a rule denied or dropped the request (engine On).
     public internal(set) var interruption: Interruption?
+    /// The caller already reported this transaction (detect mode: one alert per request).
+    public var reported = false
     /// Regex matches that ended in an error (match limit): counted, treated as no match.
     public var regexErrors: Int { scratch.errors }
 

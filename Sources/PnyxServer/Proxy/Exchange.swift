@@ -14,6 +14,8 @@ final class Exchange {
         case local
         /// Waiting for another request's fetch of the same cache key.
         case waiting
+        /// The body is held back (in ``held``) until the `inspectBody` filters have seen all of it.
+        case holding
     }
 
     let context: RequestContext
@@ -28,6 +30,10 @@ final class Exchange {
     var upstream: UpstreamConnection?
     /// Body chunks that arrived before the upstream connection was ready.
     var buffered: [ByteBuffer] = []
+    /// The body held for inspection (phase `.holding`).
+    var held = ByteBuffer()
+    /// `100 Continue` was already sent to the client (to get a held body).
+    var continueSent = false
     /// How the response body is framed to an HTTP/1 client.
     var framing: ResponseFraming = .raw
     var requestEnded = false

@@ -81,9 +81,39 @@ extension ProxyHandler {
         self.exchange = exchange
 
         if apply(snapshot.chain.requestHead(requestContext), to: exchange) { return }
+        if requestContext.bodyHold != nil, hasBody {
+            startHolding(exchange, context: context)
+            return
+        }
         if apply(snapshot.chain.cache(requestContext), to: exchange) { return }
 
         if lookUpCache(exchange) { return }
+        forward(exchange)
+    }
+
+    /// A filter asked to see the whole body first: read it here (nothing goes upstream yet).
+    func startHolding(_ exchange: Exchange, context: ChannelHandlerContext) {
+        exchange.phase = .holding
+        let head = exchange.context.head
+        if !facts.isHTTP2, head.version == .http1_1,
+            head.headers.first(name: "expect")?.lowercased() == "100-continue"
+        {
+            exchange.continueSent = true
+            context.writeAndFlush(NIOAny(IOData.byteBuffer(HTTP1Serializer.continueResponse)), promise: nil)
+        }
+    }
+
+    /// The held body ended (or went past the hold limit with `rejectLarger` off): run `inspectBody`, then go on.
+    func finishHolding(_ exchange: Exchange, inspect: Bool) {
+        let requestContext = exchange.context
+        let snapshot = exchange.snapshot
+        exchange.phase = .connecting
+        if inspect {
+            if apply(snapshot.chain.inspectBody(requestContext, body: exchange.held), to: exchange) { return }
+        }
+        exchange.buffered = [exchange.held]
+        exchange.held = ByteBuffer()
+        if apply(snapshot.chain.cache(requestContext), to: exchange) { return }
         forward(exchange)
     }
 
@@ -119,7 +149,7 @@ extension ProxyHandler {
         snapshot.chain.upstream(requestContext, head: &upstreamHead)
         exchange.upstreamHead = upstreamHead
 
-        if expectsContinue && !facts.isHTTP2 && head.version == .http1_1 {
+        if expectsContinue && !facts.isHTTP2 && head.version == .http1_1 && !exchange.continueSent {
             context.writeAndFlush(NIOAny(IOData.byteBuffer(HTTP1Serializer.continueResponse)), promise: nil)
         }
         connectUpstream(exchange, forceNew: false)
@@ -232,6 +262,26 @@ extension ProxyHandler {
             return
         }
         switch exchange.phase {
+        case .holding:
+            let hold = exchange.context.bodyHold
+            if let hold, exchange.bodyBytes > hold.limit {
+                if hold.rejectLarger {
+                    exchange.keepAlive = false
+                    _ = apply(.block(Block(
+                        status: .payloadTooLarge, filter: .core, rule: "inspection_limit",
+                        message: "The request body is larger than this site can inspect (\(hold.limit) bytes).",
+                        evidence: "body bytes>\(hold.limit)", closeConnection: true)), to: exchange)
+                    return
+                }
+                // Too long to inspect, and the policy is to pass it: it goes on uninspected.
+                var body = body
+                exchange.held.writeBuffer(&body)
+                exchange.context.bodyOverflowed = true
+                finishHolding(exchange, inspect: false)
+                return
+            }
+            var body = body
+            exchange.held.writeBuffer(&body)
         case .connecting, .waiting:
             exchange.buffered.append(body)
         case .forwarding:
@@ -263,6 +313,8 @@ extension ProxyHandler {
             return
         }
         switch exchange.phase {
+        case .holding:
+            finishHolding(exchange, inspect: true)
         case .connecting:
             break  // sent after the buffered body once connected
         case .forwarding:

@@ -80,6 +80,9 @@ struct DemoCommand: AsyncParsableCommand {
                 integrity:
                   signed_paths: [/results/**]
                   mode: protect
+                # The OWASP Core Rule Set (Debian's modsecurity-crs), paranoia level 1: try
+                # curl -i "http://127.0.0.1:\(port)/?q=%27%20OR%201=1--" (403, with a reference to quote).
+                waf: { mode: block, paranoia_level: 1 }
                 # Shown when the origin is down and a page was never cached.
                 static_fallback: \(dataDirectory)/static
                 rate_limits:

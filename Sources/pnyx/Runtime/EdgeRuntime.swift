@@ -8,6 +8,7 @@ import PnyxIntegrity
 import PnyxCore
 import PnyxServer
 import PnyxStore
+import PnyxWAF
 import ServiceLifecycle
 
 #if canImport(Glibc)
@@ -52,10 +53,11 @@ struct EdgeRuntime {
         let scriptFetch = ScriptFetch(group: group)
         let integrity = IntegrityState(
             directory: "\(dataDirectory)/integrity", events: events, fetcher: scriptFetch.fetcher, logger: logger)
+        let waf = WAFRuleSets()
         let builder = SnapshotBuilder(events: events, health: cache.health) { configuration, sites in
             try PipelineFactory.makeChain(
                 configuration: configuration, sites: sites, accessLog: accessLog, traffic: traffic, cache: cache,
-                challenge: challenge, integrity: integrity)
+                challenge: challenge, integrity: integrity, waf: waf)
         }
         let replicas: [ProxySnapshot]
         do {

@@ -5,6 +5,7 @@ import PnyxCore
 import PnyxDefense
 import Atomics
 import PnyxServer
+import PnyxWAF
 import Synchronization
 
 #if canImport(Glibc)
@@ -16,7 +17,8 @@ import Glibc
 enum PipelineFactory {
     static func makeChain(
         configuration: PnyxConfiguration, sites: [Site], accessLog: AccessLogSink?, traffic: TrafficState,
-        cache: EdgeCache? = nil, challenge: ChallengeState? = nil, integrity: IntegrityState? = nil
+        cache: EdgeCache? = nil, challenge: ChallengeState? = nil, integrity: IntegrityState? = nil,
+        waf: WAFRuleSets? = nil
     ) throws -> FilterChain {
         let head = StandardFilters.head()
         var protections: [any Filter] = []
@@ -29,6 +31,15 @@ enum PipelineFactory {
         let rateLimits = RateLimitFilter(
             sites: sites, counters: traffic.counters, penalties: traffic.penalties, traffic: traffic.sites)
         if !rateLimits.isEmpty { protections.append(rateLimits) }
+        // After the cheap refusals (lists, bans, rates): CRS on the head, and on the body held back until inspected.
+        if let waf {
+            do {
+                let filter = try WAFFilter(sites: sites, ruleSets: waf)
+                if !filter.isEmpty { protections.append(filter) }
+            } catch {
+                throw SnapshotBuildError(problems: ["waf: \(error)"])
+            }
+        }
         // Serves the public key and log (rate-limited, but never behind the challenge, so anyone can verify), and
         // gathers pinned and signed origin responses.
         if let integrity { protections.append(try IntegrityFilter(sites: sites, state: integrity)) }

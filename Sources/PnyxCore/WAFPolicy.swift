@@ -1,0 +1,57 @@
+/// A site's web application firewall settings (`waf:` globally and on a site; a site's keys override the global
+/// ones). A new site runs the OWASP Core Rule Set at paranoia level 1 in blocking mode.
+public struct WAFPolicy: Sendable, Hashable {
+    public enum Engine: String, Sendable, Equatable {
+        /// The OWASP Core Rule Set, run by Pnyx's SecLang engine.
+        case crs
+        /// No WAF.
+        case off
+    }
+
+    public enum Mode: String, Sendable, Equatable {
+        /// Requests whose anomaly score reaches the threshold are refused (403 with the request's reference).
+        case block
+        /// Nothing is refused; what would have been is recorded as an alert.
+        case detect
+    }
+
+    /// What happens to a request body longer than ``inspectBodyBytes``.
+    public enum OverLimit: String, Sendable, Equatable {
+        /// Refused with 413.
+        case reject
+        /// Sent to the origin uninspected, with an event.
+        case pass
+    }
+
+    /// A rule (or tag) turned off for a path and/or some arguments: how staff fix a false positive.
+    public struct Exclusion: Sendable, Hashable {
+        /// CRS rule ids (or ranges) to exclude.
+        public var ruleIDs: [ClosedRange<Int>] = []
+        /// CRS tags (`attack-sqli`) to exclude.
+        public var tags: [String] = []
+        /// Only under this path prefix (nil: everywhere).
+        public var pathPrefix: String?
+        /// Only for these arguments (nil: the whole rule).
+        public var arguments: [String] = []
+        public init() {}
+    }
+
+    public var engine: Engine = .crs
+    public var mode: Mode = .block
+    /// The CRS directory: its `rules/*.conf` are loaded (Debian's `modsecurity-crs` package by default).
+    public var rulesDirectory = "/usr/share/modsecurity-crs"
+    /// The CRS set-up file (`crs-setup.conf`); nil: the first of `/etc/modsecurity/crs/crs-setup.conf` and the
+    /// rules directory's `crs-setup.conf.example` that exists.
+    public var setupFile: String?
+    /// More SecLang files loaded after CRS (site-specific exclusions written as ModSecurity rules).
+    public var extraRules: [String] = []
+    public var paranoiaLevel = 1
+    public var inboundThreshold = 5
+    public var outboundThreshold = 4
+    public var exclusions: [Exclusion] = []
+    /// The most request-body bytes held back and inspected.
+    public var inspectBodyBytes = 1024 * 1024
+    public var overLimit: OverLimit = .reject
+
+    public init() {}
+}

@@ -1,0 +1,142 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import PnyxCore
+
+/// The WAF on the data path: CRS phase 1 on the request head, phase 2 on the whole body (held back from the origin
+/// until inspected; a request without a body runs phase 2 at once). A request CRS scores at or above the site's
+/// threshold is refused with 403 and a page giving its reference, and recorded as a security event with the rule
+/// ids, the score and short, masked evidence. In `detect` mode it is recorded as an alert and let through.
+public struct WAFFilter: Filter {
+    public let name: FilterName = "waf"
+    public var phases: PhaseSet { [.requestHead, .inspectBody, .complete] }
+    let sites: SiteTable<SiteWAF>
+    /// One PCRE2 scratch area per event-loop thread (match data, JIT stack), reused by every request on it.
+    let scratch: ThreadSpecificVariable<RegexScratch>
+
+    public var isEmpty: Bool { sites.isEmpty }
+
+    public init(sites: [Site], ruleSets: WAFRuleSets) throws(SecLangError) {
+        var built: [ObjectIdentifier: SiteWAF] = [:]
+        for site in sites where site.configuration.waf.engine == .crs {
+            let ruleSet = try ruleSets.ruleSet(for: site.configuration.waf)
+            built[ObjectIdentifier(site)] = SiteWAF(rules: ruleSet, policy: site.configuration.waf)
+        }
+        self.sites = SiteTable(sites) { built[ObjectIdentifier($0)] }
+        scratch = ThreadSpecificVariable()
+    }
+
+    private func regexScratch() -> RegexScratch {
+        if let existing = scratch.currentValue { return existing }
+        let made = RegexScratch()
+        scratch.currentValue = made
+        return made
+    }
+
+    public func requestHead(_ context: RequestContext) -> Verdict {
+        guard let site = sites[context.site] else { return .continue }
+        let head = context.head
+        var headers: [(name: String, value: String)] = []
+        headers.reserveCapacity(head.headers.count)
+        for header in head.headers { headers.append((header.name, header.value)) }
+        let version = head.version.major == 2 ? "HTTP/2.0" : "HTTP/\(head.version.major).\(head.version.minor)"
+        let request = WAFRequest(
+            method: head.method.rawValue, target: head.uri, protocolVersion: version, headers: headers,
+            remoteAddress: context.client.addressText, uniqueID: context.id.description)
+        let transaction = Transaction(rules: site.rules, request: request, scratch: regexScratch())
+        if let verdict = decide(transaction.processRequestHeaders(), transaction, site: site, context: context) { return verdict }
+        if Self.hasBody(head) {
+            context.inspection = transaction
+            context.holdBody(limit: site.policy.inspectBodyBytes, rejectLarger: site.policy.overLimit == .reject)
+            return .continue
+        }
+        let verdict = decide(transaction.processRequestBody([]), transaction, site: site, context: context) ?? .continue
+        return verdict
+    }
+
+    public func inspectBody(_ context: RequestContext, body: ByteBuffer) -> Verdict {
+        guard let site = sites[context.site], let transaction = context.inspection as? Transaction else { return .continue }
+        context.inspection = nil
+        let bytes = Array(body.readableBytesView)
+        return decide(transaction.processRequestBody(bytes), transaction, site: site, context: context) ?? .continue
+    }
+
+    public func complete(_ context: RequestContext) {
+        guard context.bodyOverflowed, context.inspection is Transaction, let site = sites[context.site] else { return }
+        context.inspection = nil
+        context.emit(
+            filter: name, rule: "body_uninspected", action: .alert,
+            evidence: "request body longer than \(site.policy.inspectBodyBytes) bytes went to the origin uninspected")
+    }
+
+    /// A block for an interruption; in detect mode, an alert for what would have been refused.
+    private func decide(_ interruption: Interruption?, _ transaction: Transaction, site: SiteWAF, context: RequestContext) -> Verdict? {
+        if let interruption {
+            let summary = Self.summary(transaction)
+            if interruption.action == .drop {
+                return .block(Block(status: .forbidden, filter: name, rule: summary.rules, message: Self.message,
+                                    evidence: summary.evidence, closeConnection: true))
+            }
+            return .block(Block(
+                status: HTTPResponseStatus(statusCode: interruption.status), filter: name, rule: summary.rules,
+                message: Self.message, evidence: summary.evidence))
+        }
+        // Detect mode: CRS's blocking evaluation matched but the engine only logs. One alert per request.
+        if site.policy.mode == .detect, !transaction.reported,
+            transaction.matches.contains(where: { $0.id == 949110 || $0.id == 949111 })
+        {
+            transaction.reported = true
+            let summary = Self.summary(transaction)
+            context.emit(filter: name, rule: summary.rules, action: .alert, evidence: summary.evidence)
+        }
+        return nil
+    }
+
+    static let message =
+        "This request looks like an attack on the site and was blocked. If you were doing something ordinary, "
+        + "tell the election office and give them the reference below."
+
+    static func hasBody(_ head: HTTPRequestHead) -> Bool {
+        if let length = head.headers.first(name: "content-length") { return length != "0" }
+        return head.headers.contains(name: "transfer-encoding")
+    }
+
+    /// The rule ids that scored (not CRS's own evaluation rules), and evidence: the score and the first match,
+    /// with its value cut short and long digit runs masked (no whole bodies, no personal numbers).
+    static func summary(_ transaction: Transaction) -> (rules: String, evidence: String) {
+        let scoring = transaction.matches.filter { !(949000...949999).contains($0.id) && !(980000...980999).contains($0.id) }
+        var ids: [Int] = []
+        for match in scoring where !ids.contains(match.id) { ids.append(match.id) }
+        let rules = ids.prefix(8).map(String.init).joined(separator: ",")
+        var evidence = "score=\(transaction.inboundAnomalyScore)"
+        if let first = scoring.first {
+            evidence += " \(first.variable)=\(mask(first.value))"
+        }
+        return (rules.isEmpty ? "waf" : rules, evidence)
+    }
+
+    static func mask(_ value: String) -> String {
+        var out = ""
+        var digits = 0
+        for character in value.prefix(60) {
+            if character.isNumber {
+                digits += 1
+                out.append(digits > 3 ? "#" : character)
+            } else {
+                digits = 0
+                out.append(character.isASCII && !character.isNewline ? character : "?")
+            }
+        }
+        return value.count > 60 ? out + "…" : out
+    }
+}
+
+/// A site's compiled rules and policy.
+final class SiteWAF: Sendable {
+    let rules: RuleSet
+    let policy: WAFPolicy
+    init(rules: RuleSet, policy: WAFPolicy) {
+        self.rules = rules
+        self.policy = policy
+    }
+}
