@@ -33,7 +33,8 @@ enum SQLInjectionDetector {
             var index = 1
             while at(index) == close { index += 1 }
             let next = at(index)
-            if next == union || next == semi || next == stmt { return true }
+            if next == union { return at(index + 1) == stmt || at(index + 1) == open || (at(index + 1) == UInt8(ascii: "k") && at(index + 2) == stmt) }
+            if next == semi || next == stmt { return true }
             if next == comment { return index == tokens.count - 1 }
             if next == amp {
                 let operand = at(index + 1)

@@ -17,6 +17,8 @@ extension Transaction {
             queryString = Array(target[(question + 1)...])
             if let hash = queryString.firstIndex(of: 0x23) { queryString = Array(queryString[..<hash]) }
         }
+        // As ModSecurity and Coraza see it: the path percent-decoded (`+` stays a plus).
+        requestFilename = Self.percentDecode(requestFilename)
         let lastSlash = requestFilename.lastIndex(where: { $0 == 0x2F || $0 == 0x5C })
         requestBasename = lastSlash.map { Array(requestFilename[($0 + 1)...]) } ?? requestFilename
         argsGet = Self.parseArguments(queryString, separator: rules.settings.argumentSeparator, error: &urlencodedError)
@@ -71,6 +73,24 @@ extension Transaction {
             entries.append(Entry(name: String(decoding: decodedName, as: UTF8.self), value: Decoders.urlDecode(Array(value), unicode: false)))
         }
         return entries
+    }
+
+    static func percentDecode(_ bytes: [UInt8]) -> [UInt8] {
+        guard bytes.contains(0x25) else { return bytes }
+        var out: [UInt8] = []
+        var index = 0
+        while index < bytes.count {
+            if bytes[index] == 0x25, index + 2 < bytes.count, let high = Decoders.hexValue(bytes[index + 1]),
+                let low = Decoders.hexValue(bytes[index + 2])
+            {
+                out.append(high << 4 | low)
+                index += 3
+            } else {
+                out.append(bytes[index])
+                index += 1
+            }
+        }
+        return out
     }
 
     static func validURLEncoding(_ bytes: ArraySlice<UInt8>) -> Bool {

@@ -96,8 +96,9 @@ extension Transaction {
         case .requestProtocol: scalar(Array(request.protocolVersion.utf8))
         case .queryString: scalar(queryString)
         case .requestBody:
-            // As in ModSecurity: the raw body is a variable for URL-encoded bodies, or when a rule forces it.
-            if bodyProcessor == .urlencoded || forceRequestBodyVariable { scalar(requestBody) }
+            // As in Coraza: the raw body is a variable for URL-encoded and JSON bodies, or when a rule forces it
+            // (not for XML and multipart, whose parts CRS reads through XML and the multipart variables).
+            if bodyProcessor == .urlencoded || bodyProcessor == .json || forceRequestBodyVariable { scalar(requestBody) }
         case .requestBodyLength: number(requestBodyLength)
         case .reqbodyError, .reqbodyProcessorError: scalar(bodyError == nil ? [0x30] : [0x31])
         case .reqbodyErrorMsg, .reqbodyProcessorErrorMsg: scalar(Array((bodyError ?? "").utf8))

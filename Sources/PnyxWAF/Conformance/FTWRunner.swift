@@ -20,7 +20,11 @@ public struct FTWRunner {
         public var overridden = 0
         public var perFile: [(file: String, passed: Int, failed: Int)] = []
         public var failures: [Failure] = []
-        public var percent: Double { passed + failed == 0 ? 0 : Double(passed) * 100 / Double(passed + failed) }
+        /// Passed over all tests run, overridden ones counted as not passed.
+        public var percent: Double {
+            let total = passed + failed + overridden
+            return total == 0 ? 0 : Double(passed) * 100 / Double(total)
+        }
     }
 
     let rules: RuleSet
@@ -155,8 +159,10 @@ public struct FTWRunner {
                     headers.append(("Content-Type", "application/x-www-form-urlencoded"))
                 }
             }
+            // Without Content-Length or Transfer-Encoding a server reads no body.
+            let framed = headers.contains { ["content-length", "transfer-encoding"].contains($0.name.lowercased()) }
             parsed = RawRequest(method: input.method ?? "GET", target: input.uri ?? "/", version: input.version ?? "HTTP/1.1",
-                                headers: headers, body: body)
+                                headers: headers, body: framed ? body : [])
         }
         if !parsed.wellFormed { return Outcome(status: 400, ids: []) }
         let request = WAFRequest(method: parsed.method, target: parsed.target, protocolVersion: parsed.version,
@@ -273,13 +279,28 @@ struct RawRequest {
         return out
     }
 
-    /// What Pnyx's HTTP/1.1 parser accepts (it answers 400 to the rest).
+    /// What Pnyx's front end accepts (it answers 400 to the rest before any filter runs, checked against a running
+    /// Pnyx): HTTP/1.0 or 1.1, an origin-form target, a numeric Content-Length and not both Content-Length and
+    /// Transfer-Encoding, header values without CR, LF or NUL, and a non-empty Host.
     var wellFormed: Bool {
-        let versions = ["HTTP/1.0", "HTTP/1.1"]
-        guard versions.contains(version) else { return false }
+        guard version == "HTTP/1.0" || version == "HTTP/1.1" else { return false }
         guard !method.isEmpty, method.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != 0x28 && $0 != 0x29 }) else { return false }
-        guard !target.isEmpty, target.utf8.allSatisfy({ $0 > 0x20 && $0 != 0x7F }) else { return false }
-        return true
+        guard target.hasPrefix("/") || (target == "*" && method == "OPTIONS"), target.utf8.allSatisfy({ $0 > 0x20 && $0 != 0x7F })
+        else { return false }
+        var hasLength = false, hasChunked = false
+        for (name, value) in headers {
+            if value.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A || $0 == 0 }) { return false }
+            switch name.lowercased() {
+            case "content-length":
+                guard !value.isEmpty, value.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else { return false }
+                hasLength = true
+            case "transfer-encoding": hasChunked = true
+            case "host":
+                if value.isEmpty { return false }
+            default: break
+            }
+        }
+        return !(hasLength && hasChunked)
     }
 }
 

@@ -57,7 +57,7 @@ struct WAFTestCommand: ParsableCommand {
         }
         let percent = (report.percent * 100).rounded() / 100
         print("\(report.overridden) overridden (known differences, listed with reasons)")
-        print("pass rate \(percent)%")
+        print("pass rate \(percent)% (\(report.passed) of \(report.passed + report.failed + report.overridden))")
         print("\(report.passed) passed, \(report.failed) failed")
         if report.failed > 0 { throw ExitCode(1) }
     }

@@ -1,0 +1,66 @@
+import Foundation
+import Testing
+
+/// The WAF in a real pnyx in front of a real origin: attacks refused before the origin sees them (bodies held back
+/// until inspected), voters' ordinary input passed through unchanged, detect mode, the inspection limit.
+@Suite("WAF over real sockets: CRS blocks attacks, lets voters through")
+struct WAFLiveTests {
+    static func start(waf: String) async throws -> (TestOrigin, PnyxProcess) {
+        let origin = try await TestOrigin.start()
+        let pnyx = try await PnyxProcess.start(
+            yaml: siteConfig(originPort: origin.port, extraSite: "waf: \(waf)", hosts: "[vote.test, 127.0.0.1]"))
+        return (origin, pnyx)
+    }
+
+    static func post(_ port: Int, _ path: String, _ body: String, type: String = "application/x-www-form-urlencoded") async throws -> RawHTTP.Response {
+        RawHTTP.Response(raw: try await RawHTTP.exchange(
+            port: port,
+            "POST \(path) HTTP/1.1\r\nHost: vote.test\r\nUser-Agent: Mozilla/5.0\r\nAccept: text/html\r\nContent-Type: \(type)\r\n"
+                + "Content-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"))
+    }
+
+    @Test("blocking mode: SQLi and XSS in the query and in a held body get 403 with a reference and never reach the origin; O'Brien gets through")
+    func blocking() async throws {
+        let (origin, pnyx) = try await Self.start(waf: "{ mode: block, paranoia_level: 1 }")
+        defer { Task { await pnyx.stop(); await origin.stop() } }
+
+        let sqli = try await RawHTTP.get(port: pnyx.httpPort, path: "/page?q=%27%20OR%201=1--", host: "vote.test")
+        #expect(sqli.status == 403)
+        #expect(sqli.body.contains("reference"))
+        let xss = try await RawHTTP.get(port: pnyx.httpPort, path: "/page?q=%3Cscript%3Ealert(1)%3C/script%3E", host: "vote.test")
+        #expect(xss.status == 403)
+        let page = try await RawHTTP.get(port: pnyx.httpPort, path: "/page?name=O%27Brien&city=Nu%C3%B1ez", host: "vote.test")
+        #expect(page.status == 200)
+
+        let form = "first=Siobhan&last=O%27Brien&address=12+Main+St+%234%3B+Apt+2&comment=I+want+to+select+a+union+rep+or+drop+by"
+        let accepted = try await Self.post(pnyx.httpPort, "/echo", form)
+        #expect(accepted.status == 200)
+        #expect(accepted.body == form)
+        let json = try await Self.post(pnyx.httpPort, "/echo", #"{"name":"D'Angelo","note":"select one"}"#, type: "application/json")
+        #expect(json.status == 200)
+
+        let before = origin.requests.count
+        let attack = try await Self.post(pnyx.httpPort, "/echo", "comment=%3Cscript%3Ealert(document.cookie)%3C%2Fscript%3E")
+        #expect(attack.status == 403)
+        #expect(origin.requests.count == before, "the origin saw a request the WAF refused")
+
+        #expect(try await eventually {
+            let events = try await adminGET(pnyx, "/api/v1/events?limit=20").body
+            return events.contains("\"filter\":\"waf\"") && events.contains("score=")
+        })
+    }
+
+    @Test("detect mode lets the attack through and records an alert; a body over the inspection limit is refused with 413")
+    func detectAndLimit() async throws {
+        let (origin, pnyx) = try await Self.start(waf: "{ mode: detect, inspect_body: 1KiB, over_limit: reject }")
+        defer { Task { await pnyx.stop(); await origin.stop() } }
+        let passed = try await RawHTTP.get(port: pnyx.httpPort, path: "/page?q=%27%20OR%201=1--", host: "vote.test")
+        #expect(passed.status == 200)
+        #expect(try await eventually {
+            let events = try await adminGET(pnyx, "/api/v1/events?limit=20").body
+            return events.contains("\"filter\":\"waf\"") && events.contains("\"action\":\"alert\"")
+        })
+        let large = try await Self.post(pnyx.httpPort, "/echo", "a=" + String(repeating: "x", count: 4096))
+        #expect(large.status == 413)
+    }
+}
