@@ -5,7 +5,7 @@ import Testing
 /// transformations, chains, flow and per-transaction controls.
 @Suite("WAF engine: SecLang parsing, rules, transformations, body processors")
 struct WAFEngineTests {
-    static func load(_ text: String) throws -> RuleSet {
+    static func load(_ text: String) throws(SecLangError) -> RuleSet {
         var loader = RuleSetLoader()
         try loader.add(text: text, file: "test.conf", directory: ".")
         return try loader.finish()
@@ -45,7 +45,7 @@ struct WAFEngineTests {
             ("SecRule ARGS \"@rx a\" \"id:1,pass,chain\"", "ends with chain"),
         ]
         for (text, message) in cases {
-            do {
+            do throws(SecLangError) {
                 _ = try Self.load(text)
                 Issue.record("loaded: \(text)")
             } catch {
@@ -53,7 +53,7 @@ struct WAFEngineTests {
                 #expect(error.description.hasPrefix("test.conf:"), "\(error)")
             }
         }
-        do {
+        do throws(SecLangError) {
             _ = try Self.load("\n\nSecRule ARGS \"@frob x\" \"id:1,pass\"")
         } catch {
             #expect(error.location.line == 3)
