@@ -75,26 +75,37 @@ public struct RuleActions: Sendable {
 }
 
 
-/// One SecRule or SecAction (a chain is one rule with its links), or a SecMarker.
-public struct Rule: Sendable {
+/// One SecRule or SecAction (a chain is one rule with its links), or a SecMarker. A reference type: the loader
+/// adjusts rules while it reads the files (SecRuleUpdate…); after ``RuleSet`` is built nothing changes them, and
+/// every transaction only reads them (hence `@unchecked Sendable`).
+public final class Rule: @unchecked Sendable {
     public enum Kind: Sendable {
         case rule
         case action
         case marker(String)
     }
-    public var kind: Kind
+    public let kind: Kind
     public var targets: [VariableTarget]
-    public var op: Operator
-    public var negated: Bool
+    public let op: Operator
+    public let negated: Bool
     public var actions: RuleActions
     /// The rules chained after this one (all must match).
     public var chain: [Rule] = []
-    public var location: SourceLocation
+    public let location: SourceLocation
+    /// The transformation list's number in the rule set (equal lists, equal numbers): keys the per-request cache
+    /// of transformed values. 0: no transformations.
+    var transformationsID = 0
+    let markerName: String?
 
     public var id: Int { actions.id }
 
-    var markerName: String? {
-        if case .marker(let name) = kind { return name }
-        return nil
+    init(kind: Kind, targets: [VariableTarget], op: Operator, negated: Bool, actions: RuleActions, location: SourceLocation) {
+        self.kind = kind
+        self.targets = targets
+        self.op = op
+        self.negated = negated
+        self.actions = actions
+        self.location = location
+        if case .marker(let name) = kind { markerName = name } else { markerName = nil }
     }
 }

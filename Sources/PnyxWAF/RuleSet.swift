@@ -14,7 +14,21 @@ public final class RuleSet: Sendable {
         var phases = [[Rule]](repeating: [], count: 6)
         var markers = [[String: Int]](repeating: [:], count: 6)
         var ids = Set<Int>()
+        // Number the distinct transformation lists (for the per-request cache of transformed values).
+        var lists: [[Transformation]: Int] = [:]
+        func number(_ rule: Rule) {
+            let list = rule.actions.transformations
+            guard !list.isEmpty else { return }
+            if let known = lists[list] {
+                rule.transformationsID = known
+            } else {
+                rule.transformationsID = lists.count + 1
+                lists[list] = rule.transformationsID
+            }
+        }
         for rule in rules {
+            number(rule)
+            rule.chain.forEach(number)
             if let name = rule.markerName {
                 for phase in 1...5 {
                     markers[phase][name] = phases[phase].count

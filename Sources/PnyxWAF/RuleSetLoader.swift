@@ -193,7 +193,7 @@ public struct RuleSetLoader {
         let raw = try ActionListParser.parse(actionText, location: location)
         let targets = try VariableTarget.parseList(variables, location: location)
         let (op, negated) = try Operator.parse(opText, directory: directory, location: location)
-        if var starter = openChain {
+        if let starter = openChain {
             // A chain link: its own transformations and non-disruptive actions, the starter's phase.
             var actions = RuleActions()
             actions.phase = starter.actions.phase

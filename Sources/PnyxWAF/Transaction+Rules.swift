@@ -5,7 +5,7 @@ extension Transaction {
     /// it matched (the caller handles flow and disruptive actions).
     func evaluate(_ rule: Rule) -> Bool {
         currentRule = rule
-        matchedVars.removeAll(keepingCapacity: true)
+        if !matchedVars.isEmpty { matchedVars.removeAll(keepingCapacity: true) }
         // Each link's non-disruptive actions run as soon as it matches, before the next link is evaluated (CRS relies
         // on it: 931130 sets TX variables its chained rule reads; scores are added by the last link).
         // They run once per matching value (ModSecurity v2), with MATCHED_VAR and the captures of that value:
@@ -34,22 +34,22 @@ extension Transaction {
     /// non-disruptive actions for each value that does.
     private func match(_ rule: Rule) -> Bool {
         var found: [Entry] = []
-        var collected: [Entry] = []
-        for target in rule.targets { collected += values(of: target, rule: rule) }
-        for entry in collected {
-            if rule.actions.multiMatch {
-                var value = entry.value
-                var hit = test(rule, value, entry: entry)
-                for transformation in rule.actions.transformations where !hit {
-                    let next = transformation.apply(value)
-                    if next != value { hit = test(rule, next, entry: entry) }
-                    value = next
+        let transformations = rule.actions.transformations
+        for target in rule.targets {
+            forEachValue(of: target, rule: rule) { label, raw, cacheKey in
+                if rule.actions.multiMatch {
+                    var value = raw
+                    var hit = test(rule, value)
+                    for transformation in transformations where !hit {
+                        let next = transformation.apply(value)
+                        if next != value { hit = test(rule, next) }
+                        value = next
+                    }
+                    if hit { matched(label, value, rule: rule, found: &found) }
+                    return
                 }
-                if hit { matched(Entry(name: entry.name, key: entry.key, value: value), rule: rule, found: &found) }
-            } else {
-                var value = entry.value
-                for transformation in rule.actions.transformations { value = transformation.apply(value) }
-                if test(rule, value, entry: entry) { matched(Entry(name: entry.name, key: entry.key, value: value), rule: rule, found: &found) }
+                let value = transformed(raw, rule: rule, cacheKey: cacheKey)
+                if test(rule, value) { matched(label, value, rule: rule, found: &found) }
             }
         }
         guard !found.isEmpty else { return false }
@@ -57,13 +57,32 @@ extension Transaction {
         return true
     }
 
-    private func matched(_ entry: Entry, rule: Rule, found: inout [Entry]) {
+    /// A value after the rule's transformations, from the request's cache when the same value went through the same
+    /// list for an earlier rule (CRS applies a handful of lists to the same arguments over and over).
+    private func transformed(_ raw: [UInt8], rule: Rule, cacheKey: Int) -> [UInt8] {
+        let transformations = rule.actions.transformations
+        if transformations.isEmpty { return raw }
+        guard cacheKey >= 0 else {
+            var value = raw
+            for transformation in transformations { value = transformation.apply(value) }
+            return value
+        }
+        let key = cacheKey &* 4096 &+ rule.transformationsID
+        if let cached = transformCache[key] { return cached }
+        var value = raw
+        for transformation in transformations { value = transformation.apply(value) }
+        transformCache[key] = value
+        return value
+    }
+
+    private func matched(_ label: ValueLabel, _ value: [UInt8], rule: Rule, found: inout [Entry]) {
+        let entry = Entry(name: label.text, key: "", value: value)
         found.append(entry)
         matchedVar = entry
         perform(rule.actions, of: rule)
     }
 
-    private func test(_ rule: Rule, _ value: [UInt8], entry: Entry) -> Bool {
+    private func test(_ rule: Rule, _ value: [UInt8]) -> Bool {
         apply(rule.op, to: value, capture: rule.actions.capture) != rule.negated
     }
 

@@ -115,6 +115,8 @@ public final class Transaction {
     var env: [String: Entry] = [:]
     var matchedVar: Entry?
     var matchedVars: [Entry] = []
+    /// Transformed values by (value, transformation list): see `transformed(_:rule:cacheKey:)`.
+    var transformCache: [Int: [UInt8]] = [:]
     var currentRule: Rule?
     var highestSeverity = 255
     var removedRuleRanges: [ClosedRange<Int>] = []
