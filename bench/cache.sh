@@ -47,6 +47,7 @@ sites:
   - name: bench
     hosts: [127.0.0.1, localhost]
     origins: [http://127.0.0.1:$ORIGIN_PORT]
+    waf: { engine: off }  # measured on its own by bench/waf.sh
     rate_limits: [{ name: bench, key: ip, requests: 65535, period: 1s, action: log }]
     escalation: { rate_factor: 1000 }
 YAML

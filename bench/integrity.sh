@@ -57,12 +57,14 @@ sites:
     hosts: [plain.test]
     origins: [http://127.0.0.1:$ORIGIN_PORT]
     cache: off
+    waf: { engine: off }
     rate_limits: []
     escalation: off
   - name: guarded
     hosts: [guarded.test]
     origins: [http://127.0.0.1:$ORIGIN_PORT]
     cache: off
+    waf: { engine: off }
     rate_limits: []
     escalation: off
     integrity: { signed_paths: ["/**"], mode: protect }
@@ -70,6 +72,7 @@ sites:
     hosts: [enforced.test]
     origins: [http://127.0.0.1:$ORIGIN_PORT]
     cache: off
+    waf: { engine: off }
     rate_limits: []
     escalation: off
     integrity: { scripts: enforce }

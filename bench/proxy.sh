@@ -72,6 +72,8 @@ sites:
     origins: [http://127.0.0.1:$ORIGIN_PORT]
     # The page is static (nginx sends Last-Modified), so the cache would answer it: measure proxying instead.
     cache: off
+    # The WAF (on by default) has its own benchmark, bench/waf.sh: measure the data path without it.
+    waf: { engine: off }
 $([ "${4:-}" = challenge ] && echo "    challenge: { under_attack: true }")
 YAML
   if [ "${4:-}" = bare ]; then
