@@ -50,6 +50,23 @@ struct WAFLiveTests {
         })
     }
 
+    @Test("a reload with a broken rule file is refused with its file and line, and the running WAF keeps blocking")
+    func badRulesRefused() async throws {
+        let (origin, pnyx) = try await Self.start(waf: "{ mode: block }")
+        defer { Task { await pnyx.stop(); await origin.stop() } }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pnyx-bad-crs-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent("rules"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try "SecRule ARGS \"@rx a\" \"id:1,pass\"\nSecRule ARGS \"@rx (\" \"id:2,pass\"\n"
+            .write(to: directory.appendingPathComponent("rules/broken.conf"), atomically: true, encoding: .utf8)
+        try pnyx.rewriteConfig(siteConfig(
+            originPort: origin.port, extraSite: "waf: { rules: \(directory.path) }", hosts: "[vote.test, 127.0.0.1]"))
+        pnyx.signal(SIGHUP)
+        #expect(await eventually { pnyx.log.contains("reload refused") && pnyx.log.contains("broken.conf:2") }, "\(pnyx.log)")
+        let still = try await RawHTTP.get(port: pnyx.httpPort, path: "/page?q=%27%20OR%201=1--", host: "vote.test")
+        #expect(still.status == 403)
+    }
+
     @Test("detect mode lets the attack through and records an alert; a body over the inspection limit is refused with 413")
     func detectAndLimit() async throws {
         let (origin, pnyx) = try await Self.start(waf: "{ mode: detect, inspect_body: 1KiB, over_limit: reject }")

@@ -1,4 +1,5 @@
 import ArgumentParser
+import PnyxWAF
 import PnyxConfig
 import PnyxCore
 import PnyxServer
@@ -25,10 +26,16 @@ struct CheckConfigCommand: ParsableCommand {
             throw ExitCode(1)
         }
         do {
-            // Opens what the running edge would open (certificates, origins, the country database).
+            // Opens what the running edge would open (certificates, origins, the country database, the WAF's rules).
             let countries = CountryDatabases()
-            _ = try SnapshotBuilder(events: DiscardingEventSink(), makeChain: { configuration, _ in
+            let waf = WAFRuleSets()
+            _ = try SnapshotBuilder(events: DiscardingEventSink(), makeChain: { configuration, sites in
                 if let path = configuration.geoipDatabase { _ = try countries.open(path) }
+                do {
+                    _ = try WAFFilter(sites: sites, ruleSets: waf)
+                } catch {
+                    throw SnapshotBuildError(problems: ["waf: \(error)"])
+                }
                 return FilterChain([])
             })
             .build(configuration, generation: 0)
