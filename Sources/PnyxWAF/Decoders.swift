@@ -159,27 +159,11 @@ enum Decoders {
                 out.append(a << 4 | b)
                 index += 4
             } else if next >= 0x30, next <= 0x37 {
-                var value = 0
-                var cursor = index + 1
-                while cursor < count, cursor - index <= 3, input[cursor] >= 0x30, input[cursor] <= 0x37 {
-                    let candidate = value * 8 + Int(input[cursor] - 0x30)
-                    if candidate > 0xFF { break }
-                    value = candidate
-                    cursor += 1
-                }
-                out.append(UInt8(value))
-                index = cursor
+                let (value, end) = octal(input, from: index + 1)
+                out.append(value)
+                index = end
             } else {
-                switch next {
-                case 0x61: out.append(0x07)
-                case 0x62: out.append(0x08)
-                case 0x66: out.append(0x0C)
-                case 0x6E: out.append(0x0A)
-                case 0x72: out.append(0x0D)
-                case 0x74: out.append(0x09)
-                case 0x76: out.append(0x0B)
-                default: out.append(next)
-                }
+                out.append(controlEscape(next) ?? next)
                 index += 2
             }
         }
@@ -243,38 +227,52 @@ enum Decoders {
                 continue
             }
             let next = input[index + 1]
-            switch next {
-            case 0x61: out.append(0x07); index += 2
-            case 0x62: out.append(0x08); index += 2
-            case 0x66: out.append(0x0C); index += 2
-            case 0x6E: out.append(0x0A); index += 2
-            case 0x72: out.append(0x0D); index += 2
-            case 0x74: out.append(0x09); index += 2
-            case 0x76: out.append(0x0B); index += 2
-            case 0x5C, 0x3F, 0x27, 0x22: out.append(next); index += 2
-            case 0x78, 0x58:
-                if index + 3 < count, let a = hexValue(input[index + 2]), let b = hexValue(input[index + 3]) {
-                    out.append(a << 4 | b)
-                    index += 4
-                } else {
-                    out.append(byte)
-                    index += 1
-                }
-            case 0x30...0x37:
-                var value = 0
-                var cursor = index + 1
-                while cursor < count, cursor - index <= 3, input[cursor] >= 0x30, input[cursor] <= 0x37 {
-                    value = value * 8 + Int(input[cursor] - 0x30)
-                    cursor += 1
-                }
-                out.append(UInt8(truncatingIfNeeded: value))
-                index = cursor
-            default:
+            if let control = controlEscape(next) {
+                out.append(control)
+                index += 2
+            } else if next == 0x5C || next == 0x3F || next == 0x27 || next == 0x22 {
+                out.append(next)
+                index += 2
+            } else if next | 0x20 == 0x78, index + 3 < count, let a = hexValue(input[index + 2]), let b = hexValue(input[index + 3]) {
+                out.append(a << 4 | b)
+                index += 4
+            } else if next >= 0x30, next <= 0x37 {
+                let (value, end) = octal(input, from: index + 1)
+                out.append(value)
+                index = end
+            } else {
                 out.append(byte)
                 index += 1
             }
         }
         return out
+    }
+
+    /// `\a \b \f \n \r \t \v`: the control character the letter after a backslash names.
+    static func controlEscape(_ letter: UInt8) -> UInt8? {
+        switch letter {
+        case 0x61: return 0x07
+        case 0x62: return 0x08
+        case 0x66: return 0x0C
+        case 0x6E: return 0x0A
+        case 0x72: return 0x0D
+        case 0x74: return 0x09
+        case 0x76: return 0x0B
+        default: return nil
+        }
+    }
+
+    /// Up to three octal digits from `start` (stopping before the value passes 255): the byte and where it ended.
+    static func octal(_ input: [UInt8], from start: Int) -> (UInt8, Int) {
+        var value = 0
+        var cursor = start
+        while cursor < input.count, cursor - start < 3, input[cursor] >= 0x30, input[cursor] <= 0x37 {
+            let candidate = value * 8 + Int(input[cursor] - 0x30)
+            if candidate > 0xFF { break }
+            value = candidate
+            cursor += 1
+        }
+        return (UInt8(value), cursor)
     }
 
     /// ModSecurity's `cmdLine`: drops `\ " ' ^`, drops blanks before `/` and `(`, turns `,` and `;` into blanks,

@@ -96,6 +96,18 @@ public final class Rule: @unchecked Sendable {
     /// of transformed values. 0: no transformations.
     var transformationsID = 0
     let markerName: String?
+    /// Copies of the fields read for every value, set by ``freeze()`` when the rule set is built (reading them through
+    /// `actions` on the hot path costs reference counting on the whole struct).
+    private(set) var multiMatch = false
+    private(set) var capture = false
+    private(set) var transformations: [Transformation] = []
+
+    func freeze() {
+        multiMatch = actions.multiMatch
+        capture = actions.capture
+        transformations = actions.transformations
+        chain.forEach { $0.freeze() }
+    }
 
     public var id: Int { actions.id }
 

@@ -9,6 +9,8 @@ public final class RuleSet: Sendable {
     /// Every rule id loaded (chain starters), for reports and tests.
     public let ruleIDs: Set<Int>
     public var ruleCount: Int { ruleIDs.count }
+    /// How many distinct transformation lists the rules use (their `transformationsID`s are 1…this).
+    let transformationLists: Int
 
     init(rules: [Rule], settings: EngineSettings) {
         var phases = [[Rule]](repeating: [], count: 6)
@@ -27,6 +29,7 @@ public final class RuleSet: Sendable {
             }
         }
         for rule in rules {
+            rule.freeze()
             number(rule)
             rule.chain.forEach(number)
             if let name = rule.markerName {
@@ -41,6 +44,7 @@ public final class RuleSet: Sendable {
         }
         self.phases = phases
         self.markers = markers
+        transformationLists = lists.count
         self.settings = settings
         ruleIDs = ids
     }

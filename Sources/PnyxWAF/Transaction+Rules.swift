@@ -34,22 +34,21 @@ extension Transaction {
     /// non-disruptive actions for each value that does.
     private func match(_ rule: Rule) -> Bool {
         var found: [Entry] = []
-        let transformations = rule.actions.transformations
         for target in rule.targets {
-            forEachValue(of: target, rule: rule) { label, raw, cacheKey in
-                if rule.actions.multiMatch {
-                    var value = raw
+            forEachValue(of: target, rule: rule) { variable, slot in
+                if rule.multiMatch {
+                    var value = slot.raw
                     var hit = test(rule, value)
-                    for transformation in transformations where !hit {
+                    for transformation in rule.transformations where !hit {
                         let next = transformation.apply(value)
                         if next != value { hit = test(rule, next) }
                         value = next
                     }
-                    if hit { matched(label, value, rule: rule, found: &found) }
+                    if hit { matched(ValueLabel(variable: variable, name: slot.name), value, rule: rule, found: &found) }
                     return
                 }
-                let value = transformed(raw, rule: rule, cacheKey: cacheKey)
-                if test(rule, value) { matched(label, value, rule: rule, found: &found) }
+                let value = transformed(slot, rule: rule)
+                if test(rule, value) { matched(ValueLabel(variable: variable, name: slot.name), value, rule: rule, found: &found) }
             }
         }
         guard !found.isEmpty else { return false }
@@ -57,21 +56,19 @@ extension Transaction {
         return true
     }
 
-    /// A value after the rule's transformations, from the request's cache when the same value went through the same
-    /// list for an earlier rule (CRS applies a handful of lists to the same arguments over and over).
-    private func transformed(_ raw: [UInt8], rule: Rule, cacheKey: Int) -> [UInt8] {
-        let transformations = rule.actions.transformations
-        if transformations.isEmpty { return raw }
-        guard cacheKey >= 0 else {
-            var value = raw
-            for transformation in transformations { value = transformation.apply(value) }
-            return value
+    /// A value after the rule's transformations, from the slot's cache when the same value went through the same
+    /// list for an earlier rule.
+    private func transformed(_ slot: ValueSlot, rule: Rule) -> [UInt8] {
+        let id = rule.transformationsID
+        if id == 0 { return slot.raw }
+        if slot.cache.isEmpty {
+            slot.cache = Array(repeating: nil, count: rules.transformationLists + 1)
+        } else if let cached = slot.cache[id] {
+            return cached
         }
-        let key = cacheKey &* 4096 &+ rule.transformationsID
-        if let cached = transformCache[key] { return cached }
-        var value = raw
-        for transformation in transformations { value = transformation.apply(value) }
-        transformCache[key] = value
+        var value = slot.raw
+        for transformation in rule.transformations { value = transformation.apply(value) }
+        slot.cache[id] = value
         return value
     }
 
@@ -83,7 +80,8 @@ extension Transaction {
     }
 
     private func test(_ rule: Rule, _ value: [UInt8]) -> Bool {
-        apply(rule.op, to: value, capture: rule.actions.capture) != rule.negated
+        operatorRuns &+= 1
+        return apply(rule.op, to: value, capture: rule.capture) != rule.negated
     }
 
     /// Runs one operator on one (transformed) value.

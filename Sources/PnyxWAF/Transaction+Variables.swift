@@ -1,3 +1,20 @@
+/// One value of the request as rules see it (an argument, a header, the URI…), with its transformed forms cached
+/// by transformation list: CRS applies a handful of lists to the same values over and over, so each is computed once
+/// per request. Made once per request value, on first use.
+final class ValueSlot {
+    let name: String?
+    let key: String
+    let raw: [UInt8]
+    /// Index: the rule's `transformationsID` (empty until first used).
+    var cache: [[UInt8]?] = []
+
+    init(name: String?, key: String, raw: [UInt8]) {
+        self.name = name
+        self.key = key
+        self.raw = raw
+    }
+}
+
 /// Where a value came from, for MATCHED_VAR_NAME (`ARGS:q`, `REQUEST_URI`): the string is made only on a match.
 struct ValueLabel {
     var variable: VariableName
@@ -6,16 +23,15 @@ struct ValueLabel {
 }
 
 extension Transaction {
-    /// Calls `body` with each value a rule target names (after its selector and exclusions): its label, its bytes,
-    /// and a key for the transformation cache (-1: not cacheable, the value can change during the request).
-    /// A `&` target gives one value, the count.
-    func forEachValue(of target: VariableTarget, rule: Rule, _ body: (ValueLabel, [UInt8], Int) -> Void) {
+    /// Calls `body` with each value a rule target names (after its selector and exclusions): the variable it is
+    /// reported under and its slot. A `&` target gives one value, the count.
+    func forEachValue(of target: VariableTarget, rule: Rule, _ body: (VariableName, ValueSlot) -> Void) {
         let runtime = runtimeExclusions(for: rule, variable: target.name)
         let exclusions = runtime.isEmpty ? target.exclusions : target.exclusions + runtime
         if target.count {
             var count = 0
-            visit(target.name, selector: target.selector, exclusions: exclusions) { _, _, _ in count += 1 }
-            body(ValueLabel(variable: target.name, name: nil), Array(String(count).utf8), -1)
+            visit(target.name, selector: target.selector, exclusions: exclusions) { _, _ in count += 1 }
+            body(target.name, ValueSlot(name: nil, key: "", raw: Array(String(count).utf8)))
             return
         }
         visit(target.name, selector: target.selector, exclusions: exclusions, body)
@@ -33,58 +49,98 @@ extension Transaction {
         return selectors
     }
 
-    /// Cache-key bases of the request's collections (code << 24 | index).
-    private enum Source: Int {
-        case argsGet = 1, argsPost, headers, cookies, files, filesSizes, partHeaders, multipartFilenames, multipartNames
+    /// The request's collections that have slots (the index into `slotSets`; +`namesFlag` for their names).
+    enum Source: Int {
+        case argsGet = 0, argsPost, headers, cookies, files, filesSizes, partHeaders, multipartFilenames, multipartNames
         case responseHeaders, xmlAttributes
-        static let namesFlag = 32
+        static let namesFlag = 16
+        /// Sources a request body fills (their slots are dropped when it is parsed).
+        static let body: [Source] = [.argsPost, .files, .filesSizes, .partHeaders, .multipartFilenames, .multipartNames, .xmlAttributes]
     }
 
-    private static let scalarCodes: [VariableName: Int] = {
+    static let scalarIndex: [VariableName: Int] = {
         var table: [VariableName: Int] = [:]
-        for (index, name) in VariableName.allCases.enumerated() { table[name] = 64 + index }
+        for (index, name) in VariableName.allCases.enumerated() { table[name] = index }
         return table
     }()
 
-    func visit(_ variable: VariableName, selector: Selector, exclusions: [Selector], _ body: (ValueLabel, [UInt8], Int) -> Void) {
-        func excluded(_ entry: Entry) -> Bool {
-            if exclusions.isEmpty { return false }
-            return exclusions.contains { $0.matches(lowercasedKey: entry.key, original: entry.name, scratch: scratch) }
+    private func slots(_ source: Source, names: Bool, _ entries: [Entry]) -> [ValueSlot] {
+        let index = source.rawValue + (names ? Source.namesFlag : 0)
+        if let existing = slotSets[index] { return existing }
+        let made = entries.map { ValueSlot(name: $0.name, key: $0.key, raw: names ? Array($0.name.utf8) : $0.value) }
+        slotSets[index] = made
+        return made
+    }
+
+    /// Forgets the slots of what a request body or response head fills (called when they are parsed).
+    func dropSlots(_ sources: [Source]) {
+        for source in sources {
+            slotSets[source.rawValue] = nil
+            slotSets[source.rawValue + Source.namesFlag] = nil
         }
-        func add(_ entries: [Entry], as label: VariableName, source: Source?, namesAsValues: Bool = false) {
-            if case .key(let key) = selector {
-                for index in entries.indices where entries[index].key == key && !excluded(entries[index]) {
-                    emit(entries, index)
+        for name in [VariableName.requestBody, .xml] { scalarSlots[Self.scalarIndex[name]!] = nil }
+    }
+
+    func visit(_ variable: VariableName, selector: Selector, exclusions: [Selector], _ body: (VariableName, ValueSlot) -> Void) {
+        func excluded(_ key: String, _ name: String) -> Bool {
+            if exclusions.isEmpty { return false }
+            return exclusions.contains { $0.matches(lowercasedKey: key, original: name, scratch: scratch) }
+        }
+        func add(_ entries: [Entry], as label: VariableName, source: Source, namesAsValues: Bool = false) {
+            if entries.isEmpty { return }
+            let list = slots(source, names: namesAsValues, entries)
+            switch selector {
+            case .all where exclusions.isEmpty:
+                for slot in list { body(label, slot) }
+            case .key(let key):
+                for slot in list where slot.key == key && !excluded(slot.key, slot.name ?? "") { body(label, slot) }
+            default:
+                for slot in list {
+                    let name = slot.name ?? ""
+                    guard selector.matches(lowercasedKey: slot.key, original: name, scratch: scratch), !excluded(slot.key, name) else { continue }
+                    body(label, slot)
                 }
-                return
             }
-            for index in entries.indices {
-                let entry = entries[index]
-                guard selector.matches(lowercasedKey: entry.key, original: entry.name, scratch: scratch), !excluded(entry) else { continue }
-                emit(entries, index)
-            }
-            func emit(_ entries: [Entry], _ index: Int) {
-                let entry = entries[index]
-                var cacheKey = -1
-                if let source { cacheKey = (source.rawValue + (namesAsValues ? Source.namesFlag : 0)) << 24 | index }
-                body(ValueLabel(variable: label, name: entry.name), namesAsValues ? Array(entry.name.utf8) : entry.value, cacheKey)
+        }
+        func temporary(_ entries: [Entry], as label: VariableName) {
+            for entry in entries {
+                guard selector.matches(lowercasedKey: entry.key, original: entry.name, scratch: scratch),
+                    !excluded(entry.key, entry.name)
+                else { continue }
+                body(label, ValueSlot(name: entry.name, key: entry.key, raw: entry.value))
             }
         }
         func table(_ entries: [String: Entry], as label: VariableName) {
             if case .key(let key) = selector {
-                if let entry = entries[key], !excluded(entry) { body(ValueLabel(variable: label, name: entry.name), entry.value, -1) }
+                if let entry = entries[key], !excluded(entry.key, entry.name) {
+                    body(label, ValueSlot(name: entry.name, key: entry.key, raw: entry.value))
+                }
                 return
             }
             for entry in entries.values {
-                guard selector.matches(lowercasedKey: entry.key, original: entry.name, scratch: scratch), !excluded(entry) else { continue }
-                body(ValueLabel(variable: label, name: entry.name), entry.value, -1)
+                guard selector.matches(lowercasedKey: entry.key, original: entry.name, scratch: scratch),
+                    !excluded(entry.key, entry.name)
+                else { continue }
+                body(label, ValueSlot(name: entry.name, key: entry.key, raw: entry.value))
             }
         }
-        let code = Self.scalarCodes[variable]! << 24
-        func scalar(_ value: [UInt8]?, cacheable: Bool = true) {
-            if let value { body(ValueLabel(variable: variable, name: nil), value, cacheable ? code : -1) }
+        /// A value that stays the same for the whole request: one slot, made on first use.
+        func scalar(_ value: @autoclosure () -> [UInt8]?) {
+            let index = Self.scalarIndex[variable]!
+            if let slot = scalarSlots[index] {
+                body(variable, slot)
+                return
+            }
+            guard let bytes = value() else { return }
+            let slot = ValueSlot(name: nil, key: "", raw: bytes)
+            scalarSlots[index] = slot
+            body(variable, slot)
         }
-        func number(_ value: Int) { scalar(Array(String(value).utf8), cacheable: false) }
+        /// A value that may change during the request (a count, an error flag, the response).
+        func changing(_ value: [UInt8]?) {
+            if let value { body(variable, ValueSlot(name: nil, key: "", raw: value)) }
+        }
+        func number(_ value: Int) { changing(Array(String(value).utf8)) }
         switch variable {
         case .args:
             add(argsGet, as: .args, source: .argsGet)
@@ -118,22 +174,22 @@ extension Transaction {
                 var entries = [Entry(name: "id", value: Array(String(rule.id).utf8))]
                 if let message = rule.actions.message { entries.append(Entry(name: "msg", value: message.expand(self))) }
                 if let severity = rule.actions.severity { entries.append(Entry(name: "severity", value: Array(String(severity).utf8))) }
-                add(entries, as: .rule, source: nil)
+                temporary(entries, as: .rule)
             }
         case .xml:
             if case .key(let key) = selector, key.hasPrefix("//@") {
-                for (index, attribute) in xmlAttributes.enumerated() {
-                    body(ValueLabel(variable: .xml, name: attribute.name), attribute.value, Source.xmlAttributes.rawValue << 24 | index)
+                if !xmlAttributes.isEmpty {
+                    for slot in slots(.xmlAttributes, names: false, xmlAttributes) { body(.xml, slot) }
                 }
-            } else if let xmlText {
-                body(ValueLabel(variable: .xml, name: nil), xmlText, code)
+            } else if xmlText != nil {
+                scalar(xmlText)
             }
         case .matchedVars:
             for entry in matchedVars where selector.matches(lowercasedKey: entry.key, original: entry.name, scratch: scratch) {
-                body(ValueLabel(variable: .matchedVars, name: entry.name), entry.value, -1)
+                body(.matchedVars, ValueSlot(name: entry.name, key: entry.key, raw: entry.value))
             }
         case .matchedVarsNames:
-            for entry in matchedVars { body(ValueLabel(variable: .matchedVarsNames, name: entry.name), Array(entry.name.utf8), -1) }
+            for entry in matchedVars { body(.matchedVarsNames, ValueSlot(name: entry.name, key: entry.key, raw: Array(entry.name.utf8))) }
         case .argsCombinedSize:
             number((argsGet + argsPost).reduce(0) { $0 + $1.name.utf8.count + $1.value.count })
         case .filesCombinedSize:
@@ -151,19 +207,19 @@ extension Transaction {
             // (not for XML and multipart, whose parts CRS reads through XML and the multipart variables).
             if bodyProcessor == .urlencoded || bodyProcessor == .json || forceRequestBodyVariable { scalar(requestBody) }
         case .requestBodyLength: number(requestBodyLength)
-        case .reqbodyError, .reqbodyProcessorError: scalar(bodyError == nil ? [0x30] : [0x31], cacheable: false)
-        case .reqbodyErrorMsg, .reqbodyProcessorErrorMsg: scalar(Array((bodyError ?? "").utf8), cacheable: false)
-        case .reqbodyProcessor: scalar(bodyProcessor.map { Array($0.rawValue.utf8) } ?? [], cacheable: false)
-        case .urlencodedError: scalar(urlencodedError ? [0x31] : [0x30], cacheable: false)
-        case .inboundDataError, .outboundDataError: scalar([0x30])
+        case .reqbodyError, .reqbodyProcessorError: changing(bodyError == nil ? [0x30] : [0x31])
+        case .reqbodyErrorMsg, .reqbodyProcessorErrorMsg: changing(Array((bodyError ?? "").utf8))
+        case .reqbodyProcessor: changing(bodyProcessor.map { Array($0.rawValue.utf8) } ?? [])
+        case .urlencodedError: changing(urlencodedError ? [0x31] : [0x30])
+        case .inboundDataError, .outboundDataError: changing([0x30])
         case .fullRequest:
             var text = requestLine + [0x0D, 0x0A]
             for header in requestHeaders { text += Array(header.name.utf8) + [0x3A, 0x20] + header.value + [0x0D, 0x0A] }
-            scalar(text + [0x0D, 0x0A] + requestBody, cacheable: false)
+            changing(text + [0x0D, 0x0A] + requestBody)
         case .fullRequestLength:
             number(requestLine.count + requestHeaders.reduce(0) { $0 + $1.name.utf8.count + $1.value.count + 4 } + 4 + requestBody.count)
-        case .matchedVar: scalar(matchedVar?.value ?? [], cacheable: false)
-        case .matchedVarName: scalar(Array((matchedVar?.name ?? "").utf8), cacheable: false)
+        case .matchedVar: changing(matchedVar?.value ?? [])
+        case .matchedVarName: changing(Array((matchedVar?.name ?? "").utf8))
         case .remoteAddr: scalar(Array(request.remoteAddress.utf8))
         case .remotePort: number(request.remotePort)
         case .remoteHost: scalar(Array(request.remoteAddress.utf8))
@@ -175,14 +231,14 @@ extension Transaction {
         case .duration: number(Int(Self.nowMicros() - startTime))
         case .highestSeverity: number(highestSeverity)
         case .responseStatus: if let responseStatus { number(responseStatus) }
-        case .responseProtocol: if responseStatus != nil { scalar(Array(responseProtocol.utf8), cacheable: false) }
-        case .responseBody: if let responseBody { scalar(responseBody, cacheable: false) }
+        case .responseProtocol: if responseStatus != nil { changing(Array(responseProtocol.utf8)) }
+        case .responseBody: if let responseBody { changing(responseBody) }
         case .responseContentType:
-            if let type = responseHeaders.first(where: { $0.key == "content-type" }) { scalar(type.value, cacheable: false) }
+            if let type = responseHeaders.first(where: { $0.key == "content-type" }) { changing(type.value) }
         case .responseContentLength:
-            if let length = responseHeaders.first(where: { $0.key == "content-length" }) { scalar(length.value, cacheable: false) }
+            if let length = responseHeaders.first(where: { $0.key == "content-length" }) { changing(length.value) }
         case .statusLine:
-            if let responseStatus { scalar(Array("\(responseProtocol) \(responseStatus)".utf8), cacheable: false) }
+            if let responseStatus { changing(Array("\(responseProtocol) \(responseStatus)".utf8)) }
         case .time, .timeEpoch, .timeYear, .timeMon, .timeDay, .timeHour, .timeMin, .timeSec, .timeWday:
             var now = time(nil)
             var parts = tm()
@@ -196,7 +252,7 @@ extension Transaction {
             case .timeMin: number(Int(parts.tm_min))
             case .timeSec: number(Int(parts.tm_sec))
             case .timeWday: number(Int(parts.tm_wday))
-            default: scalar(Array("\(parts.tm_hour):\(parts.tm_min):\(parts.tm_sec)".utf8), cacheable: false)
+            default: changing(Array("\(parts.tm_hour):\(parts.tm_min):\(parts.tm_sec)".utf8))
             }
         case .multipartStrictError, .multipartUnmatchedBoundary, .multipartBoundaryQuoted, .multipartBoundaryWhitespace,
             .multipartDataBefore, .multipartDataAfter, .multipartHeaderFolding, .multipartLFLine, .multipartCRLFLFLines,
@@ -226,7 +282,7 @@ extension Transaction {
         default:
             var first: [UInt8]?
             let selector: Selector = key.map { .key($0) } ?? .all
-            visit(variable, selector: selector, exclusions: []) { _, value, _ in if first == nil { first = value } }
+            visit(variable, selector: selector, exclusions: []) { _, slot in if first == nil { first = slot.raw } }
             return first ?? []
         }
     }

@@ -115,8 +115,10 @@ public final class Transaction {
     var env: [String: Entry] = [:]
     var matchedVar: Entry?
     var matchedVars: [Entry] = []
-    /// Transformed values by (value, transformation list): see `transformed(_:rule:cacheKey:)`.
-    var transformCache: [Int: [UInt8]] = [:]
+    /// The request's values as rules see them, made on first use (see ``ValueSlot``): per collection
+    /// (`Source`), and per single-valued variable.
+    var slotSets: [[ValueSlot]?] = Array(repeating: nil, count: 32)
+    var scalarSlots: [ValueSlot?] = Array(repeating: nil, count: VariableName.allCases.count)
     var currentRule: Rule?
     var highestSeverity = 255
     var removedRuleRanges: [ClosedRange<Int>] = []
@@ -130,6 +132,10 @@ public final class Transaction {
     public internal(set) var matches: [MatchedRule] = []
     /// Set when a rule denied or dropped the request (engine On).
     public internal(set) var interruption: Interruption?
+    /// How many times an operator ran on a value (for `pnyx waf bench`).
+    public internal(set) var operatorRuns = 0
+    /// Rules evaluated (chain starters and SecActions).
+    public internal(set) var rulesEvaluated = 0
     /// The caller already reported this transaction (detect mode: one alert per request).
     public var reported = false
     /// Regex matches that ended in an error (match limit): counted, treated as no match.
@@ -162,6 +168,7 @@ public final class Transaction {
         if requestBodyAccess {
             requestBody = body
             parseRequestBody(body)
+            dropSlots(Source.body)
         }
         run(phase: 2)
         return interruption
@@ -175,6 +182,7 @@ public final class Transaction {
         responseStatus = status
         responseProtocol = protocolVersion
         responseHeaders = headers.map { Entry(name: $0.name, value: Array($0.value.utf8)) }
+        dropSlots([.responseHeaders])
         run(phase: 3)
         return interruption
     }
@@ -228,6 +236,7 @@ public final class Transaction {
             let rule = list[index]
             index += 1
             if rule.markerName != nil || isRemoved(rule) { continue }
+            rulesEvaluated &+= 1
             guard evaluate(rule) else { continue }
             if let marker = rule.actions.skipAfter {
                 if let target = rules.markers[phase][marker] { index = max(index, target + 1) } else { index = list.count }

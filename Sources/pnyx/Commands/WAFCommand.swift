@@ -125,6 +125,10 @@ struct WAFBenchCommand: ParsableCommand {
         let scratch = RegexScratch()
         for (name, request, payload) in [("GET (5 query parameters)", get, [UInt8]()), ("POST (\(body.count) B form)", post, body)] {
             var blocked = 0
+            let sample = Transaction(rules: ruleSet, request: request, scratch: scratch)
+            sample.processRequestHeaders()
+            sample.processRequestBody(payload)
+            print("\(name): \(sample.rulesEvaluated) rules evaluated, \(sample.operatorRuns) operator runs on values")
             for _ in 0..<min(200, iterations) { _ = Self.evaluate(ruleSet, request, payload, scratch) }
             let began = ContinuousClock.now
             for _ in 0..<iterations where Self.evaluate(ruleSet, request, payload, scratch) { blocked += 1 }
