@@ -47,16 +47,22 @@ struct MultipartParser {
         // Split into lines, keeping whether each ended with CRLF or a bare LF.
         var lines: [(ArraySlice<UInt8>, crlf: Bool)] = []
         var start = 0
-        var sawLF = false, sawCRLF = false
         for index in body.indices where body[index] == 0x0A {
             let crlf = index > start && body[index - 1] == 0x0D
-            if crlf { sawCRLF = true } else { sawLF = true }
             lines.append((body[start..<(crlf ? index - 1 : index)], crlf))
             start = index + 1
         }
         let trailing = start < body.count ? body[start...] : nil
-        if sawLF { raise(.multipartLFLine) }
-        if sawLF, sawCRLF { raise(.multipartCRLFLFLines) }
+        // Line endings count on the lines the format defines (boundaries and part headers): a part's content is
+        // data, and a file's bytes may hold any number of bare LFs.
+        var sawLF = false, sawCRLF = false
+        func ending(_ line: Int) {
+            if lines[line].crlf { sawCRLF = true } else { sawLF = true }
+        }
+        defer {
+            if sawLF { raise(.multipartLFLine) }
+            if sawLF, sawCRLF { raise(.multipartCRLFLFLines) }
+        }
 
         var index = 0
         // Preamble.
@@ -78,10 +84,12 @@ struct MultipartParser {
                 index += 1
                 continue
             }
+            ending(index)
             index += 1
             // Part headers.
             var headers: [String] = []
             while index < lines.count, !lines[index].0.isEmpty {
+                ending(index)
                 let text = String(decoding: lines[index].0, as: UTF8.self)
                 if let first = text.first, first == " " || first == "\t", !headers.isEmpty {
                     raise(.multipartHeaderFolding)
@@ -95,6 +103,7 @@ struct MultipartParser {
                 raise(.multipartInvalidPart)
                 break
             }
+            ending(index)
             index += 1
             // Part body: up to the next boundary line.
             var content: [UInt8] = []
