@@ -115,7 +115,7 @@ def person():
 
 def make():
     samples = []
-    for _ in range(120):  # polling-place and results lookups
+    for _ in range(360):  # polling-place and results lookups
         kind = random.random()
         if kind < 0.4:
             target = "/lookup?" + q({"address": random.choice(STREETS), "city": random.choice(CITIES), "zip": "%05d" % random.randint(501, 99950)})
@@ -124,7 +124,7 @@ def make():
         else:
             target = "/search?" + q({"q": random.choice(COMMENTS)[:80]})
         samples.append(request("GET", target, headers(referer="https://vote.example.gov/")))
-    for _ in range(200):  # registration and contact forms
+    for _ in range(600):  # registration and contact forms
         first, last = person()
         form = {"first_name": first, "last_name": last, "street": random.choice(STREETS), "city": random.choice(CITIES),
                 "zip": "%05d" % random.randint(501, 99950), "dob": "19%02d-%02d-%02d" % (random.randint(30, 99), random.randint(1, 12), random.randint(1, 28)),
@@ -135,7 +135,7 @@ def make():
         samples.append(request("POST", path, headers(referer="https://vote.example.gov" + path,
                                                           extra=[("Content-Type", "application/x-www-form-urlencoded"), ("Origin", "https://vote.example.gov")]),
                                q(form).encode()))
-    for _ in range(120):  # JSON APIs (the polling-place finder, ballot tracking, a results feed client)
+    for _ in range(360):  # JSON APIs (the polling-place finder, ballot tracking, a results feed client)
         first, last = person()
         kind = random.random()
         if kind < 0.4:
@@ -150,7 +150,7 @@ def make():
             path = "/api/v1/results/query"
         samples.append(request("POST", path, headers(accept="application/json", extra=[("Content-Type", "application/json"), ("X-Requested-With", "XMLHttpRequest")]),
                                json.dumps(body, ensure_ascii=random.random() < 0.5).encode("utf-8")))
-    for _ in range(60):  # multipart uploads (ID documents, poll-worker resumes)
+    for _ in range(180):  # multipart uploads (ID documents, poll-worker resumes)
         first, last = person()
         boundary = "----WebKitFormBoundary%016x" % random.getrandbits(64)
         filename = random.choice(["drivers-license.jpg", "utility bill (March).pdf", "resume_O'Brien.docx", "ID scan #2.png", "carta de residencia.pdf"])
@@ -162,7 +162,7 @@ def make():
         parts.append(("--%s\r\nContent-Disposition: form-data; name=\"document\"; filename=\"%s\"\r\nContent-Type: %s\r\n\r\n" % (boundary, filename.replace('"', ""), ctype)).encode("utf-8") + content + b"\r\n")
         parts.append(("--%s--\r\n" % boundary).encode())
         samples.append(request("POST", "/upload-id", headers(extra=[("Content-Type", "multipart/form-data; boundary=%s" % boundary)]), b"".join(parts)))
-    for _ in range(100):  # ordinary browsing: pages, assets, feeds
+    for _ in range(300):  # ordinary browsing: pages, assets, feeds
         path = random.choice(["/", "/register", "/results", "/results/summary.json", "/assets/site.js", "/assets/site.css",
                               "/es/", "/faq#id-rules", "/news/2026/11/early-voting-hours", "/favicon.ico",
                               "/polling-places/clearwater.pdf", "/sitemap.xml", "/robots.txt"])

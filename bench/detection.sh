@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/detection.sh — detection and false-positive rates, side by side: Pnyx's WAF modes and nginx + ModSecurity +
 # CRS 3.3 at paranoia level 1 (../shared/bench/anchors.sh), on
-#   - Pnyx's own benign corpus (Tests/waf/benign, made by bench/benign-corpus.py: registration forms with names such
+#   - Pnyx's own benign corpus (Tests/waf/benign, 1,800 requests made by bench/benign-corpus.py: registration forms with names such
 #     as O'Brien and Nuñez, addresses with # and ;, free text that says select/union/drop/or, JSON APIs, multipart
 #     uploads, real browser headers): every block is a false positive;
 #   - CRS v4's regression payloads (../shared/crs-v4/tests/regression/tests): attack samples (tests that expect a
@@ -22,7 +22,7 @@ bench_build_pnyx
 
 rm -rf "$D"; mkdir -p "$D/logs"
 # mode name, port, waf settings
-MODES=("crs-pl1 19131 { mode: block, paranoia_level: 1 }" "crs-pl2 19132 { mode: block, paranoia_level: 2 }")
+MODES=("default-both-pl1 19133 { engine: both, mode: block, paranoia_level: 1 }" "crs-pl1 19131 { engine: crs, mode: block, paranoia_level: 1 }" "crs-pl2 19132 { engine: crs, mode: block, paranoia_level: 2 }")
 PIDS=()
 cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; "$ANCHORS" stop >/dev/null 2>&1 || true; wait 2>/dev/null || true; }
 trap cleanup EXIT
@@ -80,5 +80,5 @@ for entry in "${MODES[@]}"; do
   run "pnyx-$name" "http://127.0.0.1:$port"
 done
 echo
-echo "(Pnyx's native-only and combined scoring modes are not built yet: the native detectors run inside CRS, as"
-echo " @detectSQLi and @detectXSS.)"
+echo "(default-both: Pnyx's default, CRS with the native detectors as a second opinion on the rules that fire on"
+echo " prose. A native-only engine is not built yet.)"

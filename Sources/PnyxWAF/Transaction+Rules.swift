@@ -25,7 +25,7 @@ extension Transaction {
             matches.append(MatchedRule(
                 id: rule.id, phase: rule.actions.phase, message: rule.actions.message?.expandString(self) ?? "",
                 data: rule.actions.logData?.expandString(self) ?? "", severity: rule.actions.severity,
-                tags: rule.actions.tags, variable: variable, value: value))
+                tags: rule.actions.tags, variable: variable, value: value, bytes: Array((matchedVar?.value ?? []).prefix(8192))))
         }
         return true
     }

@@ -59,6 +59,8 @@ public struct MatchedRule: Sendable {
     /// The variable that matched (`ARGS:q`) and a short piece of its value.
     public var variable: String
     public var value: String
+    /// The matched value as the operator saw it (transformed), up to 8 KiB: what the native detectors re-check.
+    var bytes: [UInt8] = []
 }
 
 /// The engine stopped the transaction.

@@ -49,6 +49,37 @@ struct WAFConformanceTests {
         #expect(transaction.inboundAnomalyScore >= 5)
     }
 
+    @Test("engine both (the default): CRS's prose-prone SQL rules need the native detector's agreement; attacks still score")
+    func secondOpinion() throws {
+        let policy = WAFPolicy()
+        guard FileManager.default.fileExists(atPath: policy.rulesDirectory + "/rules") else {
+            Issue.record("modsecurity-crs is not installed (scripts/install-deps.sh installs it)")
+            return
+        }
+        #expect(policy.engine == .both)
+        let rules = try WAFRuleSets.load(policy)
+        func transaction(_ target: String, body: String = "", type: String? = nil) -> Transaction {
+            var headers: [(name: String, value: String)] = [("Host", "vote.test"), ("User-Agent", "Mozilla/5.0"), ("Accept", "text/html")]
+            if let type { headers.append(("Content-Type", type)) }
+            let transaction = Transaction(rules: rules, request: WAFRequest(method: body.isEmpty ? "GET" : "POST", target: target, headers: headers))
+            transaction.processRequestHeaders()
+            transaction.processRequestBody(Array(body.utf8))
+            return transaction
+        }
+        // CRS alone refuses these ordinary requests; the second opinion lets them through.
+        for ordinary in ["/lookup?address=1+Select+Way&zip=55555", "/search?q=Update+my+registration%3B+delete+my+old+address%3B+thanks"] {
+            let crs = transaction(ordinary)
+            #expect(crs.interruption != nil, "CRS no longer refuses \(ordinary): the test needs a new example")
+            #expect(WAFFilter.confirmedScore(crs) < policy.inboundThreshold, "\(ordinary)")
+        }
+        for attack in ["/lookup?q=%27%20OR%201=1--", "/lookup?q=1%27%20union%20select%20password%20from%20users--",
+                       "/lookup?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E", "/lookup?file=../../../../etc/passwd"] {
+            let crs = transaction(attack)
+            #expect(crs.interruption != nil, "\(attack)")
+            #expect(WAFFilter.confirmedScore(crs) >= policy.inboundThreshold, "\(attack)")
+        }
+    }
+
     @Test("a policy's exclusions: a rule off for one argument on one path, and for the whole site")
     func exclusions() throws {
         var policy = WAFPolicy()
