@@ -50,6 +50,45 @@ struct WAFLiveTests {
         })
     }
 
+    @Test("HTTP/2: a body sent without Content-Length is held and inspected too; GETs and clean POSTs pass")
+    func http2Bodies() async throws {
+        let certs = try await TestCertificates.make(hosts: ["a.test"])
+        let origin = try await TestOrigin.start()
+        let pnyx = try await PnyxProcess.start(yaml: """
+            listen: { http: 127.0.0.1:0, https: 127.0.0.1:0 }
+            admin: { listen: off }
+            data_dir: DATA_DIR
+            access_log: { path: DATA_DIR/access.log }
+            sites:
+              - name: alpha
+                hosts: [a.test]
+                origins: [http://127.0.0.1:\(origin.port)]
+                tls: { certificate: \(certs.certificate("a.test")), key: \(certs.key("a.test")) }
+            """)
+        defer { Task { await pnyx.stop(); await origin.stop() } }
+        let port = try #require(pnyx.httpsPort)
+        func curl(_ arguments: [String], stdin: String? = nil) async throws -> String {
+            let result = try await run("curl", [
+                "-sS", "--http2", "--cacert", certs.caPath, "--resolve", "a.test:\(port):127.0.0.1", "-o", "/dev/null",
+                "-w", "%{http_code} %{http_version}", "-H", "User-Agent: Mozilla/5.0", "-H", "Accept: text/html",
+            ] + arguments, stdin: stdin)
+            return result.output
+        }
+        #expect(try await curl(["https://a.test:\(port)/page?name=O%27Brien"]) == "200 2")
+        let before = origin.requests.count
+        // `-T -` streams stdin: over HTTP/2 curl sends no Content-Length.
+        let attack = try await curl(["-X", "POST", "-H", "Content-Type: application/x-www-form-urlencoded", "-T", "-",
+                                     "https://a.test:\(port)/echo"], stdin: "comment=%3Cscript%3Ealert(1)%3C%2Fscript%3E")
+        #expect(attack == "403 2")
+        #expect(origin.requests.count == before)
+        let clean = try await curl(["-X", "POST", "-H", "Content-Type: application/x-www-form-urlencoded", "-T", "-",
+                                    "https://a.test:\(port)/echo"], stdin: "first=Siobhan&last=O%27Brien")
+        #expect(clean == "200 2")
+        // The client announced no length: Pnyx forwarded the body chunked.
+        let received = try #require(origin.requests.last)
+        #expect(received.values("transfer-encoding") == ["chunked"], "\(received.headers)")
+    }
+
     @Test("a reload with a broken rule file is refused with its file and line, and the running WAF keeps blocking")
     func badRulesRefused() async throws {
         let (origin, pnyx) = try await Self.start(waf: "{ mode: block }")
