@@ -112,13 +112,14 @@ struct CacheTests {
     @Test("an expired copy is revalidated with If-None-Match; a 304 serves it again")
     func revalidation() async throws {
         let origin = try await CacheOrigin.start()
-        // Ages are whole seconds: max-age=2 is fresh for at least one second and stale after two.
-        origin.set { $0.cacheControl = "max-age=2" }
+        // Ages are whole seconds: max-age=3 is fresh for at least two seconds (room for a loaded machine between the
+        // revalidation and the next request) and stale after three.
+        origin.set { $0.cacheControl = "max-age=3" }
         let pnyx = try await PnyxProcess.start(yaml: Self.config(origin))
         defer { Task { await pnyx.stop(); await origin.stop() } }
 
         _ = try await RawHTTP.get(port: pnyx.httpPort, path: "/r/rv")
-        try await Task.sleep(for: .milliseconds(2100))
+        try await Task.sleep(for: .milliseconds(3100))
         let again = try await RawHTTP.get(port: pnyx.httpPort, path: "/r/rv")
         #expect(again.status == 200)
         #expect(again.header("pnyx-cache") == "REVALIDATED")
@@ -127,7 +128,7 @@ struct CacheTests {
         #expect(try await RawHTTP.get(port: pnyx.httpPort, path: "/r/rv").header("pnyx-cache") == "HIT")
 
         // Changed at the origin: the new version replaces the stored one.
-        try await Task.sleep(for: .milliseconds(2100))
+        try await Task.sleep(for: .milliseconds(3100))
         origin.set { $0.version = 2 }
         let changed = try await RawHTTP.get(port: pnyx.httpPort, path: "/r/rv")
         #expect(changed.header("pnyx-cache") == "EXPIRED")

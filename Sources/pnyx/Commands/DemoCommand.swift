@@ -141,6 +141,9 @@ struct DemoCommand: AsyncParsableCommand {
                 Verify:      pnyx verify \(base)/results/summary.json   (signature, digest, public log)
                 Scripts:     pnyx integrity scripts --config \(configPath) --site demo   (the inventory: a defaced page's
                              miner is flagged; `approve-scripts --all` then `scripts: enforce` blocks what is not approved)
+                WAF:         OWASP CRS (paranoia level 1, native second opinion): an attack gets 403 with a reference,
+                               curl -i "\(base)/lookup?q=%27%20OR%201=1--"
+                             while the registration form with names such as O'Brien goes through.
                 Challenge:   \(underAttack ? "under attack: the home page asks browsers for a proof of work once (curl gets the page, not the site)" : "off (start with --under-attack to see it)")
                 Metrics:     \(adminPort.map { "http://127.0.0.1:\($0)/metrics" } ?? "admin listener off")
                 Access log:  \(dataDirectory)/access.log

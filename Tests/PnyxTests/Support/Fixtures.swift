@@ -1,7 +1,9 @@
 import Synchronization
 import Foundation
 
-/// Configuration text for tests: one site `vote.test` in front of `originPort`, listening on port 0.
+/// Configuration text for tests: one site `vote.test` in front of `originPort`, listening on port 0. The WAF is off
+/// unless `extraSite` configures it: loading CRS costs a debug build about a second of CPU per process, and dozens of
+/// processes starting at once would slow the timing-sensitive tests beside them (the WAF's own tests turn it on).
 func siteConfig(
     originPort: Int, extraTop: String = "", extraSite: String = "", hosts: String = "[vote.test]", adminPort: Int = 0
 ) -> String {
@@ -19,6 +21,7 @@ func siteConfig(
         hosts: \(hosts)
         origins: [http://127.0.0.1:\(originPort)]
     \(extraSite.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n"))
+    \(extraSite.contains("waf:") ? "" : "    waf: { engine: off }")
     """
 }
 
