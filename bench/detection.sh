@@ -22,7 +22,7 @@ bench_build_pnyx
 
 rm -rf "$D"; mkdir -p "$D/logs"
 # mode name, port, waf settings
-MODES=("default-both-pl1 19133 { engine: both, mode: block, paranoia_level: 1 }" "crs-pl1 19131 { engine: crs, mode: block, paranoia_level: 1 }" "crs-pl2 19132 { engine: crs, mode: block, paranoia_level: 2 }")
+MODES=("default-both-pl1 19133 { engine: both, mode: block, paranoia_level: 1 }" "native 19134 { engine: native, mode: block }" "crs-pl1 19131 { engine: crs, mode: block, paranoia_level: 1 }" "crs-pl2 19132 { engine: crs, mode: block, paranoia_level: 2 }")
 PIDS=()
 cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; "$ANCHORS" stop >/dev/null 2>&1 || true; wait 2>/dev/null || true; }
 trap cleanup EXIT
@@ -81,4 +81,4 @@ for entry in "${MODES[@]}"; do
 done
 echo
 echo "(default-both: Pnyx's default, CRS with the native detectors as a second opinion on the rules that fire on"
-echo " prose. A native-only engine is not built yet.)"
+echo " prose; native: the native detectors alone, without CRS.)"

@@ -18,7 +18,7 @@ extension ConfigSchema {
             if let engine = WAFPolicy.Engine(rawValue: text.lowercased()) {
                 policy.engine = engine
             } else {
-                diagnostics.error("expected crs, both or off, got '\(text)'", at: map.value("engine"), key: "\(path).engine")
+                diagnostics.error("expected both, crs, native or off, got '\(text)'", at: map.value("engine"), key: "\(path).engine")
             }
         }
         if let text = map.string("mode") {

@@ -10,6 +10,9 @@ public struct WAFPolicy: Sendable, Hashable {
         /// 920120 (a file name with an apostrophe); every other rule counts as CRS says. Fewer false positives on
         /// voters' free text at the same detection: see `bench/detection.sh`.
         case both
+        /// Pnyx's native detectors alone (SQL injection, XSS, command injection, path traversal), without CRS:
+        /// much cheaper, narrower.
+        case native
         /// No WAF.
         case off
     }

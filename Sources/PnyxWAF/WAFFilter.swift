@@ -50,15 +50,14 @@ public struct WAFFilter: Filter {
             context.holdBody(limit: site.policy.inspectBodyBytes, rejectLarger: site.policy.overLimit == .reject)
             return .continue
         }
-        let verdict = decide(transaction.processRequestBody([]), transaction, site: site, context: context) ?? .continue
-        return verdict
+        return decide(transaction.processRequestBody([]), transaction, site: site, context: context) ?? native(transaction, site: site, context: context)
     }
 
     public func inspectBody(_ context: RequestContext, body: ByteBuffer) -> Verdict {
         guard let site = sites[context.site], let transaction = context.inspection as? Transaction else { return .continue }
         context.inspection = nil
         let bytes = Array(body.readableBytesView)
-        return decide(transaction.processRequestBody(bytes), transaction, site: site, context: context) ?? .continue
+        return decide(transaction.processRequestBody(bytes), transaction, site: site, context: context) ?? native(transaction, site: site, context: context)
     }
 
     public func complete(_ context: RequestContext) {
@@ -67,6 +66,17 @@ public struct WAFFilter: Filter {
         context.emit(
             filter: name, rule: "body_uninspected", action: .alert,
             evidence: "request body longer than \(site.policy.inspectBodyBytes) bytes went to the origin uninspected")
+    }
+
+    /// `engine: native`: after the body was parsed, the native detectors' verdict.
+    private func native(_ transaction: Transaction, site: SiteWAF, context: RequestContext) -> Verdict {
+        guard site.policy.engine == .native, let finding = NativeEngine.find(transaction) else { return .continue }
+        let evidence = "\(finding.variable)=\(Self.mask(String(decoding: finding.value.prefix(120), as: UTF8.self)))"
+        if site.policy.mode == .detect {
+            context.emit(filter: name, rule: "native:" + finding.detector, action: .alert, evidence: evidence)
+            return .continue
+        }
+        return .block(Block(status: .forbidden, filter: name, rule: "native:" + finding.detector, message: Self.message, evidence: evidence))
     }
 
     /// A block for an interruption; in detect mode, an alert for what would have been refused.

@@ -33,6 +33,8 @@ public final class WAFRuleSets: Sendable {
         var loader = RuleSetLoader()
         let engine = policy.mode == .block ? "On" : "DetectionOnly"
         try loader.add(text: BaseRules.text + "\nSecRuleEngine \(engine)\n", file: "<pnyx base rules>", directory: policy.rulesDirectory)
+        // The native engine needs only the body processors (and the malformed-body rules), not CRS.
+        if policy.engine == .native { return try loader.finish() }
         guard let setup = setupFile(for: policy) else {
             throw SecLangError(SourceLocation(file: policy.rulesDirectory, line: 0), "no crs-setup.conf found (set waf.setup)")
         }

