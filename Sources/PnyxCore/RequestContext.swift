@@ -47,6 +47,15 @@ public enum RequestOutcome: String, Sendable {
 
 /// Everything known about one request as it flows down the phases. One instance per request, used only on the
 /// event loop that owns the request. Filters read it and record their decisions in it.
+extension HTTPRequestHead {
+    /// The head announces a body (a `Content-Length` other than 0, or a `Transfer-Encoding`). An HTTP/2 request
+    /// without either is given a chunked `Transfer-Encoding` by the HTTP/2-to-HTTP/1 codec.
+    public var announcesBody: Bool {
+        if let length = headers.first(name: "content-length") { return length != "0" }
+        return headers.contains(name: "transfer-encoding")
+    }
+}
+
 /// How much request body the proxy holds back for inspection, and what happens to a longer one.
 public struct BodyHold: Sendable {
     public var limit: Int

@@ -56,9 +56,9 @@ enum ActionCompiler {
                 }
             case "setvar": actions.setVars.append(try setVar(value, location: location))
             case "expirevar":
+                // Checked, then nothing to do: collections (IP, GLOBAL…) live for one request, so nothing expires.
                 let target = value.split(separator: "=", maxSplits: 1).first.map(String.init) ?? value
-                let (collection, key) = try collectionKey(target, location: location)
-                actions.expireVars.append((collection, key))
+                _ = try collectionKey(target, location: location)
             case "ctl": actions.controls.append(try control(value, location: location))
             case "skip":
                 guard let count = Int(value), count >= 0 else { throw SecLangError(location, "bad skip:\(value)") }

@@ -15,10 +15,21 @@ enum Decoders {
 
     static func isHex(_ byte: UInt8) -> Bool { hexValue(byte) != nil }
 
-    /// `%HH` (and `+` as space); with `unicode`, `%uHHHH` too (full-width ASCII becomes ASCII, otherwise the low
-    /// byte, as ModSecurity does without a Unicode map). Invalid escapes stay as they are.
-    static func urlDecode(_ input: [UInt8], unicode: Bool) -> [UInt8] {
-        guard input.contains(where: { $0 == 0x25 || $0 == 0x2B }) else { return input }
+    /// Where `needle` first occurs in `haystack` at or after `start` (an empty needle is found at `start`).
+    static func find(_ needle: [UInt8], in haystack: [UInt8], from start: Int = 0) -> Int? {
+        guard let first = needle.first else { return start <= haystack.count ? start : nil }
+        guard start >= 0, needle.count <= haystack.count - start else { return nil }
+        for index in start...(haystack.count - needle.count) where haystack[index] == first {
+            if haystack[index..<(index + needle.count)].elementsEqual(needle) { return index }
+        }
+        return nil
+    }
+
+    /// `%HH` (and `+` as space unless `plusAsSpace` is off, as for paths); with `unicode`, `%uHHHH` too (full-width
+    /// ASCII becomes ASCII, otherwise the low byte, as ModSecurity does without a Unicode map). Invalid escapes stay
+    /// as they are.
+    static func urlDecode(_ input: [UInt8], unicode: Bool, plusAsSpace: Bool = true) -> [UInt8] {
+        guard input.contains(where: { $0 == 0x25 || ($0 == 0x2B && plusAsSpace) }) else { return input }
         var out: [UInt8] = []
         out.reserveCapacity(input.count)
         var index = 0
@@ -40,7 +51,7 @@ enum Decoders {
                     continue
                 }
                 out.append(byte)
-            } else if byte == 0x2B {
+            } else if byte == 0x2B, plusAsSpace {
                 out.append(0x20)
             } else {
                 out.append(byte)

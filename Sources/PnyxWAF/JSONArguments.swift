@@ -172,12 +172,12 @@ struct XMLText {
                 continue
             }
             if body[index...].starts(with: Array("<!--".utf8)) {
-                guard let end = find(Array("-->".utf8), in: body, from: index) else { return "XML parsing error: unterminated comment" }
+                guard let end = Decoders.find(Array("-->".utf8), in: body, from: index) else { return "XML parsing error: unterminated comment" }
                 index = end + 3
                 continue
             }
             if body[index...].starts(with: Array("<![CDATA[".utf8)) {
-                guard let end = find(Array("]]>".utf8), in: body, from: index) else { return "XML parsing error: unterminated CDATA" }
+                guard let end = Decoders.find(Array("]]>".utf8), in: body, from: index) else { return "XML parsing error: unterminated CDATA" }
                 text += body[(index + 9)..<end]
                 index = end + 3
                 continue
@@ -215,14 +215,5 @@ struct XMLText {
             attributes.append(Entry(name: name, value: Decoders.htmlEntityDecode(Array(tag[(quote + 1)..<end]))))
             index = end + 1
         }
-    }
-
-    private func find(_ needle: [UInt8], in haystack: [UInt8], from start: Int) -> Int? {
-        var index = start
-        while index + needle.count <= haystack.count {
-            if haystack[index..<(index + needle.count)].elementsEqual(needle) { return index }
-            index += 1
-        }
-        return nil
     }
 }

@@ -59,7 +59,6 @@ public struct RuleActions: Sendable {
     public var chain = false
     public var transformations: [Transformation] = []
     public var setVars: [SetVar] = []
-    public var expireVars: [(collection: VariableName, key: String)] = []
     public var controls: [Control] = []
     public var skip = 0
     public var skipAfter: String?

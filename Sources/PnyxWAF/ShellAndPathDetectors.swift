@@ -90,7 +90,7 @@ enum PathTraversalDetector {
             index += 1
         }
         if climbs >= 2 { return true }
-        for file in systemFiles where Transaction.find(Array(file.utf8), in: value) != nil {
+        for file in systemFiles where Decoders.find(Array(file.utf8), in: value) != nil {
             if climbs >= 1 || value.first == 0x2F || file.hasPrefix("etc/") || file.hasPrefix("proc/") { return true }
         }
         return false

@@ -4,7 +4,7 @@ extension Transaction {
         var target = Array(request.target.utf8)
         requestLine = Array("\(request.method) \(request.target) \(request.protocolVersion)".utf8)
         // Absolute-form: REQUEST_URI drops the scheme and authority (REQUEST_URI_RAW keeps them).
-        if let schemeEnd = Self.find([0x3A, 0x2F, 0x2F], in: target), target.first != 0x2F {
+        if let schemeEnd = Decoders.find([0x3A, 0x2F, 0x2F], in: target), target.first != 0x2F {
             let afterAuthority = target[(schemeEnd + 3)...].firstIndex(of: 0x2F) ?? target.count
             target = Array(target[afterAuthority...])
             if target.isEmpty { target = [0x2F] }
@@ -18,7 +18,7 @@ extension Transaction {
             if let hash = queryString.firstIndex(of: 0x23) { queryString = Array(queryString[..<hash]) }
         }
         // As ModSecurity and Coraza see it: the path percent-decoded (`+` stays a plus).
-        requestFilename = Self.percentDecode(requestFilename)
+        requestFilename = Decoders.urlDecode(requestFilename, unicode: false, plusAsSpace: false)
         let lastSlash = requestFilename.lastIndex(where: { $0 == 0x2F || $0 == 0x5C })
         requestBasename = lastSlash.map { Array(requestFilename[($0 + 1)...]) } ?? requestFilename
         argsGet = Self.parseArguments(queryString, separator: rules.settings.argumentSeparator, error: &urlencodedError)
@@ -75,24 +75,6 @@ extension Transaction {
         return entries
     }
 
-    static func percentDecode(_ bytes: [UInt8]) -> [UInt8] {
-        guard bytes.contains(0x25) else { return bytes }
-        var out: [UInt8] = []
-        var index = 0
-        while index < bytes.count {
-            if bytes[index] == 0x25, index + 2 < bytes.count, let high = Decoders.hexValue(bytes[index + 1]),
-                let low = Decoders.hexValue(bytes[index + 2])
-            {
-                out.append(high << 4 | low)
-                index += 3
-            } else {
-                out.append(bytes[index])
-                index += 1
-            }
-        }
-        return out
-    }
-
     static func validURLEncoding(_ bytes: ArraySlice<UInt8>) -> Bool {
         var index = bytes.startIndex
         while index < bytes.endIndex {
@@ -106,14 +88,6 @@ extension Transaction {
             }
         }
         return true
-    }
-
-    static func find(_ needle: [UInt8], in haystack: [UInt8]) -> Int? {
-        guard needle.count <= haystack.count else { return nil }
-        for start in 0...(haystack.count - needle.count) where haystack[start] == needle[0] {
-            if Array(haystack[start..<(start + needle.count)]) == needle { return start }
-        }
-        return nil
     }
 
     /// Runs the body processor the request asked for; failures set REQBODY_ERROR as CRS expects.

@@ -99,17 +99,17 @@ extension Transaction {
         case .streq(let macro): return macro.expand(self) == value
         case .contains(let macro):
             let needle = macro.expand(self)
-            return needle.isEmpty || Self.find(needle, in: value) != nil
+            return needle.isEmpty || Decoders.find(needle, in: value) != nil
         case .containsWord(let macro): return Self.containsWord(macro.expand(self), in: value)
         case .beginsWith(let macro): return value.starts(with: macro.expand(self))
         case .endsWith(let macro):
             let suffix = macro.expand(self)
             return suffix.count <= value.count && value.suffix(suffix.count).elementsEqual(suffix)
         case .within(let macro):
-            return value.isEmpty || Self.find(value, in: macro.expand(self)) != nil
+            return value.isEmpty || Decoders.find(value, in: macro.expand(self)) != nil
         case .strmatch(let macro):
             let needle = macro.expand(self)
-            return needle.isEmpty || Self.find(needle, in: value) != nil
+            return needle.isEmpty || Decoders.find(needle, in: value) != nil
         case .eq(let macro): return Self.number(value) == Self.number(macro.expand(self))
         case .ge(let macro): return Self.number(value) >= Self.number(macro.expand(self))
         case .gt(let macro): return Self.number(value) > Self.number(macro.expand(self))
@@ -216,9 +216,6 @@ extension Transaction {
 
     private func perform(_ actions: RuleActions, of rule: Rule) {
         for setVar in actions.setVars { self.setVar(setVar) }
-        for (collection, key) in actions.expireVars where collection != .tx {
-            _ = key  // Persistent collections live for the transaction only: expiry has nothing to remove.
-        }
         for control in actions.controls { apply(control) }
     }
 

@@ -45,7 +45,7 @@ public struct WAFFilter: Filter {
             remoteAddress: context.client.addressText, uniqueID: context.id.description)
         let transaction = Transaction(rules: site.rules, request: request, scratch: regexScratch())
         if let verdict = decide(transaction.processRequestHeaders(), transaction, site: site, context: context) { return verdict }
-        if Self.hasBody(head) {
+        if head.announcesBody {
             context.inspection = transaction
             context.holdBody(limit: site.policy.inspectBodyBytes, rejectLarger: site.policy.overLimit == .reject)
             return .continue
@@ -150,11 +150,6 @@ public struct WAFFilter: Filter {
     static let message =
         "This request looks like an attack on the site and was blocked. If you were doing something ordinary, "
         + "tell the election office and give them the reference below."
-
-    static func hasBody(_ head: HTTPRequestHead) -> Bool {
-        if let length = head.headers.first(name: "content-length") { return length != "0" }
-        return head.headers.contains(name: "transfer-encoding")
-    }
 
     /// The rule ids that scored (not CRS's own evaluation rules), and evidence: the score and the first match,
     /// with its value cut short and long digit runs masked (no whole bodies, no personal numbers).

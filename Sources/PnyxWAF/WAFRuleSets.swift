@@ -81,7 +81,7 @@ public final class WAFRuleSets: Sendable {
                     for argument in exclusion.arguments { controls.append("ctl:ruleRemoveTargetByTag=\(tag);ARGS:\(argument)") }
                 }
             }
-            let quoted = prefix.replacingOccurrences(of: "\"", with: "")
+            let quoted = prefix.filter { $0 != "\"" }
             text += "SecRule REQUEST_FILENAME \"@beginsWith \(quoted)\" \"id:\(id),phase:1,pass,nolog,t:none,\(controls.joined(separator: ","))\"\n"
             id += 1
         }

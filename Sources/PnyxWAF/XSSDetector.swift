@@ -106,8 +106,8 @@ enum XSSDetector {
                 let decoded = Decoders.htmlEntityDecode(Array(value)).map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }
                     .filter { !Decoders.isSpace($0) && $0 != 0 }
                 if name == "style" {
-                    if Transaction.find(Array("expression(".utf8), in: decoded) != nil
-                        || Transaction.find(Array("javascript:".utf8), in: decoded) != nil { return true }
+                    if Decoders.find(Array("expression(".utf8), in: decoded) != nil
+                        || Decoders.find(Array("javascript:".utf8), in: decoded) != nil { return true }
                 } else if startsWithScriptURL(decoded[...]) {
                     return true
                 }

@@ -8,7 +8,7 @@ extension ProxyHandler {
 
     func startExchange(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         // An HTTP/2 request may have a body without announcing one: its body ends with the stream's END_STREAM.
-        timeouts?.requestStarted(hasBody: facts.isHTTP2 || Self.hasBody(head))
+        timeouts?.requestStarted(hasBody: facts.isHTTP2 || head.announcesBody)
         let snapshot = snapshotCell?.load(ordering: .acquiring) ?? runtime.snapshots.snapshot
         idCount &+= 1
         let id = RequestID(idBase &+ idCount)
@@ -69,7 +69,7 @@ extension ProxyHandler {
             id: id, site: route.site, client: client, head: head, scheme: facts.scheme, host: host, start: .now(),
             startWallMillis: ProxyRuntime.wallMillis(), events: snapshot.events)
 
-        let hasBody = Self.hasBody(head)
+        let hasBody = head.announcesBody
         let retryable = !hasBody && (head.method == .GET || head.method == .HEAD || head.method == .OPTIONS)
         guard !route.origins.isEmpty else {
             early(.badGateway, "Site unavailable", "No origin is configured for this site.", route: route)
@@ -161,11 +161,6 @@ extension ProxyHandler {
         var host: String = "\u{0}"
         var generation = -1
         var route: SiteRoute?
-    }
-
-    static func hasBody(_ head: HTTPRequestHead) -> Bool {
-        if let length = head.headers.first(name: "content-length") { return length != "0" }
-        return head.headers.contains(name: "transfer-encoding")
     }
 
     /// Acts on a filter's verdict. Returns true when the request was answered locally.

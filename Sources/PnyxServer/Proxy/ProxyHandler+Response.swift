@@ -132,7 +132,7 @@ extension ProxyHandler {
         exchange.buffered.removeAll()
         // A request body that has not been read would have to be drained: close instead. A body-less request's
         // `end` part is simply ignored when it arrives, and the connection stays open.
-        if !exchange.requestEnded && Self.hasBody(exchange.context.head) { exchange.keepAlive = false }
+        if !exchange.requestEnded && exchange.context.head.announcesBody { exchange.keepAlive = false }
         var head = ResponseHead(status: response.status, headers: HeaderBlock(response.headers))
         head.headers.replaceOrAdd(name: "content-length", value: String(response.body.readableBytes))
         if runResponseFilters { exchange.snapshot.chain.response(exchange.context, head: &head) }
@@ -150,7 +150,7 @@ extension ProxyHandler {
     /// Writes the end of the response, closes (or lingers) when the connection cannot be reused, and finishes.
     func endResponse(_ exchange: Exchange, context: ChannelHandlerContext) {
         let close = !exchange.keepAlive
-        let linger = close && !exchange.requestEnded && !facts.isHTTP2 && Self.hasBody(exchange.context.head)
+        let linger = close && !exchange.requestEnded && !facts.isHTTP2 && exchange.context.head.announcesBody
         exchange.responseEnded = true
         if linger {
             discardingBody = true

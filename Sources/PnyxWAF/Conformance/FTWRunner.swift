@@ -242,7 +242,7 @@ struct RawRequest {
     }
 
     init?(parsing bytes: [UInt8]) {
-        guard let headEnd = Transaction.find([0x0D, 0x0A, 0x0D, 0x0A], in: bytes) else { return nil }
+        guard let headEnd = Decoders.find([0x0D, 0x0A, 0x0D, 0x0A], in: bytes) else { return nil }
         let head = String(decoding: bytes[..<headEnd], as: UTF8.self)
         var lines = head.split(separator: "\r\n", omittingEmptySubsequences: false).map(String.init)
         guard !lines.isEmpty else { return nil }
@@ -267,7 +267,7 @@ struct RawRequest {
         var out: [UInt8] = []
         var index = 0
         while index < bytes.count {
-            guard let lineEnd = Transaction.find([0x0D, 0x0A], in: Array(bytes[index...])) else { return nil }
+            guard let lineEnd = Decoders.find([0x0D, 0x0A], in: bytes, from: index).map({ $0 - index }) else { return nil }
             let sizeText = String(decoding: bytes[index..<(index + lineEnd)], as: UTF8.self).split(separator: ";").first ?? ""
             guard let size = Int(sizeText.trimmingCharacters(), radix: 16) else { return nil }
             index += lineEnd + 2
