@@ -1,0 +1,23 @@
+/// The control plane's stores over one database: accounts, sessions, tokens, settings and the audit log.
+public struct ControlPlane: Sendable {
+    public let database: ControlDatabase
+    public let accounts: Accounts
+    public let sessions: Sessions
+    public let tokens: APITokens
+    public let settings: SiteSettings
+    public let audit: AuditLog
+
+    public init(database: ControlDatabase, hasher: PasswordHasher = .standard, sessions: Sessions? = nil) {
+        self.database = database
+        self.accounts = Accounts(database: database, hasher: hasher)
+        self.sessions = sessions ?? Sessions(database: database)
+        self.tokens = APITokens(database: database)
+        self.settings = SiteSettings(database: database)
+        self.audit = AuditLog(database: database)
+    }
+
+    /// Opens `<data_dir>/control.sqlite`.
+    public static func open(dataDirectory: String, hasher: PasswordHasher = .standard) throws -> ControlPlane {
+        ControlPlane(database: try ControlDatabase(path: ControlDatabase.path(dataDirectory: dataDirectory)), hasher: hasher)
+    }
+}
