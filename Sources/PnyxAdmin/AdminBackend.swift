@@ -2,7 +2,7 @@ import PnyxCore
 
 /// What the admin listener needs from the rest of Pnyx. The executable provides it; the admin side never
 /// touches the data path or a concrete store directly.
-public protocol AdminBackend: Sendable {
+public protocol AdminBackend: IntegrityAdmin {
     /// Re-reads the configuration file, builds a new pipeline, and swaps it in (or explains why not).
     func reload() async -> ReloadResult
     /// Recent security events, newest first.
@@ -20,6 +20,63 @@ public protocol AdminBackend: Sendable {
     func purgeCache(site: String, urls: [String], prefix: String?) async throws -> Int
     /// Purges, then re-fetches and stores each URL (warming the edge before results are announced).
     func publish(site: String, urls: [String]) async throws -> [PublishOutcome]
+    /// Every configured site as staff see it now.
+    func siteSummaries() -> [AdminSite]
+    /// Rebuilds the pipeline with the stored site settings (the same atomic swap as a reload).
+    func applySettings() async -> ReloadResult
+    /// Stored events matching a query, newest first.
+    func queryEvents(_ query: EventQuery) async throws -> [StoredEvent]
+    /// Events per day, site, filter and action.
+    func dailyCounts(sites: [String]?, fromMillis: Int64, toMillis: Int64) async throws -> [EventCount]
+    /// The most frequent clients, rules or paths among refusals.
+    func top(_ column: RankedColumn, sites: [String]?, fromMillis: Int64, toMillis: Int64, limit: Int) async throws -> [RankedValue]
+}
+
+/// A site as the dashboard and `GET /api/v1/sites` show it.
+public struct AdminSite: Sendable, Codable, Equatable {
+    public var name: String
+    public var hosts: [String]
+    public var underAttack: Bool
+    /// Where under-attack mode comes from: `config` (the YAML) or `dashboard` (a stored setting).
+    public var underAttackSource: String
+    /// `normal`, `elevated` or `under_attack` (automatic escalation).
+    public var posture: String
+    public var wafEngine: String
+    public var wafMode: String
+    public var wafModeSource: String
+    public var origins: [AdminOrigin]
+    /// Share of cacheable requests answered from cache since start (nil before any).
+    public var cacheHitRatio: Double?
+    public var challengesIssued: Int
+    public var challengesSolved: Int
+    public init(
+        name: String, hosts: [String], underAttack: Bool, underAttackSource: String, posture: String, wafEngine: String,
+        wafMode: String, wafModeSource: String, origins: [AdminOrigin], cacheHitRatio: Double?, challengesIssued: Int,
+        challengesSolved: Int
+    ) {
+        self.name = name
+        self.hosts = hosts
+        self.underAttack = underAttack
+        self.underAttackSource = underAttackSource
+        self.posture = posture
+        self.wafEngine = wafEngine
+        self.wafMode = wafMode
+        self.wafModeSource = wafModeSource
+        self.origins = origins
+        self.cacheHitRatio = cacheHitRatio
+        self.challengesIssued = challengesIssued
+        self.challengesSolved = challengesSolved
+    }
+}
+
+public struct AdminOrigin: Sendable, Codable, Equatable {
+    public var address: String
+    /// nil when the site has no health check.
+    public var up: Bool?
+    public init(address: String, up: Bool?) {
+        self.address = address
+        self.up = up
+    }
 }
 
 /// What `POST /api/v1/cache/purge` takes.

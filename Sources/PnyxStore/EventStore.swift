@@ -8,4 +8,17 @@ public protocol EventStore: Sendable {
     func recent(limit: Int, site: String?) async throws -> [SecurityEvent]
     /// How many events are stored.
     func count() async throws -> Int
+    /// Events matching a query, newest first.
+    func query(_ query: EventQuery) async throws -> [StoredEvent]
+    /// Events per UTC day, site, filter and action in a time range (for the given sites, or all).
+    func dailyCounts(sites: [String]?, fromMillis: Int64, toMillis: Int64) async throws -> [EventCount]
+    /// The most frequent values of `column` (`client` or `rule`) among refusals in a time range.
+    func top(_ column: RankedColumn, sites: [String]?, fromMillis: Int64, toMillis: Int64, limit: Int) async throws -> [RankedValue]
+}
+
+
+extension EventStore {
+    public func query(_ query: EventQuery) async throws -> [StoredEvent] { [] }
+    public func dailyCounts(sites: [String]?, fromMillis: Int64, toMillis: Int64) async throws -> [EventCount] { [] }
+    public func top(_ column: RankedColumn, sites: [String]?, fromMillis: Int64, toMillis: Int64, limit: Int) async throws -> [RankedValue] { [] }
 }

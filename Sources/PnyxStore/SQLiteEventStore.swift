@@ -62,12 +62,88 @@ public final class SQLiteEventStore: EventStore {
             } else {
                 rows = try Row.fetchAll(db, sql: "SELECT * FROM security_events ORDER BY id DESC LIMIT ?", arguments: [limit])
             }
-            return rows.map { row in
-                SecurityEvent(
-                    timeMillis: row["time_ms"], site: row["site"], client: row["client"], filter: row["filter"],
-                    rule: row["rule"], action: SecurityEvent.Action(rawValue: row["action"]) ?? .log,
-                    method: row["method"], path: row["path"], evidence: row["evidence"], requestID: row["request_id"])
+            return rows.map(Self.event)
+        }
+    }
+
+    static func event(_ row: Row) -> SecurityEvent {
+        SecurityEvent(
+            timeMillis: row["time_ms"], site: row["site"], client: row["client"], filter: row["filter"],
+            rule: row["rule"], action: SecurityEvent.Action(rawValue: row["action"]) ?? .log,
+            method: row["method"], path: row["path"], evidence: row["evidence"], requestID: row["request_id"])
+    }
+
+    /// `WHERE` clauses and arguments for a site list and time range.
+    static func scope(sites: [String]?, from: Int64?, to: Int64?) -> (String, StatementArguments) {
+        var clauses = ["1=1"]
+        var arguments: StatementArguments = []
+        if let sites {
+            clauses.append("site IN (\(sites.isEmpty ? "NULL" : sites.map { _ in "?" }.joined(separator: ",")))")
+            for site in sites { arguments += [site] }
+        }
+        if let from {
+            clauses.append("time_ms >= ?")
+            arguments += [from]
+        }
+        if let to {
+            clauses.append("time_ms < ?")
+            arguments += [to]
+        }
+        return (clauses.joined(separator: " AND "), arguments)
+    }
+
+    public func query(_ query: EventQuery) async throws -> [StoredEvent] {
+        try await database.read { db in
+            var (sql, arguments) = Self.scope(sites: query.sites, from: query.fromMillis, to: query.toMillis)
+            if let filter = query.filter {
+                sql += " AND filter = ?"
+                arguments += [filter]
             }
+            if let action = query.action {
+                sql += " AND action = ?"
+                arguments += [action.rawValue]
+            }
+            if let client = query.client {
+                sql += " AND client = ?"
+                arguments += [client]
+            }
+            if let rule = query.rule {
+                sql += " AND instr(rule, ?) > 0"
+                arguments += [rule]
+            }
+            if let before = query.beforeID {
+                sql += " AND id < ?"
+                arguments += [before]
+            }
+            arguments += [max(1, min(query.limit, 1000))]
+            return try Row.fetchAll(db, sql: "SELECT * FROM security_events WHERE \(sql) ORDER BY id DESC LIMIT ?", arguments: arguments)
+                .map { StoredEvent(id: $0["id"], event: Self.event($0)) }
+        }
+    }
+
+    public func dailyCounts(sites: [String]?, fromMillis: Int64, toMillis: Int64) async throws -> [EventCount] {
+        try await database.read { db in
+            let (sql, arguments) = Self.scope(sites: sites, from: fromMillis, to: toMillis)
+            return try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT date(time_ms / 1000, 'unixepoch') AS day, site, filter, action, COUNT(*) AS n
+                    FROM security_events WHERE \(sql) GROUP BY day, site, filter, action ORDER BY day, site, filter, action
+                    """, arguments: arguments
+            ).map { EventCount(day: $0["day"], site: $0["site"], filter: $0["filter"], action: $0["action"], count: $0["n"]) }
+        }
+    }
+
+    public func top(_ column: RankedColumn, sites: [String]?, fromMillis: Int64, toMillis: Int64, limit: Int) async throws -> [RankedValue] {
+        try await database.read { db in
+            let (sql, arguments) = Self.scope(sites: sites, from: fromMillis, to: toMillis)
+            return try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT \(column.rawValue) AS value, COUNT(*) AS n FROM security_events
+                    WHERE \(sql) AND action IN ('block', 'ban', 'challenge') GROUP BY value ORDER BY n DESC, value LIMIT ?
+                    """, arguments: arguments + [limit]
+            ).map { RankedValue(value: $0["value"], count: $0["n"]) }
         }
     }
 

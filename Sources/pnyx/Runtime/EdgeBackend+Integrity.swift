@@ -5,7 +5,7 @@ import PnyxIntegrity
 import PnyxServer
 
 /// Pinning, approval and the integrity status, for the admin API and `pnyx integrity …`.
-extension EdgeBackend: IntegrityAdmin {
+extension EdgeBackend {
     func siteConfiguration(_ site: String) throws -> SiteConfiguration {
         guard let configuration = snapshots.snapshot.configuration.sites.first(where: { $0.name.rawValue == site }) else {
             throw AdminInputError("no site is named '\(site)'")

@@ -22,12 +22,56 @@ struct EdgeBackend: AdminBackend {
     let group: any EventLoopGroup
     let challenge: ChallengeState
     let integrity: IntegrityState
+    let overrides: OverridesInEffect
 
     func reload() async -> ReloadResult { await coordinator.reload() }
+
+    func applySettings() async -> ReloadResult { await coordinator.applySettings() }
 
     func recentEvents(limit: Int, site: String?) async throws -> [SecurityEvent] {
         await events.drain()
         return try await store.recent(limit: limit, site: site)
+    }
+
+    func queryEvents(_ query: EventQuery) async throws -> [StoredEvent] {
+        await events.drain()
+        return try await store.query(query)
+    }
+
+    func dailyCounts(sites: [String]?, fromMillis: Int64, toMillis: Int64) async throws -> [EventCount] {
+        await events.drain()
+        return try await store.dailyCounts(sites: sites, fromMillis: fromMillis, toMillis: toMillis)
+    }
+
+    func top(_ column: RankedColumn, sites: [String]?, fromMillis: Int64, toMillis: Int64, limit: Int) async throws -> [RankedValue] {
+        try await store.top(column, sites: sites, fromMillis: fromMillis, toMillis: toMillis, limit: limit)
+    }
+
+    func siteSummaries() -> [AdminSite] {
+        let configuration = snapshots.snapshot.configuration
+        let stored = overrides.current
+        let health = proxy.cache.health.all
+        let cacheStats = Dictionary(proxy.cache.stats.all, uniquingKeysWith: { a, _ in a })
+        let challengeStats = Dictionary(challenge.stats.all, uniquingKeysWith: { a, _ in a })
+        return configuration.sites.map { site in
+            let name = site.name.rawValue
+            let checked = site.healthCheck != nil
+            let origins = site.origins.map { origin in
+                AdminOrigin(
+                    address: origin.description,
+                    up: checked ? health.first { $0.site == name && $0.origin == origin }?.isUp ?? true : nil)
+            }
+            let cache = cacheStats[name]
+            let challenges = challengeStats[name]
+            let posture = site.escalation.enabled ? traffic.sites.traffic(for: site.name).posture : .normal
+            return AdminSite(
+                name: name, hosts: site.hosts, underAttack: site.challenge.underAttack,
+                underAttackSource: stored.value(site: name, .underAttack) == nil ? "config" : "dashboard",
+                posture: posture.description, wafEngine: site.waf.engine.rawValue, wafMode: site.waf.mode.rawValue,
+                wafModeSource: stored.value(site: name, .wafMode) == nil ? "config" : "dashboard", origins: origins,
+                cacheHitRatio: cache.flatMap { $0.hitRatio.isFinite && $0.hitRatio > 0 ? $0.hitRatio : nil },
+                challengesIssued: challenges?.count(.issued) ?? 0, challengesSolved: challenges?.count(.solved) ?? 0)
+        }
     }
 
     func status() async -> AdminStatus {

@@ -4,6 +4,7 @@ import NIOPosix
 import PnyxAdmin
 import PnyxChallenge
 import PnyxConfig
+import PnyxControl
 import PnyxIntegrity
 import PnyxCore
 import PnyxServer
@@ -59,10 +60,15 @@ struct EdgeRuntime {
                 configuration: configuration, sites: sites, accessLog: accessLog, traffic: traffic, cache: cache,
                 challenge: challenge, integrity: integrity, waf: waf)
         }
+        let control: ControlPlane
+        let overrides = OverridesInEffect()
         let replicas: [ProxySnapshot]
         do {
+            control = try ControlPlane.open(dataDirectory: dataDirectory)
+            overrides.set(try control.settings.overridesNow())
             // One snapshot per event loop (see SnapshotStore).
-            replicas = try builder.build(configuration, generation: 1, replicas: Array(group.makeIterator()).count)
+            replicas = try builder.build(
+                overrides.current.apply(to: configuration), generation: 1, replicas: Array(group.makeIterator()).count)
         } catch {
             logger.critical("cannot start: \(error)")
             try await group.shutdownGracefully()
@@ -73,11 +79,12 @@ struct EdgeRuntime {
         scriptFetch.attach(runtime)
         let proxy = ProxyServer(runtime: runtime, group: group, logger: logger)
         let coordinator = ReloadCoordinator(
-            configPath: configPath, builder: builder, snapshots: snapshots, logger: logger)
+            configPath: configPath, base: configuration, builder: builder, snapshots: snapshots, settings: control.settings,
+            overrides: overrides, logger: logger)
         let backend = EdgeBackend(
             coordinator: coordinator, events: events, store: store, snapshots: snapshots, accessLog: accessLog,
             connections: runtime.connections, slowClients: runtime.slowClients, traffic: traffic, proxy: runtime,
-            group: group, challenge: challenge, integrity: integrity)
+            group: group, challenge: challenge, integrity: integrity, overrides: overrides)
 
         var services: [any Service] = [
             events, BanSweeper(registry: traffic.bans, events: events),
@@ -94,8 +101,12 @@ struct EdgeRuntime {
             let token = try AdminToken.loadOrCreate(dataDirectory: dataDirectory)
             services.append(
                 AdminServer.makeApplication(
-                    host: admin.host, port: admin.port, backend: backend, token: token, logger: logger,
+                    host: admin.host, port: admin.port, backend: backend, token: token, control: control, logger: logger,
                     onRunning: { port in adminPort.set(port) }))
+            if (try? await control.accounts.count()) == 0 {
+                logger.notice(
+                    "no staff account exists yet: create the first with `pnyx admin create-user NAME --role state_admin --config FILE`, then sign in at http://\(admin.host):\(admin.port)/")
+            }
         } else {
             adminPort.set(nil)
         }

@@ -1,6 +1,7 @@
 import Logging
 import PnyxAdmin
 import PnyxConfig
+import PnyxControl
 import PnyxServer
 import ServiceLifecycle
 import UnixSignals
@@ -12,12 +13,56 @@ actor ReloadCoordinator {
     let builder: SnapshotBuilder
     let snapshots: SnapshotStore
     let logger: Logger
+    /// Settings changed from the dashboard or API, applied on top of the YAML at every build.
+    let settings: SiteSettings?
+    let overrides: OverridesInEffect
+    /// The configuration as the file said it (before stored settings), from the last successful load.
+    private var base: PnyxConfiguration
 
-    init(configPath: String?, builder: SnapshotBuilder, snapshots: SnapshotStore, logger: Logger) {
+    init(
+        configPath: String?, base: PnyxConfiguration, builder: SnapshotBuilder, snapshots: SnapshotStore, settings: SiteSettings?,
+        overrides: OverridesInEffect, logger: Logger
+    ) {
         self.configPath = configPath
+        self.base = base
         self.builder = builder
         self.snapshots = snapshots
+        self.settings = settings
+        self.overrides = overrides
         self.logger = logger
+    }
+
+    /// Rebuilds from the last loaded file with the stored settings as they are now (after a dashboard change).
+    func applySettings() async -> ReloadResult {
+        await rebuild(base, reason: "site settings applied")
+    }
+
+    /// Builds `configuration` + stored settings and swaps it in.
+    private func rebuild(_ configuration: PnyxConfiguration, reason: String, warnings: [String] = []) async -> ReloadResult {
+        let current = snapshots.snapshot
+        var stored = overrides.current
+        if let settings {
+            do {
+                stored = try await settings.overrides()
+            } catch {
+                logger.error("cannot read stored site settings; keeping the ones in effect", metadata: ["error": "\(error)"])
+            }
+        }
+        do {
+            let replicas = try builder.build(
+                stored.apply(to: configuration), generation: current.generation + 1, replicas: snapshots.replicaCount)
+            snapshots.swap(replicas)
+            base = configuration
+            overrides.set(stored)
+            let snapshot = replicas[0]
+            logger.info(
+                "\(reason)",
+                metadata: ["pnyx.generation": "\(snapshot.generation)", "pnyx.sites": "\(configuration.sites.count)"])
+            return ReloadResult(ok: true, generation: snapshot.generation, warnings: warnings)
+        } catch {
+            logger.error("reload refused; the running configuration stays", metadata: ["error": "\(error)"])
+            return ReloadResult(ok: false, generation: current.generation, errors: ["\(error)"])
+        }
     }
 
     func reload() async -> ReloadResult {
@@ -48,19 +93,7 @@ actor ReloadCoordinator {
         var warnings: [String] = []
         if old.accessLog != configuration.accessLog { warnings.append("access_log changes take effect after a restart") }
         if old.events != configuration.events { warnings.append("events changes take effect after a restart") }
-        do {
-            let replicas = try builder.build(
-                configuration, generation: current.generation + 1, replicas: snapshots.replicaCount)
-            snapshots.swap(replicas)
-            let snapshot = replicas[0]
-            logger.info(
-                "configuration reloaded",
-                metadata: ["pnyx.generation": "\(snapshot.generation)", "pnyx.sites": "\(configuration.sites.count)"])
-            return ReloadResult(ok: true, generation: snapshot.generation, warnings: warnings)
-        } catch {
-            logger.error("reload refused; the running configuration stays", metadata: ["error": "\(error)"])
-            return ReloadResult(ok: false, generation: current.generation, errors: ["\(error)"])
-        }
+        return await rebuild(configuration, reason: "configuration reloaded", warnings: warnings)
     }
 }
 
