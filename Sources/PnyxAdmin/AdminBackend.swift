@@ -28,6 +28,8 @@ public protocol AdminBackend: IntegrityAdmin {
     func queryEvents(_ query: EventQuery) async throws -> [StoredEvent]
     /// Events per day, site, filter and action.
     func dailyCounts(sites: [String]?, fromMillis: Int64, toMillis: Int64) async throws -> [EventCount]
+    /// Requests and refusals per day and site (counts still in memory are recorded first).
+    func dailyTraffic(sites: [String]?, fromMillis: Int64, toMillis: Int64) async throws -> [TrafficCount]
     /// The most frequent clients, rules or paths among refusals.
     func top(_ column: RankedColumn, sites: [String]?, fromMillis: Int64, toMillis: Int64, limit: Int) async throws -> [RankedValue]
 }

@@ -102,12 +102,14 @@ public enum AdminRoutes {
         .init("tokens.create", .post, "/api/v1/tokens", .administer, audit: false),
         .init("tokens.revoke", .delete, "/api/v1/tokens/:id", .administer, audit: false),
         .init("audit", .get, "/api/v1/audit", .administer),
+        .init("report", .get, "/api/v1/report", .read, site: .optionalQuery),
         // Dashboard
         .init("page.overview", .get, "/", .read, kind: .page),
         .init("page.site", .get, "/sites/:site", .read, site: .path, kind: .page),
         .init("page.site.under_attack", .post, "/sites/:site/under-attack", .operate, site: .path, kind: .page, audit: false),
         .init("page.site.purge", .post, "/sites/:site/purge", .operate, site: .path, kind: .page),
         .init("page.events", .get, "/events", .read, site: .optionalQuery, kind: .page),
+        .init("page.report", .get, "/reports", .read, site: .optionalQuery, kind: .page),
         .init("page.audit", .get, "/audit", .administer, kind: .page),
         .init("page.users", .get, "/users", .administer, kind: .page),
     ]

@@ -70,3 +70,21 @@ public struct RankedValue: Sendable, Equatable, Codable {
 
 /// Which field of refusals to rank.
 public enum RankedColumn: String, Sendable { case client, rule, path }
+
+/// Requests a site served and refused in a period (an hour when stored, a day when read back).
+public struct TrafficCount: Sendable, Equatable, Codable {
+    /// `YYYY-MM-DD` (UTC) when read per day; empty when written.
+    public var day: String
+    public var site: String
+    /// The period's start, milliseconds since the epoch.
+    public var startMillis: Int64
+    public var requests: Int
+    public var blocked: Int
+    public init(day: String = "", site: String, startMillis: Int64, requests: Int, blocked: Int) {
+        self.day = day
+        self.site = site
+        self.startMillis = startMillis
+        self.requests = requests
+        self.blocked = blocked
+    }
+}

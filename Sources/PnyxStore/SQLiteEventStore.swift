@@ -33,7 +33,42 @@ public final class SQLiteEventStore: EventStore {
             try db.create(index: "security_events_site_time", on: "security_events", columns: ["site", "time_ms"])
             try db.create(index: "security_events_time", on: "security_events", columns: ["time_ms"])
         }
+        migrator.registerMigration("v2-traffic-hours") { db in
+            try db.create(table: "traffic_hours") { t in
+                t.column("site", .text).notNull()
+                t.column("hour_ms", .integer).notNull()
+                t.column("requests", .integer).notNull()
+                t.column("blocked", .integer).notNull()
+                t.primaryKey(["site", "hour_ms"])
+            }
+        }
         return migrator
+    }
+
+    public func addTraffic(_ counts: [TrafficCount]) async throws {
+        try await database.write { db in
+            for c in counts {
+                try db.execute(
+                    sql: """
+                        INSERT INTO traffic_hours (site, hour_ms, requests, blocked) VALUES (?, ?, ?, ?)
+                        ON CONFLICT(site, hour_ms) DO UPDATE SET requests = requests + excluded.requests,
+                        blocked = blocked + excluded.blocked
+                        """, arguments: [c.site, c.startMillis / 3_600_000 * 3_600_000, c.requests, c.blocked])
+            }
+        }
+    }
+
+    public func dailyTraffic(sites: [String]?, fromMillis: Int64, toMillis: Int64) async throws -> [TrafficCount] {
+        try await database.read { db in
+            let (sql, arguments) = Self.scope(sites: sites, from: fromMillis, to: toMillis)
+            return try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT date(hour_ms / 1000, 'unixepoch') AS day, site, MIN(hour_ms) AS start, SUM(requests) AS r, SUM(blocked) AS b
+                    FROM traffic_hours WHERE \(sql.replacingOccurrences(of: "time_ms", with: "hour_ms")) GROUP BY day, site ORDER BY day, site
+                    """, arguments: arguments
+            ).map { TrafficCount(day: $0["day"], site: $0["site"], startMillis: $0["start"], requests: $0["r"], blocked: $0["b"]) }
+        }
     }
 
     public func insert(_ events: [SecurityEvent]) async throws {

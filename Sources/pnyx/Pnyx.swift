@@ -9,7 +9,7 @@ struct Pnyx: AsyncParsableCommand {
         version: PnyxVersion.string,
         subcommands: [
             ServeCommand.self, CheckConfigCommand.self, DemoCommand.self, ReloadCommand.self, BansCommand.self, CacheCommand.self,
-            ChallengeCommand.self, IntegrityCommand.self, VerifyCommand.self, WAFCommand.self, AdminCommand.self,
+            ChallengeCommand.self, IntegrityCommand.self, VerifyCommand.self, WAFCommand.self, AdminCommand.self, ReportCommand.self,
             VersionCommand.self,
         ]
     )

@@ -114,6 +114,16 @@ struct ControlPlaneLiveTests {
         let sites = try await Self.admin(pnyx, "GET", "/api/v1/sites", headers: [("Cookie", cookie)])
         #expect(sites.body.contains("\"name\":\"county\"") && !sites.body.contains("boone"))
 
+        // The report counts the proxy's requests to county (one served, one challenged so far); the other county's
+        // report is refused.
+        let report = try await Self.admin(pnyx, "GET", "/api/v1/report?site=county", headers: [("Cookie", cookie)])
+        #expect(report.status == 200)
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(report.body.utf8)) as? [String: Any])
+        #expect(summary["requests"] as? Int == 2 && summary["sites"] as? [String] == ["county"], "\(report.body)")
+        #expect(try await Self.admin(pnyx, "GET", "/api/v1/report?site=boone", headers: [("Cookie", cookie)]).status == 403)
+        let printable = try await Self.admin(pnyx, "GET", "/reports?site=county", headers: [("Cookie", cookie)])
+        #expect(printable.status == 200 && printable.body.contains("Per day") && printable.body.contains("format=csv"))
+
         // Signing out ends the session.
         #expect(try await Self.admin(pnyx, "POST", "/logout", headers: [("Cookie", cookie), ("Content-Type", "application/x-www-form-urlencoded")], body: "csrf=\(csrf)").status == 303)
         #expect(try await Self.admin(pnyx, "GET", "/api/v1/me", headers: [("Cookie", cookie)]).status == 401)

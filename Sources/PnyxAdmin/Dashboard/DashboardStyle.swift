@@ -47,6 +47,7 @@ enum DashboardStyle {
         .chart { width: 100%; height: auto; max-width: 760px; background: #fff; border: 1px solid var(--line); border-radius: 8px; }
         .legend { list-style: none; padding: 0; display: flex; flex-wrap: wrap; gap: .25rem 1rem; font-size: .9rem; }
         code { font-size: .9em; background: #f1f3f4; padding: 0 .25em; border-radius: 3px; }
+        @media print { header, footer, .filters, .who { display: none; } body { background: #fff; } .card, .chart { border-color: #999; } }
         @media (max-width: 600px) { .who { margin-left: 0; } main { padding: .5rem; } }
         """
 }

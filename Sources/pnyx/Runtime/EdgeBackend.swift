@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import PnyxAdmin
 import PnyxChallenge
+import PnyxControl
 import PnyxCore
 import PnyxDefense
 import PnyxIntegrity
@@ -23,6 +24,7 @@ struct EdgeBackend: AdminBackend {
     let challenge: ChallengeState
     let integrity: IntegrityState
     let overrides: OverridesInEffect
+    let tally: RequestTally
 
     func reload() async -> ReloadResult { await coordinator.reload() }
 
@@ -41,6 +43,11 @@ struct EdgeBackend: AdminBackend {
     func dailyCounts(sites: [String]?, fromMillis: Int64, toMillis: Int64) async throws -> [EventCount] {
         await events.drain()
         return try await store.dailyCounts(sites: sites, fromMillis: fromMillis, toMillis: toMillis)
+    }
+
+    func dailyTraffic(sites: [String]?, fromMillis: Int64, toMillis: Int64) async throws -> [TrafficCount] {
+        try await store.addTraffic(tally.drain().map { TrafficCount(site: $0.site, startMillis: wallMillis(), requests: $0.requests, blocked: $0.blocked) })
+        return try await store.dailyTraffic(sites: sites, fromMillis: fromMillis, toMillis: toMillis)
     }
 
     func top(_ column: RankedColumn, sites: [String]?, fromMillis: Int64, toMillis: Int64, limit: Int) async throws -> [RankedValue] {

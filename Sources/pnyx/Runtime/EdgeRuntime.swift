@@ -55,10 +55,11 @@ struct EdgeRuntime {
         let integrity = IntegrityState(
             directory: "\(dataDirectory)/integrity", events: events, fetcher: scriptFetch.fetcher, logger: logger)
         let waf = WAFRuleSets()
+        let tally = RequestTally()
         let builder = SnapshotBuilder(events: events, health: cache.health) { configuration, sites in
             try PipelineFactory.makeChain(
                 configuration: configuration, sites: sites, accessLog: accessLog, traffic: traffic, cache: cache,
-                challenge: challenge, integrity: integrity, waf: waf)
+                challenge: challenge, integrity: integrity, waf: waf, tally: tally)
         }
         let control: ControlPlane
         let overrides = OverridesInEffect()
@@ -84,13 +85,14 @@ struct EdgeRuntime {
         let backend = EdgeBackend(
             coordinator: coordinator, events: events, store: store, snapshots: snapshots, accessLog: accessLog,
             connections: runtime.connections, slowClients: runtime.slowClients, traffic: traffic, proxy: runtime,
-            group: group, challenge: challenge, integrity: integrity, overrides: overrides)
+            group: group, challenge: challenge, integrity: integrity, overrides: overrides, tally: tally)
 
         var services: [any Service] = [
             events, BanSweeper(registry: traffic.bans, events: events),
             EscalationService(registry: traffic.sites, snapshots: snapshots, events: events, changes: traffic.escalations),
             ConnectionDefenseReporter(connections: runtime.connections, slowClients: runtime.slowClients, events: events),
             ChallengeReporter(stats: challenge.stats, events: events),
+            TallyRecorder(tally: tally, store: store, logger: logger),
             HealthCheckService(checker: HealthChecker(runtime: runtime, group: group, events: events), logger: logger),
         ]
         if let accessLog { services.append(accessLog) }

@@ -18,7 +18,7 @@ enum PipelineFactory {
     static func makeChain(
         configuration: PnyxConfiguration, sites: [Site], accessLog: AccessLogSink?, traffic: TrafficState,
         cache: EdgeCache? = nil, challenge: ChallengeState? = nil, integrity: IntegrityState? = nil,
-        waf: WAFRuleSets? = nil
+        waf: WAFRuleSets? = nil, tally: RequestTally? = nil
     ) throws -> FilterChain {
         let head = StandardFilters.head()
         var protections: [any Filter] = []
@@ -55,6 +55,7 @@ enum PipelineFactory {
             configuration: configuration, sites: sites,
             blockingFilters: (head + protections).map(\.name), accessLog: accessLog)
         if let cache { tail.append(CacheStatsFilter(sites: sites, registry: cache.stats)) }
+        if let tally { tail.append(TallyFilter(sites: sites, tally: tally)) }
         return FilterChain(head + protections + tail)
     }
 }

@@ -1,0 +1,31 @@
+import Logging
+import PnyxControl
+import PnyxCore
+import PnyxServer
+import PnyxStore
+import ServiceLifecycle
+
+/// Every minute (and at shutdown), adds each site's requests and refusals to the event database's hourly table,
+/// for the dashboard's statistics and the officials' reports. A failing store loses those counts, never a request.
+struct TallyRecorder: Service {
+    let tally: RequestTally
+    let store: any EventStore
+    let logger: Logger
+    var interval: Duration = .seconds(60)
+
+    func run() async throws {
+        await runPeriodically(every: interval, state: ()) { _, _ in await flush() }
+        await flush()
+    }
+
+    func flush() async {
+        let now = wallMillis()
+        let counts = tally.drain().map { TrafficCount(site: $0.site, startMillis: now, requests: $0.requests, blocked: $0.blocked) }
+        guard !counts.isEmpty else { return }
+        do {
+            try await store.addTraffic(counts)
+        } catch {
+            logger.warning("cannot record request counts", metadata: ["error": "\(error)"])
+        }
+    }
+}
