@@ -145,6 +145,10 @@ struct DemoCommand: AsyncParsableCommand {
                                curl -i "\(base)/lookup?q=%27%20OR%201=1--"
                              while the registration form with names such as O'Brien goes through.
                 Challenge:   \(underAttack ? "under attack: the home page asks browsers for a proof of work once (curl gets the page, not the site)" : "off (start with --under-attack to see it)")
+                Dashboard:   \(adminPort.map { "http://127.0.0.1:\($0)/" } ?? "admin listener off")   (sign in with a password and an
+                             authenticator code; create your account first, in another terminal:
+                               .build/debug/pnyx admin create-user YOURNAME --role state_admin --config \(configPath) )
+                Report:      .build/debug/pnyx report --config \(configPath)   (requests and blocked requests per day)
                 Metrics:     \(adminPort.map { "http://127.0.0.1:\($0)/metrics" } ?? "admin listener off")
                 Access log:  \(dataDirectory)/access.log
                 Events:      \(dataDirectory)/pnyx.sqlite
