@@ -25,7 +25,7 @@ struct ConfigSchema {
     ]
     static let siteKeys = [
         "name", "hosts", "aliases", "origins", "tls", "limits", "security_headers", "hsts", "access", "rate_limits",
-        "critical_paths", "escalation", "cache", "health_check", "static_fallback", "challenge", "integrity", "waf",
+        "critical_paths", "escalation", "cache", "health_check", "static_fallback", "challenge", "integrity", "waf", "status_page",
     ]
     static let siteLimitKeys = ["max_body_bytes", "upstream_connect_timeout", "upstream_response_timeout"]
     static let tlsKeys = ["certificate", "key"]
@@ -330,6 +330,7 @@ struct ConfigSchema {
         if let node = map.value("integrity") { site.integrity = siteIntegrity(node, path: "\(path).integrity") }
         site.waf = wafDefaults
         if let node = map.value("waf") { site.waf = waf(node, path: "\(path).waf", base: wafDefaults) }
+        if let node = map.value("status_page") { site.statusPage = statusPage(node, path: "\(path).status_page") }
         return site
     }
 

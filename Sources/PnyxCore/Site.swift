@@ -39,6 +39,8 @@ public struct SiteConfiguration: Sendable, Equatable {
     public var integrity = IntegrityPolicy()
     /// The web application firewall (OWASP CRS).
     public var waf = WAFPolicy()
+    /// The public status page (off unless configured).
+    public var statusPage: StatusPagePolicy?
 
     /// Whether `path` is under one of the site's voter-critical prefixes.
     public func isCritical(_ path: Substring) -> Bool {

@@ -71,6 +71,8 @@ struct DemoCommand: AsyncParsableCommand {
                     - { path: /register, action: bypass }
                     - { path: /api/**, action: bypass }
                 health_check: { path: /healthz, interval: 2s, timeout: 1s }
+                # The public status page: /.pnyx/status (and /.well-known/pnyx/status as JSON).
+                status_page: { results_path: /results, title: "Clearwater County Elections" }
                 # Under attack, browsers solve a short proof-of-work once (a clearance cookie for an hour); the
                 # critical paths above never see it. Escalation turns it on by itself for the other paths.
                 challenge: { under_attack: \(underAttack) }
@@ -148,6 +150,7 @@ struct DemoCommand: AsyncParsableCommand {
                 Dashboard:   \(adminPort.map { "http://127.0.0.1:\($0)/" } ?? "admin listener off")   (sign in with a password and an
                              authenticator code; create your account first, in another terminal:
                                .build/debug/pnyx admin create-user YOURNAME --role state_admin --config \(configPath) )
+                Status page: \(base)/.pnyx/status   (public: up/degraded/down, results last updated, protections)
                 Report:      .build/debug/pnyx report --config \(configPath)   (requests and blocked requests per day)
                 Metrics:     \(adminPort.map { "http://127.0.0.1:\($0)/metrics" } ?? "admin listener off")
                 Access log:  \(dataDirectory)/access.log

@@ -56,10 +56,11 @@ struct EdgeRuntime {
             directory: "\(dataDirectory)/integrity", events: events, fetcher: scriptFetch.fetcher, logger: logger)
         let waf = WAFRuleSets()
         let tally = RequestTally()
+        let statusBoard = StatusBoard()
         let builder = SnapshotBuilder(events: events, health: cache.health) { configuration, sites in
             try PipelineFactory.makeChain(
                 configuration: configuration, sites: sites, accessLog: accessLog, traffic: traffic, cache: cache,
-                challenge: challenge, integrity: integrity, waf: waf, tally: tally)
+                challenge: challenge, integrity: integrity, waf: waf, tally: tally, statusBoard: statusBoard)
         }
         let control: ControlPlane
         let overrides = OverridesInEffect()

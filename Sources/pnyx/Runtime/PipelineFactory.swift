@@ -18,7 +18,7 @@ enum PipelineFactory {
     static func makeChain(
         configuration: PnyxConfiguration, sites: [Site], accessLog: AccessLogSink?, traffic: TrafficState,
         cache: EdgeCache? = nil, challenge: ChallengeState? = nil, integrity: IntegrityState? = nil,
-        waf: WAFRuleSets? = nil, tally: RequestTally? = nil
+        waf: WAFRuleSets? = nil, tally: RequestTally? = nil, statusBoard: StatusBoard? = nil
     ) throws -> FilterChain {
         let head = StandardFilters.head()
         var protections: [any Filter] = []
@@ -39,6 +39,12 @@ enum PipelineFactory {
             } catch {
                 throw SnapshotBuildError(problems: ["waf: \(error)"])
             }
+        }
+        // The opt-in public status page: rate-limited like everything, never behind the challenge.
+        if let cache, let statusBoard {
+            let status = StatusPageFilter(
+                sites: sites, health: cache.health, board: statusBoard, posture: { site in traffic.sites.traffic(for: site.name) })
+            if !status.isEmpty { protections.append(status) }
         }
         // Serves the public key and log (rate-limited, but never behind the challenge, so anyone can verify), and
         // gathers pinned and signed origin responses.
