@@ -1,6 +1,8 @@
 import Foundation
 import GRDB
 import Testing
+import Yams
+@testable import PnyxAdmin
 @testable import PnyxControl
 
 /// A cheap scrypt cost for tests (the product's default takes 32 MiB and tens of milliseconds per hash).
@@ -175,5 +177,32 @@ struct ControlPlaneTests {
         let entry = try await reopened.audit.entries(limit: 1)[0]
         #expect(entry.action == "site.under_attack" && entry.before == "(config)" && entry.after == "under_attack=true")
         #expect(entry.actor == "tester" && entry.target == "site:adams")
+    }
+}
+
+/// The OpenAPI document in the repository describes exactly the API routes of the table, with their permissions.
+@Suite("Admin API description")
+struct OpenAPIDocumentTests {
+    @Test("docs/openapi.yaml has every /api/v1 route of AdminRoutes.all with its permission, and nothing else")
+    func matchesRouteTable() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("docs/openapi.yaml")
+        let document = try #require(try Yams.load(yaml: String(contentsOf: url, encoding: .utf8)) as? [String: Any])
+        let paths = try #require(document["paths"] as? [String: [String: Any]])
+        var described = Set<String>()
+        for (path, operations) in paths {
+            for (method, operation) in operations where ["get", "post", "put", "delete", "patch"].contains(method) {
+                let permission = (operation as? [String: Any])?["x-pnyx-permission"] as? String
+                described.insert("\(method.uppercased()) \(path) \(permission ?? "?")")
+            }
+        }
+        let routes = Set(
+            AdminRoutes.all.filter { $0.kind == .api }.map { spec in
+                let path = spec.path.split(separator: "/").map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }.joined(separator: "/")
+                return "\(spec.method.rawValue) /\(path) \(spec.permission.rawValue)"
+            })
+        #expect(routes.subtracting(described).isEmpty, "routes not described: \(routes.subtracting(described).sorted())")
+        #expect(described.subtracting(routes).isEmpty, "described but not routes: \(described.subtracting(routes).sorted())")
+        #expect(routes.count >= 28)
     }
 }

@@ -12,7 +12,7 @@ struct StatusPageTests {
             yaml: siteConfig(
                 originPort: origin.port,
                 extraSite: """
-                    health_check: { path: /, interval: 200ms, timeout: 200ms, fails: 1, passes: 1 }
+                    health_check: { path: /, interval: 300ms, timeout: 3s, fails: 2, passes: 1 }  # a refused connection fails at once; a slow CI machine does not
                     status_page: { results_path: /page, title: "Clearwater County Elections" }
                     waf: { engine: native }
                     """))
