@@ -242,12 +242,19 @@ struct DashboardBrowserTests {
     @Test("headless Chromium signs in with TOTP, turns under-attack mode on, the proxy challenges at once; screenshots saved")
     func chromium() async throws {
         let origin = try await TestOrigin.start()
-        let pnyx = try await PnyxProcess.start(yaml: ControlPlaneLiveTests.config(originPort: origin.port))
+        // County runs the native WAF, so there are refusals to chart.
+        let yaml = ControlPlaneLiveTests.config(originPort: origin.port).replacingOccurrences(
+            of: "hosts: [vote.test]\n    origins: [http://127.0.0.1:\(origin.port)]\n    waf: { engine: off }",
+            with: "hosts: [vote.test]\n    origins: [http://127.0.0.1:\(origin.port)]\n    waf: { engine: native }")
+        #expect(yaml.contains("engine: native"))
+        let pnyx = try await PnyxProcess.start(yaml: yaml)
         defer { Task { await pnyx.stop(); await origin.stop() } }
         let password = "election night desk 42"
         let totp = try await ControlPlaneLiveTests.createUser(pnyx, "dana", role: "state_admin", password: password)
-        // Something to show: refused requests recorded as events.
-        for _ in 0..<3 { _ = try await RawHTTP.get(port: pnyx.httpPort, path: "/page?x=1", host: "unknown.test") }
+        // Something to show: attacks refused and recorded as events.
+        for _ in 0..<5 {
+            #expect(try await RawHTTP.get(port: pnyx.httpPort, path: "/page?q=%27%20OR%201%3D1--", host: "vote.test").status == 403)
+        }
         #expect(try await RawHTTP.get(port: pnyx.httpPort, path: "/", host: "vote.test").status == 200)
 
         let shots = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -260,6 +267,7 @@ struct DashboardBrowserTests {
         #expect(browser.status == 0, "\(browser.output)\n\(browser.error.suffix(2000))")
         #expect(browser.output.contains("\"signed_in\": true") && browser.output.contains("\"under_attack\": \"ON\""))
         #expect(browser.output.contains("\"csp_errors\": []"))
+        #expect(browser.output.contains("\"blocked_shown\": \"5\""), "the overview counts the 5 refusals")
         #expect(try await RawHTTP.get(port: pnyx.httpPort, path: "/", host: "vote.test").status == 403)
         for name in ["dashboard-overview.png", "dashboard-site.png", "dashboard-events.png"] {
             let data = try Data(contentsOf: shots.appendingPathComponent(name))

@@ -89,3 +89,17 @@ struct ReportTests {
         #expect(bad.status == 1 && bad.error.contains("no site named 'nowhere'"))
     }
 }
+
+@Suite("Dashboard chart")
+struct BarChartTests {
+    @Test("the y axis has four even, whole steps of a round size; bars carry their counts")
+    func axis() {
+        #expect(BarChart.niceCeiling(1) == 1 && BarChart.niceCeiling(2) == 2 && BarChart.niceCeiling(3) == 5 && BarChart.niceCeiling(6) == 10)
+        #expect(BarChart.niceCeiling(11) == 20 && BarChart.niceCeiling(60) == 100)
+        let svg = BarChart.svg(days: ["2026-11-01", "2026-11-02"], series: [("waf", [5, 21])], title: "t")
+        for label in [">0<", ">10<", ">20<", ">30<", ">40<"] { #expect(svg.contains(label), "\(label)") }
+        #expect(svg.contains("<title>2026-11-02: 21 waf</title>") && svg.contains("waf (26)"))
+        let empty = BarChart.svg(days: ["2026-11-01"], series: [], title: "t")
+        for label in [">0<", ">1<", ">2<", ">3<", ">4<"] { #expect(empty.contains(label), "\(label)") }
+    }
+}

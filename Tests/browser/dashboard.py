@@ -36,7 +36,7 @@ def main() -> int:
     options.binary_location = "/usr/bin/chromium"
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-    result = {"signed_in": False, "overview_title": "", "under_attack": "", "csp_errors": [], "screenshots": []}
+    result = {"signed_in": False, "overview_title": "", "blocked_shown": "", "under_attack": "", "csp_errors": [], "screenshots": []}
     try:
         driver.get(admin + "/")
         assert "/login" in driver.current_url, driver.current_url
@@ -47,6 +47,7 @@ def main() -> int:
         time.sleep(0.5)
         result["signed_in"] = "/login" not in driver.current_url and driver.get_cookie("pnyx_session") is not None
         result["overview_title"] = driver.title
+        result["blocked_shown"] = driver.find_element(By.CSS_SELECTOR, "main section p strong").text
         path = f"{shots}/dashboard-overview.png"
         driver.save_screenshot(path)
         result["screenshots"].append(path)

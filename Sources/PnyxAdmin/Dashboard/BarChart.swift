@@ -9,7 +9,8 @@ enum BarChart {
         let plotW = width - left - 8, plotH = height - bottom - top
         let totals = days.indices.map { i in series.reduce(0) { $0 + $1.1[i] } }
         let maxValue = max(totals.max() ?? 0, 1)
-        let scale = niceCeiling(maxValue)
+        // Four grid steps of a round size (1, 2, 5 × 10^n): whole, evenly spaced labels.
+        let scale = 4 * niceCeiling((maxValue + 3) / 4)
         let barW = max(2, plotW / max(days.count, 1) - 4)
         var out = """
             <svg class="chart" viewBox="0 0 \(width) \(height)" role="img" aria-label="\(DashboardLayout.h(title))" \
@@ -46,7 +47,7 @@ enum BarChart {
     static func niceCeiling(_ value: Int) -> Int {
         var magnitude = 1
         while magnitude * 10 <= value { magnitude *= 10 }
-        for factor in [1, 2, 4, 5, 10] where factor * magnitude >= value { return factor * magnitude }
+        for factor in [1, 2, 5, 10] where factor * magnitude >= value { return factor * magnitude }
         return value
     }
 

@@ -187,7 +187,7 @@ enum DashboardPages {
             <article class="card"><h3>\(title)</h3><dl>
             <dt>Posture</dt><dd class="\(site.underAttack || site.posture != "normal" ? "bad" : "good")">\(h(posture))</dd>
             <dt>Blocked (14 days)</dt><dd>\(blocked)</dd>
-            <dt>WAF</dt><dd>\(h(site.wafEngine)), \(h(site.wafMode))</dd>
+            <dt>WAF</dt><dd>\(site.wafEngine == "off" ? "off" : "\(h(site.wafEngine)), \(h(site.wafMode))")</dd>
             <dt>Cache hit ratio</dt><dd>\(site.cacheHitRatio.map { "\(Int(($0 * 100).rounded()))%" } ?? "–")</dd>
             <dt>Challenge solve rate</dt><dd>\(solveRate)</dd>
             <dt>Origins</dt><dd>\(origins)</dd>
