@@ -3,7 +3,7 @@ import PnyxCore
 import Synchronization
 
 /// Requests and refusals per site, counted on the data path for the dashboard's statistics and the officials'
-/// reports (the Prometheus counters are for scraping; these are drained into the event database every minute).
+/// reports (the Prometheus counters are for scraping; these are drained into the event database every 10 seconds).
 /// Each event loop adds in its own shard (its own cache line), with relaxed atomics.
 public final class SiteTally: @unchecked Sendable {  // the words are only ever touched atomically
     static let shards = 8

@@ -5,13 +5,13 @@ import PnyxServer
 import PnyxStore
 import ServiceLifecycle
 
-/// Every minute (and at shutdown), adds each site's requests and refusals to the event database's hourly table,
+/// Every 10 seconds (and at shutdown), adds each site's requests and refusals to the event database's hourly table,
 /// for the dashboard's statistics and the officials' reports. A failing store loses those counts, never a request.
 struct TallyRecorder: Service {
     let tally: RequestTally
     let store: any EventStore
     let logger: Logger
-    var interval: Duration = .seconds(60)
+    var interval: Duration = .seconds(10)
 
     func run() async throws {
         await runPeriodically(every: interval, state: ()) { _, _ in await flush() }
