@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import PnyxCore
 
 /// Response helpers shared by the API and the dashboard.
 enum AdminResponses {
@@ -60,20 +61,7 @@ extension HTTPField.Name {
     static let secFetchSite = Self("Sec-Fetch-Site")!
 }
 
-/// `application/x-www-form-urlencoded` bodies (the dashboard's forms).
+/// `application/x-www-form-urlencoded` bodies (the dashboard's forms): the query-string decoder on the body.
 enum FormBody {
-    static func parse(_ buffer: ByteBuffer) -> [String: String] {
-        let text = String(buffer: buffer)
-        var out: [String: String] = [:]
-        for pair in text.split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard let key = parts.first.flatMap({ decode($0) }) else { continue }
-            out[key] = parts.count > 1 ? decode(parts[1]) ?? "" : ""
-        }
-        return out
-    }
-
-    static func decode(_ text: Substring) -> String? {
-        String(text).replacingOccurrences(of: "+", with: " ").removingPercentEncoding
-    }
+    static func parse(_ buffer: ByteBuffer) -> [String: String] { QueryString.parameters("?" + String(buffer: buffer)) }
 }

@@ -1,3 +1,5 @@
+import PnyxControl
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -17,10 +19,7 @@ public struct AdminToken: Sendable, Equatable {
     public static func loadOrCreate(dataDirectory: String) throws -> AdminToken {
         let path = path(dataDirectory: dataDirectory)
         if let existing = read(path: path) { return existing }
-        var bytes = [UInt8](repeating: 0, count: 32)
-        var generator = SystemRandomNumberGenerator()
-        for i in bytes.indices { bytes[i] = generator.next() }
-        let hex = bytes.map { b in (b < 16 ? "0" : "") + String(b, radix: 16) }.joined()
+        let hex = Secrets.hex(Secrets.bytes(32))
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw AdminTokenError(message: "cannot create \(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
@@ -40,13 +39,7 @@ public struct AdminToken: Sendable, Equatable {
     }
 
     /// Compares in constant time.
-    public func matches(_ presented: Substring) -> Bool {
-        let a = Array(value.utf8), b = Array(presented.utf8)
-        guard a.count == b.count else { return false }
-        var diff: UInt8 = 0
-        for i in a.indices { diff |= a[i] ^ b[i] }
-        return diff == 0
-    }
+    public func matches(_ presented: Substring) -> Bool { Secrets.equal(Array(value.utf8), Array(presented.utf8)) }
 }
 
 public struct AdminTokenError: Error, CustomStringConvertible {

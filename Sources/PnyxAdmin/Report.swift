@@ -77,12 +77,7 @@ public struct Report: Sendable, Equatable {
         return (start, end)
     }
 
-    public static func day(_ millis: Int64) -> String {
-        var t = time_t(millis / 1000)
-        var parts = tm()
-        gmtime_r(&t, &parts)
-        return String(format: "%04d-%02d-%02d", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday)
-    }
+    public static func day(_ millis: Int64) -> String { UTCTime.day(millis) }
 
     public var csv: String {
         func field(_ s: String) -> String { s.contains(where: { ",\"\n".contains($0) }) ? "\"\(s.replacingOccurrences(of: "\"", with: "\"\""))\"" : s }
@@ -114,11 +109,34 @@ public struct Report: Sendable, Equatable {
         return out
     }
 
-    static func time(_ millis: Int64) -> String {
+    static func time(_ millis: Int64) -> String { UTCTime.minutes(millis) }
+}
+
+/// Times as the dashboard and reports print them (UTC).
+enum UTCTime {
+    static func parts(_ millis: Int64) -> tm {
         var t = time_t(millis / 1000)
         var parts = tm()
         gmtime_r(&t, &parts)
-        return String(format: "%04d-%02d-%02d %02d:%02d UTC", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday, parts.tm_hour, parts.tm_min)
+        return parts
+    }
+
+    /// `2026-11-03`
+    static func day(_ millis: Int64) -> String {
+        let p = parts(millis)
+        return String(format: "%04d-%02d-%02d", p.tm_year + 1900, p.tm_mon + 1, p.tm_mday)
+    }
+
+    /// `2026-11-03 20:15 UTC`
+    static func minutes(_ millis: Int64) -> String {
+        let p = parts(millis)
+        return day(millis) + String(format: " %02d:%02d UTC", p.tm_hour, p.tm_min)
+    }
+
+    /// `2026-11-03 20:15:07 UTC`
+    static func seconds(_ millis: Int64) -> String {
+        let p = parts(millis)
+        return day(millis) + String(format: " %02d:%02d:%02d UTC", p.tm_hour, p.tm_min, p.tm_sec)
     }
 }
 

@@ -3,40 +3,21 @@ import PnyxCore
 import Synchronization
 
 /// One site's traffic counters for escalation, and its current posture. Shared by every event loop and kept
-/// across reloads (by site name). The data path adds to the counters with relaxed atomics, each event loop in its
-/// own shard (its own cache lines, so the loops never contend); the escalation service sums and resets them once
-/// a second.
-public final class SiteTraffic: PostureSource, @unchecked Sendable {  // the words are only ever touched atomically
-    /// Shards of `stride` words (128 bytes: never two shards in one cache line); fields are word offsets.
-    static let shards = 8
-    static let stride = 16
+/// across reloads (by site name). The data path adds to ``ShardedCounters`` (each event loop in its own shard, so
+/// the loops never contend); the escalation service sums and resets them once a second.
+public final class SiteTraffic: PostureSource, Sendable {
     enum Field: Int, CaseIterable {
         case requests, blocked, forwarded, originErrors, originMillis
     }
-    private let words: UnsafeMutablePointer<UnsafeAtomic<Int>.Storage>
+    private let counters = ShardedCounters(fields: Field.allCases.count)
     private let postureValue = ManagedAtomic<UInt8>(0)
 
-    public init() {
-        words = .allocate(capacity: Self.shards * Self.stride)
-        words.initialize(repeating: UnsafeAtomic<Int>.Storage(0), count: Self.shards * Self.stride)
-    }
-
-    deinit {
-        words.deinitialize(count: Self.shards * Self.stride)
-        words.deallocate()
-    }
+    public init() {}
 
     @inline(__always)
-    private func add(_ value: Int, _ field: Field, shard: Int) {
-        UnsafeAtomic<Int>(at: words + (shard & (Self.shards - 1)) * Self.stride + field.rawValue)
-            .wrappingIncrement(by: value, ordering: .relaxed)
-    }
+    private func add(_ value: Int, _ field: Field, shard: Int) { counters.add(value, to: field.rawValue, shard: shard) }
 
-    private func take(_ field: Field) -> Int {
-        (0..<Self.shards).reduce(0) { sum, shard in
-            sum + UnsafeAtomic<Int>(at: words + shard * Self.stride + field.rawValue).exchange(0, ordering: .relaxed)
-        }
-    }
+    private func take(_ field: Field) -> Int { counters.take(field.rawValue) }
 
     public var posture: Posture { Posture(rawValue: postureValue.load(ordering: .relaxed)) ?? .normal }
 

@@ -46,14 +46,7 @@ enum DashboardLayout {
             """)
     }
 
-    static func time(_ millis: Int64) -> String {
-        let seconds = millis / 1000
-        var t = time_t(seconds)
-        var parts = tm()
-        gmtime_r(&t, &parts)
-        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday)) \(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) UTC"
-    }
+    static func time(_ millis: Int64) -> String { UTCTime.seconds(millis) }
 }
 
 #if canImport(Glibc)

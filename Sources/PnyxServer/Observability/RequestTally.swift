@@ -1,41 +1,20 @@
-import Atomics
 import PnyxCore
 import Synchronization
 
 /// Requests and refusals per site, counted on the data path for the dashboard's statistics and the officials'
 /// reports (the Prometheus counters are for scraping; these are drained into the event database every 10 seconds).
-/// Each event loop adds in its own shard (its own cache line), with relaxed atomics.
-public final class SiteTally: @unchecked Sendable {  // the words are only ever touched atomically
-    static let shards = 8
-    static let stride = 16
-    private let words: UnsafeMutablePointer<UnsafeAtomic<Int>.Storage>
-
-    init() {
-        words = .allocate(capacity: Self.shards * Self.stride)
-        words.initialize(repeating: UnsafeAtomic<Int>.Storage(0), count: Self.shards * Self.stride)
-    }
-
-    deinit {
-        words.deinitialize(count: Self.shards * Self.stride)
-        words.deallocate()
-    }
+/// Each event loop adds in its own shard of ``ShardedCounters``.
+public final class SiteTally: Sendable {
+    private let counters = ShardedCounters(fields: 2)
 
     @inline(__always)
     func record(blocked: Bool, shard: Int) {
-        let base = words + (shard & (Self.shards - 1)) * Self.stride
-        UnsafeAtomic<Int>(at: base).wrappingIncrement(ordering: .relaxed)
-        if blocked { UnsafeAtomic<Int>(at: base + 1).wrappingIncrement(ordering: .relaxed) }
+        counters.add(1, to: 0, shard: shard)
+        if blocked { counters.add(1, to: 1, shard: shard) }
     }
 
     /// Requests and refusals since the last call (which start again from zero).
-    public func take() -> (requests: Int, blocked: Int) {
-        var requests = 0, blocked = 0
-        for shard in 0..<Self.shards {
-            requests += UnsafeAtomic<Int>(at: words + shard * Self.stride).exchange(0, ordering: .relaxed)
-            blocked += UnsafeAtomic<Int>(at: words + shard * Self.stride + 1).exchange(0, ordering: .relaxed)
-        }
-        return (requests, blocked)
-    }
+    public func take() -> (requests: Int, blocked: Int) { (counters.take(0), counters.take(1)) }
 }
 
 /// Every site's tally, kept across reloads by site name.
