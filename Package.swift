@@ -150,6 +150,20 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "PnyxAlerts",
+            dependencies: [
+                "PnyxCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "PnyxChallenge",
             dependencies: [
                 "PnyxCore",
@@ -184,7 +198,7 @@ let package = Package(
         .executableTarget(
             name: "pnyx",
             dependencies: [
-                "PnyxCore", "PnyxConfig", "PnyxStore", "PnyxServer", "PnyxAdmin", "PnyxControl", "PnyxDemo", "PnyxDefense", "PnyxChallenge",
+                "PnyxCore", "PnyxConfig", "PnyxStore", "PnyxServer", "PnyxAdmin", "PnyxAlerts", "PnyxControl", "PnyxDemo", "PnyxDefense", "PnyxChallenge",
                 "PnyxIntegrity", "PnyxWAF", .product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -201,7 +215,7 @@ let package = Package(
         .testTarget(
             name: "PnyxTests",
             dependencies: [
-                "PnyxCore", "PnyxConfig", "PnyxStore", "PnyxServer", "PnyxDefense", "PnyxCache", "PnyxChallenge", "PnyxIntegrity", "PnyxDemo", "PnyxWAF", "PnyxControl", "PnyxAdmin", "pnyx",
+                "PnyxCore", "PnyxConfig", "PnyxStore", "PnyxServer", "PnyxDefense", "PnyxCache", "PnyxChallenge", "PnyxIntegrity", "PnyxDemo", "PnyxWAF", "PnyxControl", "PnyxAdmin", "PnyxAlerts", "pnyx",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

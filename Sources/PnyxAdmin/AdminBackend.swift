@@ -1,3 +1,4 @@
+import PnyxControl
 import PnyxCore
 
 /// What the admin listener needs from the rest of Pnyx. The executable provides it; the admin side never
@@ -30,6 +31,10 @@ public protocol AdminBackend: IntegrityAdmin {
     func dailyCounts(sites: [String]?, fromMillis: Int64, toMillis: Int64) async throws -> [EventCount]
     /// Requests and refusals per day and site (counts still in memory are recorded first).
     func dailyTraffic(sites: [String]?, fromMillis: Int64, toMillis: Int64) async throws -> [TrafficCount]
+    /// Where alerts are sent (no secrets), in configuration order.
+    func alertDestinations() -> [String]
+    /// Sends a test alert to every destination now, waits for the outcome and records it.
+    func sendTestAlert(requestedBy: String) async -> StoredAlert
     /// The most frequent clients, rules or paths among refusals.
     func top(_ column: RankedColumn, sites: [String]?, fromMillis: Int64, toMillis: Int64, limit: Int) async throws -> [RankedValue]
 }

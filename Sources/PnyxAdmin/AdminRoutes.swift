@@ -103,6 +103,8 @@ public enum AdminRoutes {
         .init("tokens.revoke", .delete, "/api/v1/tokens/:id", .administer, audit: false),
         .init("audit", .get, "/api/v1/audit", .administer),
         .init("report", .get, "/api/v1/report", .read, site: .optionalQuery),
+        .init("alerts", .get, "/api/v1/alerts", .read, site: .optionalQuery),
+        .init("alerts.test", .post, "/api/v1/alerts/test", .administer),
         // Dashboard
         .init("page.overview", .get, "/", .read, kind: .page),
         .init("page.site", .get, "/sites/:site", .read, site: .path, kind: .page),
@@ -110,6 +112,8 @@ public enum AdminRoutes {
         .init("page.site.purge", .post, "/sites/:site/purge", .operate, site: .path, kind: .page),
         .init("page.events", .get, "/events", .read, site: .optionalQuery, kind: .page),
         .init("page.report", .get, "/reports", .read, site: .optionalQuery, kind: .page),
+        .init("page.alerts", .get, "/alerts", .read, site: .optionalQuery, kind: .page),
+        .init("page.alerts.test", .post, "/alerts/test", .administer, kind: .page),
         .init("page.audit", .get, "/audit", .administer, kind: .page),
         .init("page.users", .get, "/users", .administer, kind: .page),
     ]

@@ -28,6 +28,7 @@ public enum AdminServer {
         let handlers = AdminAPI.handlers(backend: backend, control: control)
             .merging(DashboardPages.handlers(backend: backend, control: control)) { a, _ in a }
             .merging(ReportPages.handlers(backend: backend)) { a, _ in a }
+            .merging(AlertHandlers.handlers(backend: backend, control: control)) { a, _ in a }
         for spec in AdminRoutes.all {
             guard let handler = handlers[spec.name] else { preconditionFailure("no handler for admin route \(spec.name)") }
             router.on(RouterPath(spec.path), method: spec.method, use: AdminRoutes.guarded(spec, handler, control: control))

@@ -14,7 +14,7 @@ struct ConfigSchema {
 
     static let topKeys = [
         "listen", "admin", "data_dir", "trusted_proxies", "access", "default_site", "limits", "access_log", "events",
-        "sites", "workers", "bans", "geoip", "cache", "challenge", "waf",
+        "sites", "workers", "bans", "geoip", "cache", "challenge", "waf", "alerts",
     ]
     static let listenKeys = ["http", "https"]
     static let adminKeys = ["listen"]
@@ -152,6 +152,10 @@ struct ConfigSchema {
             } else {
                 diagnostics.error("no site is named '\(name)'", at: node, key: "default_site")
             }
+        }
+
+        if let map = top.map("alerts") {
+            config.alerts = alerts(map, siteNames: Set(config.sites.map(\.name.rawValue)))
         }
 
         if config.access.hasCountryRules && !top.has("geoip") {

@@ -24,6 +24,8 @@ public struct PnyxConfiguration: Sendable, Equatable {
     public var challengeKeyFile: String?
     /// The global `waf:` section: every site starts from it.
     public var waf = WAFPolicy()
+    /// What is sent to staff on its own (spikes, origin down, integrity, posture) and where.
+    public var alerts = AlertSettings()
     /// A site that answers requests for unknown hosts (otherwise 421).
     public var defaultSite: SiteName?
     public var limits: GlobalLimits

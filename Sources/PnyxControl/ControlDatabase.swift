@@ -85,6 +85,19 @@ public final class ControlDatabase: Sendable {
                 t.primaryKey(["site", "key"])
             }
         }
+        migrator.registerMigration("v2-alerts") { db in
+            try db.create(table: "alerts") { t in
+                t.primaryKey("id", .text)
+                t.column("time_ms", .integer).notNull().indexed()
+                t.column("kind", .text).notNull()
+                t.column("severity", .text).notNull()
+                t.column("site", .text).notNull()
+                t.column("title", .text).notNull()
+                t.column("detail", .text).notNull()
+                t.column("suppressed", .integer).notNull()
+                t.column("deliveries", .text).notNull()
+            }
+        }
         return migrator
     }
 }

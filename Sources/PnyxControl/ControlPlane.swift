@@ -6,6 +6,7 @@ public struct ControlPlane: Sendable {
     public let tokens: APITokens
     public let settings: SiteSettings
     public let audit: AuditLog
+    public let alerts: AlertLog
 
     public init(database: ControlDatabase, hasher: PasswordHasher = .standard, sessions: Sessions? = nil) {
         self.database = database
@@ -14,6 +15,7 @@ public struct ControlPlane: Sendable {
         self.tokens = APITokens(database: database)
         self.settings = SiteSettings(database: database)
         self.audit = AuditLog(database: database)
+        self.alerts = AlertLog(database: database)
     }
 
     /// Opens `<data_dir>/control.sqlite`.

@@ -20,6 +20,9 @@ public final class EventQueue: EventSink, Service {
     public let dropped = ManagedAtomic<Int>(0)
     /// Events written to the store.
     public let written = ManagedAtomic<Int>(0)
+    /// Sees every batch the writer takes, before the store does (the alert service): alerts go out even when the
+    /// store is down.
+    private let observer: Mutex<(@Sendable ([SecurityEvent]) -> Void)?> = Mutex(nil)
 
     public init(store: any EventStore, capacity: Int, logger: Logger, interval: Duration = .milliseconds(100)) {
         self.store = store
@@ -35,6 +38,11 @@ public final class EventQueue: EventSink, Service {
             return true
         }
         if !accepted { dropped.wrappingIncrement(ordering: .relaxed) }
+    }
+
+    /// Sets the one observer of written batches.
+    public func observe(_ observer: @escaping @Sendable ([SecurityEvent]) -> Void) {
+        self.observer.withLock { $0 = observer }
     }
 
     /// Events waiting for the store.
@@ -56,6 +64,7 @@ public final class EventQueue: EventSink, Service {
             return taken
         }
         guard !batch.isEmpty else { return }
+        observer.withLock { $0 }?(batch)
         do {
             try await store.insert(batch)
             written.wrappingIncrement(by: batch.count, ordering: .relaxed)

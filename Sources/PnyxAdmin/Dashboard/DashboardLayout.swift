@@ -11,7 +11,7 @@ enum DashboardLayout {
         var nav = ""
         if let principal {
             let links: [(String, String, Bool)] = [
-                ("/", "Overview", true), ("/events", "Events", true), ("/reports", "Reports", true),
+                ("/", "Overview", true), ("/events", "Events", true), ("/alerts", "Alerts", true), ("/reports", "Reports", true),
                 ("/users", "Users", principal.allows(.administer, site: nil)),
                 ("/audit", "Audit log", principal.allows(.administer, site: nil)),
             ]

@@ -44,6 +44,8 @@ enum DashboardStyle {
         th { background: #f1f3f4; }
         td.num, th.num { text-align: right; }
         .action-block, .action-ban { color: var(--bad); font-weight: 600; }
+        .severity-critical { color: var(--bad); font-weight: 700; } .severity-warning { color: #8a5300; font-weight: 600; }
+        ul.plain { list-style: none; padding: 0; margin: 0; }
         .chart { width: 100%; height: auto; max-width: 760px; background: #fff; border: 1px solid var(--line); border-radius: 8px; }
         .legend { list-style: none; padding: 0; display: flex; flex-wrap: wrap; gap: .25rem 1rem; font-size: .9rem; }
         code { font-size: .9em; background: #f1f3f4; padding: 0 .25em; border-radius: 3px; }

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import PnyxAdmin
+import PnyxAlerts
 import PnyxChallenge
 import PnyxControl
 import PnyxCore
@@ -25,8 +26,15 @@ struct EdgeBackend: AdminBackend {
     let integrity: IntegrityState
     let overrides: OverridesInEffect
     let tally: RequestTally
+    let alerts: AlertService
 
     func reload() async -> ReloadResult { await coordinator.reload() }
+
+    func alertDestinations() -> [String] { snapshots.snapshot.configuration.alerts.destinations.map(\.label) }
+
+    func sendTestAlert(requestedBy who: String) async -> StoredAlert {
+        await StoredAlert(alerts.sendTest(requestedBy: who))
+    }
 
     func applySettings() async -> ReloadResult { await coordinator.applySettings() }
 

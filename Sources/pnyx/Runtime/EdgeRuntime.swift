@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import PnyxAdmin
+import PnyxAlerts
 import PnyxChallenge
 import PnyxConfig
 import PnyxControl
@@ -83,17 +84,27 @@ struct EdgeRuntime {
         let coordinator = ReloadCoordinator(
             configPath: configPath, base: configuration, builder: builder, snapshots: snapshots, settings: control.settings,
             overrides: overrides, logger: logger)
+        let alerts = AlertService(
+            settings: { [snapshots] in snapshots.snapshot.configuration.alerts }, group: group, logger: logger,
+            record: { [control, logger] record in
+                do {
+                    try await control.alerts.add(StoredAlert(record))
+                } catch {
+                    logger.warning("cannot record an alert", metadata: ["error": "\(error)"])
+                }
+            })
+        events.observe { [alerts] batch in alerts.accept(events: batch) }
         let backend = EdgeBackend(
             coordinator: coordinator, events: events, store: store, snapshots: snapshots, accessLog: accessLog,
             connections: runtime.connections, slowClients: runtime.slowClients, traffic: traffic, proxy: runtime,
-            group: group, challenge: challenge, integrity: integrity, overrides: overrides, tally: tally)
+            group: group, challenge: challenge, integrity: integrity, overrides: overrides, tally: tally, alerts: alerts)
 
         var services: [any Service] = [
-            events, BanSweeper(registry: traffic.bans, events: events),
+            alerts, events, BanSweeper(registry: traffic.bans, events: events),
             EscalationService(registry: traffic.sites, snapshots: snapshots, events: events, changes: traffic.escalations),
             ConnectionDefenseReporter(connections: runtime.connections, slowClients: runtime.slowClients, events: events),
             ChallengeReporter(stats: challenge.stats, events: events),
-            TallyRecorder(tally: tally, store: store, logger: logger),
+            TallyRecorder(tally: tally, store: store, logger: logger, alerts: alerts),
             HealthCheckService(checker: HealthChecker(runtime: runtime, group: group, events: events), logger: logger),
         ]
         if let accessLog { services.append(accessLog) }

@@ -1,4 +1,5 @@
 import Logging
+import PnyxAlerts
 import PnyxControl
 import PnyxCore
 import PnyxServer
@@ -11,6 +12,8 @@ struct TallyRecorder: Service {
     let tally: RequestTally
     let store: any EventStore
     let logger: Logger
+    /// Told the refusals per site at every flush (spike alerts).
+    var alerts: AlertService?
     var interval: Duration = .seconds(10)
 
     func run() async throws {
@@ -21,6 +24,7 @@ struct TallyRecorder: Service {
     func flush() async {
         let now = wallMillis()
         let counts = tally.drain().map { TrafficCount(site: $0.site, startMillis: now, requests: $0.requests, blocked: $0.blocked) }
+        alerts?.accept(refused: counts.map { ($0.site, $0.blocked) }, nowMillis: now)
         guard !counts.isEmpty else { return }
         do {
             try await store.addTraffic(counts)

@@ -121,6 +121,9 @@ final class PnyxProcess: @unchecked Sendable {
     }
 
     /// The admin token written to the data directory.
+    /// What the process has logged so far.
+    var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
+
     var adminToken: String {
         ((try? String(contentsOfFile: dataDirectory + "/admin.token", encoding: .utf8)) ?? "")
             .trimmingCharacters(in: .whitespacesAndNewlines)
