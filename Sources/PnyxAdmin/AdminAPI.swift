@@ -45,7 +45,42 @@ enum AdminAPI {
             let input = try AdminResponses.decode(WAFModeRequest.self, call.body)
             return try await setting(call, .wafMode, input.mode, backend: backend, control: control)
         }
+        h["site.rate_limit_scale"] = { call in
+            let input = try AdminResponses.decode(RateLimitScaleRequest.self, call.body)
+            if let scale = input.scale, !(0.1...10).contains(scale) {
+                return AdminResponses.jsonError(.badRequest, "scale is from 0.1 to 10 (or null for the configuration's budgets)")
+            }
+            return try await setting(call, .rateLimitScale, input.scale.map { String($0) }, backend: backend, control: control)
+        }
+        h["site.waf_exclusions"] = { call in
+            let input = try AdminResponses.decode(WAFExclusionsRequest.self, call.body)
+            guard let items = input.exclusions, !items.isEmpty else {
+                return try await setting(call, .wafExclusions, nil, backend: backend, control: control)
+            }
+            var lines: [String] = []
+            for (index, item) in items.enumerated() {
+                var exclusion = WAFPolicy.Exclusion()
+                exclusion.tags = item.tags ?? []
+                exclusion.pathPrefix = item.path
+                exclusion.arguments = item.arguments ?? []
+                var line = exclusion.line
+                if let rules = item.rules, !rules.isEmpty { line = "rules=\(rules.map(\.text).joined(separator: ",")) " + line }
+                guard let parsed = WAFPolicy.Exclusion(line: line) else {
+                    return AdminResponses.jsonError(
+                        .badRequest,
+                        "exclusion \(index) is malformed: give rules (ids or ranges such as 942100-942199) or tags, an optional path starting with '/', and argument names")
+                }
+                lines.append(parsed.line)
+            }
+            return try await setting(call, .wafExclusions, lines.joined(separator: "\n"), backend: backend, control: control)
+        }
         h["bans"] = { call in try AdminResponses.json(backend.bans().filter { call.principal.canSee(site: $0.site) }) }
+        h["bans.add"] = { call in
+            let input = try AdminResponses.decode(AddBanRequest.self, call.body)
+            let reason = String((input.reason ?? "no reason given").prefix(200))
+            return try AdminResponses.json(
+                try backend.addBan(address: input.address, seconds: input.seconds ?? 3600, reason: reason, by: call.principal.name), status: .created)
+        }
         h["bans.clear_all"] = { _ in try AdminResponses.json(["cleared": try backend.clearBans(address: nil)]) }
         h["bans.clear"] = { call in
             try AdminResponses.json(["cleared": try backend.clearBans(address: call.context.parameters.get("address") ?? "")])
@@ -201,6 +236,45 @@ struct UnderAttackRequest: Codable {
 
 struct WAFModeRequest: Codable {
     var mode: String?
+}
+
+struct AddBanRequest: Codable {
+    var address: String
+    /// Default one hour; 60 s to 30 days.
+    var seconds: Int?
+    var reason: String?
+}
+
+struct RateLimitScaleRequest: Codable {
+    var scale: Double?
+}
+
+struct WAFExclusionsRequest: Codable {
+    /// A rule id as a number (942100) or text (`"942100"`, `"942100-942199"`).
+    struct RuleID: Codable {
+        var text: String
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let number = try? container.decode(Int.self) {
+                text = String(number)
+            } else {
+                text = try container.decode(String.self)
+            }
+        }
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.singleValueContainer()
+            try container.encode(text)
+        }
+    }
+
+    struct Item: Codable {
+        var rules: [RuleID]?
+        var tags: [String]?
+        var path: String?
+        var arguments: [String]?
+    }
+
+    var exclusions: [Item]?
 }
 
 struct SettingResult: Codable {

@@ -14,6 +14,9 @@ public protocol AdminBackend: IntegrityAdmin {
     func metricsText() -> String
     /// Client addresses banned now, soonest to end first.
     func bans() -> [AdminBan]
+    /// Bans an address on every site of this node for `seconds` (recorded as an event); throws
+    /// ``AdminInputError`` for a malformed address or duration, or an address already banned.
+    func addBan(address: String, seconds: Int, reason: String, by: String) throws -> AdminBan
     /// Lifts the ban on one address (or all, if nil); returns how many were lifted. Each is recorded as an event.
     func clearBans(address: String?) throws -> Int
     /// Removes stored responses of a site: the listed URLs, everything under `prefix`, or (neither) everything.
@@ -56,6 +59,10 @@ public struct AdminSite: Sendable, Codable, Equatable {
     public var cacheHitRatio: Double?
     public var challengesIssued: Int
     public var challengesSolved: Int
+    /// The factor on every rate-limit budget set from the dashboard or API (nil: the YAML's budgets).
+    public var rateLimitScale: Double? = nil
+    /// WAF exclusions added from the dashboard or API (``PnyxCore/WAFPolicy/Exclusion/line`` form).
+    public var addedWAFExclusions: [String] = []
     public init(
         name: String, hosts: [String], underAttack: Bool, underAttackSource: String, posture: String, wafEngine: String,
         wafMode: String, wafModeSource: String, origins: [AdminOrigin], cacheHitRatio: Double?, challengesIssued: Int,

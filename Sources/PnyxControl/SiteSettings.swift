@@ -1,4 +1,5 @@
 import GRDB
+import PnyxCore
 
 /// Settings staff change from the dashboard or API on the night, kept across restarts and applied on top of
 /// the YAML at every load (the same atomic rebuild as a reload).
@@ -13,11 +14,22 @@ public struct SiteOverrides: Sendable, Equatable {
         case underAttack = "under_attack"
         /// `block` / `detect`.
         case wafMode = "waf_mode"
+        /// A factor from 0.1 to 10 applied to every rate-limit budget of the site (0.5 halves them on the night of
+        /// an attack; 2 doubles them when a legitimate rush hits a limit).
+        case rateLimitScale = "rate_limit_scale"
+        /// WAF exclusions added on top of the YAML's, one ``WAFPolicy/Exclusion/line`` per line.
+        case wafExclusions = "waf_exclusions"
 
         public func validate(_ value: String) -> Bool {
             switch self {
             case .underAttack: return value == "true" || value == "false"
             case .wafMode: return value == "block" || value == "detect"
+            case .rateLimitScale:
+                guard let factor = Double(value) else { return false }
+                return factor >= 0.1 && factor <= 10
+            case .wafExclusions:
+                let lines = value.split(separator: "\n")
+                return !lines.isEmpty && lines.count <= 200 && lines.allSatisfy { WAFPolicy.Exclusion(line: String($0)) != nil }
             }
         }
     }

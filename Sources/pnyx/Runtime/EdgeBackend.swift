@@ -79,13 +79,16 @@ struct EdgeBackend: AdminBackend {
             let cache = cacheStats[name]
             let challenges = challengeStats[name]
             let posture = site.escalation.enabled ? traffic.sites.traffic(for: site.name).posture : .normal
-            return AdminSite(
+            var summary = AdminSite(
                 name: name, hosts: site.hosts, underAttack: site.challenge.underAttack,
                 underAttackSource: stored.value(site: name, .underAttack) == nil ? "config" : "dashboard",
                 posture: posture.description, wafEngine: site.waf.engine.rawValue, wafMode: site.waf.mode.rawValue,
                 wafModeSource: stored.value(site: name, .wafMode) == nil ? "config" : "dashboard", origins: origins,
                 cacheHitRatio: cache.flatMap { $0.hitRatio.isFinite && $0.hitRatio > 0 ? $0.hitRatio : nil },
                 challengesIssued: challenges?.count(.issued) ?? 0, challengesSolved: challenges?.count(.solved) ?? 0)
+            summary.rateLimitScale = stored.value(site: name, .rateLimitScale).flatMap(Double.init)
+            summary.addedWAFExclusions = stored.value(site: name, .wafExclusions)?.split(separator: "\n").map(String.init) ?? []
+            return summary
         }
     }
 
@@ -106,6 +109,23 @@ struct EdgeBackend: AdminBackend {
                 since: Self.iso8601(ban.sinceWallMillis), until: Self.iso8601(ban.untilWallMillis),
                 secondsLeft: Int(ban.untilSeconds - now))
         }
+    }
+
+    func addBan(address: String, seconds: Int, reason: String, by who: String) throws -> AdminBan {
+        guard let parsed = IPAddress(address) else { throw AdminInputError("not an IP address: '\(address)'") }
+        guard (60...30 * 86_400).contains(seconds) else { throw AdminInputError("a ban lasts from 1 minute to 30 days") }
+        let now = NIODeadline.now().uptimeNanoseconds / 1_000_000_000
+        let wall = ProxyRuntime.wallMillis()
+        let ban = Ban(
+            address: parsed, untilSeconds: now + UInt64(seconds), sinceWallMillis: wall, untilWallMillis: wall + Int64(seconds) * 1000,
+            site: "-", reason: "banned by \(who): \(reason)")
+        guard traffic.bans.add(ban, nowSeconds: now) else {
+            throw AdminInputError("\(address) is already banned, or the ban list is full")
+        }
+        events.emit(BanSweeper.event(for: ban, rule: "ban_manual", evidence: ban.reason))
+        return AdminBan(
+            address: parsed.description, site: ban.site, reason: ban.reason, since: Self.iso8601(wall),
+            until: Self.iso8601(ban.untilWallMillis), secondsLeft: seconds)
     }
 
     func clearBans(address: String?) throws -> Int {

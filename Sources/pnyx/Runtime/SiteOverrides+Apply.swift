@@ -13,6 +13,15 @@ extension SiteOverrides {
             if let value = value(site: name, .wafMode), let mode = WAFPolicy.Mode(rawValue: value) {
                 configuration.sites[i].waf.mode = mode
             }
+            if let value = value(site: name, .rateLimitScale), let factor = Double(value) {
+                for r in configuration.sites[i].rateLimits.indices {
+                    let scaled = Double(configuration.sites[i].rateLimits[r].requests) * factor
+                    configuration.sites[i].rateLimits[r].requests = min(65_535, max(1, Int(scaled.rounded())))
+                }
+            }
+            if let value = value(site: name, .wafExclusions) {
+                configuration.sites[i].waf.exclusions += value.split(separator: "\n").compactMap { WAFPolicy.Exclusion(line: String($0)) }
+            }
         }
         return configuration
     }
