@@ -110,6 +110,11 @@ enum AdminAPI {
             let input = try AdminResponses.decode(PathRequest.self, call.body)
             return try AdminResponses.json(try await backend.approve(site: input.site, path: input.path))
         }
+        h["integrity.reject"] = { call in
+            let input = try AdminResponses.decode(PathRequest.self, call.body)
+            let rejected = try await backend.reject(site: input.site, path: input.path)
+            return try AdminResponses.json(["rejected": rejected], status: rejected ? .ok : .notFound)
+        }
         h["integrity.unpin"] = { call in
             let input = try AdminResponses.decode(PathRequest.self, call.body)
             return try AdminResponses.json(["unpinned": try await backend.unpin(site: input.site, path: input.path)])
@@ -186,6 +191,7 @@ enum AdminAPI {
         }
         query.client = call.query("client")
         query.rule = call.query("rule")
+        query.requestID = call.query("reference")
         query.fromMillis = try call.query("from").map { try parseTime($0) }
         query.toMillis = try call.query("to").map { try parseTime($0, endOfDay: true) }
         query.beforeID = call.query("before").flatMap { Int64($0) }

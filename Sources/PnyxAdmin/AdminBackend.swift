@@ -192,6 +192,8 @@ public protocol IntegrityAdmin: Sendable {
     func pin(site: String, paths: [String], depth: Int) async throws -> [PinResult]
     /// Makes the version held for approval the baseline of `path`.
     func approve(site: String, path: String) async throws -> IntegrityBaseline
+    /// Discards the version of `path` held for approval. Returns whether one was held.
+    func reject(site: String, path: String) async throws -> Bool
     /// Stops comparing `path`. Returns whether it was pinned.
     func unpin(site: String, path: String) async throws -> Bool
     /// The site's script inventory.

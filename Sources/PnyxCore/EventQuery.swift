@@ -13,6 +13,8 @@ public struct EventQuery: Sendable, Equatable {
     public var toMillis: Int64?
     /// For paging: only events older than this id.
     public var beforeID: Int64?
+    /// The reference a voter quotes from a block page.
+    public var requestID: String?
     public var limit: Int
 
     public init(

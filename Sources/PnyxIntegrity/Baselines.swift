@@ -156,6 +156,15 @@ public final class BaselineStore: Sendable {
         return pin(path: path, contentType: version.contentType, body: body, normaliser: normaliser, by: who, now: now)
     }
 
+    /// Discards the version of `path` held for approval (the pinned copy stays the reference). Returns whether one
+    /// was held. If the origin still serves it, the next request holds it again and raises a new alert.
+    public func rejectPending(path: String) -> Bool {
+        guard pending.withLock({ $0.removeValue(forKey: path) }) != nil else { return false }
+        pendingBodies.withLock { _ = $0.removeValue(forKey: path) }
+        if let directory { remove("\(directory)/pending", name: Self.fileName(path)) }
+        return true
+    }
+
     /// Waits for queued file writes (tests, shutdown).
     public func flush() { writer.sync {} }
 

@@ -42,6 +42,10 @@ public final class SQLiteEventStore: EventStore {
                 t.primaryKey(["site", "hour_ms"])
             }
         }
+        // Staff look up the reference a blocked voter quotes.
+        migrator.registerMigration("v3-request-id-index") { db in
+            try db.create(index: "security_events_request_id", on: "security_events", columns: ["request_id"])
+        }
         return migrator
     }
 
@@ -145,6 +149,10 @@ public final class SQLiteEventStore: EventStore {
             if let rule = query.rule {
                 sql += " AND instr(rule, ?) > 0"
                 arguments += [rule]
+            }
+            if let requestID = query.requestID {
+                sql += " AND request_id = ?"
+                arguments += [requestID]
             }
             if let before = query.beforeID {
                 sql += " AND id < ?"

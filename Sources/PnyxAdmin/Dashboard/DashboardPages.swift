@@ -63,10 +63,29 @@ enum DashboardPages {
                     <label for="prefix">Purge cached pages under a path (for example <code>/results/</code>; <code>/</code> for everything)</label>
                     <div class="row"><input id="prefix" name="prefix" value="/results/" required pattern="/.*"><button>Purge</button></div>
                     </form>
+                    <form method="post" action="/sites/\(h(name))/publish" class="stack">
+                    <input type="hidden" name="csrf" value="\(csrf)">
+                    <label for="urls">Publish: fetch these pages from the origin now and serve them from Pnyx (one path per line, for example after the results are updated)</label>
+                    <textarea id="urls" name="urls" rows="3">/results\n/results/summary.json</textarea>
+                    <div class="row"><button>Publish</button></div>
+                    </form>
+                    <form method="post" action="/sites/\(h(name))/rate-limit-scale" class="stack">
+                    <input type="hidden" name="csrf" value="\(csrf)">
+                    <label for="scale">Rate limits: multiply every budget of this site by (0.1–10; 0.5 halves them under attack, 2 doubles them for a legitimate rush). Now: <strong id="rate-limit-scale">\(site.rateLimitScale.map { "× \($0)" } ?? "as in the configuration file")</strong></label>
+                    <div class="row"><input id="scale" name="scale" inputmode="decimal" value="\(site.rateLimitScale.map { String($0) } ?? "1")"><button>Apply</button></div>
+                    </form>
                     """
+                if site.rateLimitScale != nil {
+                    body += """
+                        <form method="post" action="/sites/\(h(name))/rate-limit-scale" class="inline">
+                        <input type="hidden" name="csrf" value="\(csrf)"><input type="hidden" name="scale" value="config">
+                        <button class="secondary">Rate limits back to the configuration file</button></form>
+                        """
+                }
             } else {
                 body += "<p class=\"muted\">Your role can read this site but not change it.</p>"
             }
+            body += "<p><a href=\"/sites/\(h(name))/integrity\">Integrity: pinned pages, changes waiting for approval, scripts</a> · <a href=\"/alerts?site=\(h(name))\">Alerts</a></p>"
             body += "</section>"
             body += "<section class=\"grid\">" + siteCard(site, counts: counts, link: false) + "</section>"
             body += blockedSection(counts: counts, from: from, to: to, title: "Blocked requests per day (14 days)")
@@ -110,6 +129,7 @@ enum DashboardPages {
                 <label>Action <input name="action" value="\(h(query.action?.rawValue ?? ""))" placeholder="block, alert…"></label>
                 <label>Client <input name="client" value="\(h(query.client ?? ""))"></label>
                 <label>Rule <input name="rule" value="\(h(query.rule ?? ""))"></label>
+                <label>Reference <input name="reference" value="\(h(query.requestID ?? ""))" placeholder="from a block page"></label>
                 <label>From <input name="from" type="date" value="\(h(call.query("from") ?? ""))"></label>
                 <label>To <input name="to" type="date" value="\(h(call.query("to") ?? ""))"></label>
                 <button>Filter</button></form>
@@ -212,7 +232,7 @@ enum DashboardPages {
         var out = "<div class=\"table\"><table><thead><tr><th>Time</th><th>Site</th><th>Kind</th><th>Action</th><th>Client</th><th>Request</th><th>Rule</th><th>Evidence</th><th>Reference</th></tr></thead><tbody>"
         for s in events {
             let e = s.event
-            out += "<tr><td>\(DashboardLayout.time(e.timeMillis))</td><td>\(h(e.site))</td><td>\(h(e.filter))</td><td class=\"action-\(h(e.action.rawValue))\">\(h(e.action.rawValue))</td><td>\(h(e.client))</td><td>\(h(e.method)) \(h(e.path))</td><td>\(h(e.rule))</td><td>\(h(e.evidence))</td><td><code>\(h(e.requestID))</code></td></tr>"
+            out += "<tr><td><a href=\"/events/\(s.id)\">\(DashboardLayout.time(e.timeMillis))</a></td><td>\(h(e.site))</td><td>\(h(e.filter))</td><td class=\"action-\(h(e.action.rawValue))\">\(h(e.action.rawValue))</td><td>\(h(e.client))</td><td>\(h(e.method)) \(h(e.path))</td><td>\(h(e.rule))</td><td>\(h(e.evidence))</td><td><code>\(h(e.requestID))</code></td></tr>"
         }
         return out + "</tbody></table></div>"
     }

@@ -28,6 +28,8 @@ enum DashboardStyle {
         .card dd { margin: 0; }
         .login { max-width: 420px; margin: 2rem auto; }
         .stack { display: flex; flex-direction: column; gap: .4rem; max-width: 520px; margin-top: 1rem; }
+        textarea { font: inherit; padding: .4rem; border: 1px solid var(--line); border-radius: 4px; }
+        dl.detail { display: grid; grid-template-columns: max-content 1fr; gap: .3rem 1rem; } dl.detail dd { margin: 0; overflow-wrap: anywhere; }
         .row { display: flex; gap: .5rem; }
         .row input { flex: 1; }
         form.inline { display: inline-block; margin: .25rem .5rem .25rem 0; }

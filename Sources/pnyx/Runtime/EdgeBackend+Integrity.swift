@@ -74,6 +74,13 @@ extension EdgeBackend {
         return Self.baselineDTO(baseline, policy: configuration.integrity)
     }
 
+    func reject(site: String, path: String) async throws -> Bool {
+        _ = try siteConfiguration(site)
+        let rejected = integrity.baselines(for: site).rejectPending(path: path)
+        if rejected { record(site: site, rule: "rejected", path: path, evidence: "the version held for approval was rejected; the pinned copy stays") }
+        return rejected
+    }
+
     func unpin(site: String, path: String) async throws -> Bool {
         _ = try siteConfiguration(site)
         let removed = integrity.baselines(for: site).unpin(path: path)
