@@ -24,7 +24,9 @@ public enum AdminServer {
                 body: .init(byteBuffer: ByteBuffer(string: text)))
         }
         router.add(middleware: AuthenticationMiddleware(root: token, control: control))
-        LoginPages.register(router, control: control, throttle: LoginThrottle())
+        let throttle = LoginThrottle()
+        LoginPages.register(router, control: control, throttle: throttle)
+        SetupPages.register(router, control: control, throttle: throttle)
         let handlers = AdminAPI.handlers(backend: backend, control: control)
             .merging(DashboardPages.handlers(backend: backend, control: control)) { a, _ in a }
             .merging(ReportPages.handlers(backend: backend)) { a, _ in a }

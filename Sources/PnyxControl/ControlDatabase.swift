@@ -98,6 +98,13 @@ public final class ControlDatabase: Sendable {
                 t.column("deliveries", .text).notNull()
             }
         }
+        migrator.registerMigration("v3-setup-links") { db in
+            try db.create(table: "setup_links") { t in
+                t.primaryKey("hash", .text)
+                t.column("expires_ms", .integer).notNull()
+                t.column("used_ms", .integer)
+            }
+        }
         return migrator
     }
 }

@@ -7,6 +7,7 @@ public struct ControlPlane: Sendable {
     public let settings: SiteSettings
     public let audit: AuditLog
     public let alerts: AlertLog
+    public let setup: SetupLinks
 
     public init(database: ControlDatabase, hasher: PasswordHasher = .standard, sessions: Sessions? = nil) {
         self.database = database
@@ -16,6 +17,7 @@ public struct ControlPlane: Sendable {
         self.settings = SiteSettings(database: database)
         self.audit = AuditLog(database: database)
         self.alerts = AlertLog(database: database)
+        self.setup = SetupLinks(database: database, accounts: accounts)
     }
 
     /// Opens `<data_dir>/control.sqlite`.

@@ -120,7 +120,7 @@ struct DemoCommand: AsyncParsableCommand {
         let originPort = self.originPort
         let underAttack = self.underAttack
         let tokenPath = AdminToken.path(dataDirectory: configuration.dataDirectory)
-        runtime.onReady = { addresses, adminPort in
+        runtime.onReady = { addresses, adminPort, setupLink in
             let port = addresses.first?.port ?? 0
             let base = "http://\(host == "0.0.0.0" ? "127.0.0.1" : host):\(port)"
             let pinned = await Self.pinDemoPages(adminPort: adminPort, tokenPath: tokenPath)
@@ -148,8 +148,8 @@ struct DemoCommand: AsyncParsableCommand {
                              while the registration form with names such as O'Brien goes through.
                 Challenge:   \(underAttack ? "under attack: the home page asks browsers for a proof of work once (curl gets the page, not the site)" : "off (start with --under-attack to see it)")
                 Dashboard:   \(adminPort.map { "http://127.0.0.1:\($0)/" } ?? "admin listener off")   (sign in with a password and an
-                             authenticator code; create your account first, in another terminal:
-                               .build/debug/pnyx admin create-user YOURNAME --role state_admin --config \(configPath) )
+                             authenticator code)\(setupLink.map { "\n               First account: open \($0)\n                             (one use), or in another terminal:" } ?? ". Accounts, in another terminal:")
+                               .build/debug/pnyx admin create-user YOURNAME --role state_admin --config \(configPath)
                 Status page: \(base)/.pnyx/status   (public: up/degraded/down, results last updated, protections)
                 Report:      .build/debug/pnyx report --config \(configPath)   (requests and blocked requests per day)
                 Metrics:     \(adminPort.map { "http://127.0.0.1:\($0)/metrics" } ?? "admin listener off")

@@ -31,7 +31,7 @@ struct ServeCommand: AsyncParsableCommand {
         var runtime = EdgeRuntime(configPath: config, configuration: configuration, logger: logger)
         if let readyFile {
             let httpCount = configuration.httpListeners.count
-            runtime.onReady = { addresses, adminPort in
+            runtime.onReady = { addresses, adminPort, _ in
                 let ports = addresses.compactMap(\.port)
                 let http = ports.prefix(httpCount).map(String.init).joined(separator: ",")
                 let https = ports.dropFirst(httpCount).map(String.init).joined(separator: ",")

@@ -27,7 +27,7 @@ struct EdgeRuntime {
     /// Services that run before the proxy and stop after it (the demo origin).
     var servicesBeforeProxy: [any Service] = []
     /// Called once the proxy and admin listeners are bound.
-    var onReady: (@Sendable (_ proxy: [SocketAddress], _ adminPort: Int?) async -> Void)?
+    var onReady: (@Sendable (_ proxy: [SocketAddress], _ adminPort: Int?, _ setupLink: String?) async -> Void)?
 
     func run() async throws {
         let dataDirectory = configuration.dataDirectory
@@ -111,17 +111,26 @@ struct EdgeRuntime {
         services += servicesBeforeProxy
         services.append(proxy)
         let adminPort = AsyncBox<Int?>()
+        let setupLink = AsyncBox<String?>()
         if let admin = configuration.admin.listen {
             let token = try AdminToken.loadOrCreate(dataDirectory: dataDirectory)
             services.append(
                 AdminServer.makeApplication(
                     host: admin.host, port: admin.port, backend: backend, token: token, control: control, logger: logger,
-                    onRunning: { port in adminPort.set(port) }))
-            if (try? await control.accounts.count()) == 0 {
-                logger.notice(
-                    "no staff account exists yet: create the first with `pnyx admin create-user NAME --role state_admin --config FILE`, then sign in at http://\(admin.host):\(admin.port)/")
-            }
+                    onRunning: { [logger] port in
+                        // While no staff account exists, a one-time link to create the first (logged, and shown by the demo).
+                        var link: String?
+                        if let token = try? await control.setup.issue() {
+                            let host = admin.host == "0.0.0.0" ? "127.0.0.1" : (admin.host.contains(":") ? "[\(admin.host)]" : admin.host)
+                            link = "http://\(host):\(port)/setup?token=\(token)"
+                            logger.notice(
+                                "no staff account exists yet: open \(link!) within 24 hours to create the first state administrator (one use), or run `pnyx admin create-user NAME --role state_admin --config FILE`")
+                        }
+                        setupLink.set(link)
+                        adminPort.set(port)
+                    }))
         } else {
+            setupLink.set(nil)
             adminPort.set(nil)
         }
         services.append(ReloadSignalService(coordinator: coordinator, logger: logger))
@@ -130,7 +139,7 @@ struct EdgeRuntime {
                 ReadinessService {
                     let addresses = await proxy.waitUntilBound()
                     let port = await adminPort.value()
-                    await onReady(addresses, port)
+                    await onReady(addresses, port, await setupLink.value())
                 })
         }
 
