@@ -4,7 +4,8 @@
 usage: dashboard.py ADMIN_URL USER PASSWORD TOTP_SECRET SITE SCREENSHOT_DIR
 Signs in with the password and a TOTP code computed from the secret, saves a screenshot of the overview, opens the
 site's page, turns under-attack mode on with the button, and checks the page says so. Prints one JSON line:
-{"signed_in": bool, "overview_title": str, "under_attack": "ON"|"off", "csp_errors": [...], "screenshots": [...]}.
+{"signed_in": bool, "overview_title": str, "under_attack": "ON"|"off", "csp_errors": [...], "screenshots": [...],
+"alerts_title": str, "integrity_title": str}.
 Exit status 0 only if every step worked and the browser reported no Content-Security-Policy violation.
 """
 import base64
@@ -60,6 +61,16 @@ def main() -> int:
         result["screenshots"].append(path)
         driver.get(f"{admin}/events")
         path = f"{shots}/dashboard-events.png"
+        driver.save_screenshot(path)
+        result["screenshots"].append(path)
+        driver.get(f"{admin}/alerts")
+        result["alerts_title"] = driver.find_element(By.TAG_NAME, "h1").text
+        path = f"{shots}/dashboard-alerts.png"
+        driver.save_screenshot(path)
+        result["screenshots"].append(path)
+        driver.get(f"{admin}/sites/{site}/integrity")
+        result["integrity_title"] = driver.find_element(By.TAG_NAME, "h1").text
+        path = f"{shots}/dashboard-integrity.png"
         driver.save_screenshot(path)
         result["screenshots"].append(path)
         for entry in driver.get_log("browser"):

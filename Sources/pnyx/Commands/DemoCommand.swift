@@ -148,7 +148,7 @@ struct DemoCommand: AsyncParsableCommand {
                              while the registration form with names such as O'Brien goes through.
                 Challenge:   \(underAttack ? "under attack: the home page asks browsers for a proof of work once (curl gets the page, not the site)" : "off (start with --under-attack to see it)")
                 Dashboard:   \(adminPort.map { "http://127.0.0.1:\($0)/" } ?? "admin listener off")   (sign in with a password and an
-                             authenticator code)\(setupLink.map { "\n               First account: open \($0)\n                             (one use), or in another terminal:" } ?? ". Accounts, in another terminal:")
+                             authenticator code)\(setupLink.map { "\n             First account: open \($0) (one use),\n             or in another terminal:" } ?? ". Accounts, in another terminal:")
                                .build/debug/pnyx admin create-user YOURNAME --role state_admin --config \(configPath)
                 Status page: \(base)/.pnyx/status   (public: up/degraded/down, results last updated, protections)
                 Report:      .build/debug/pnyx report --config \(configPath)   (requests and blocked requests per day)
