@@ -37,7 +37,7 @@ public protocol AdminBackend: IntegrityAdmin {
     /// Where alerts are sent (no secrets), in configuration order.
     func alertDestinations() -> [String]
     /// Sends a test alert to every destination now, waits for the outcome and records it.
-    func sendTestAlert(requestedBy: String) async -> StoredAlert
+    func sendTestAlert(requestedBy: String) async -> AlertRecord
     /// The most frequent clients, rules or paths among refusals.
     func top(_ column: RankedColumn, sites: [String]?, fromMillis: Int64, toMillis: Int64, limit: Int) async throws -> [RankedValue]
 }

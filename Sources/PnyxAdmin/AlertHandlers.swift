@@ -54,18 +54,19 @@ enum AlertHandlers {
         return call.principal.seesAllSites ? nil : call.visibleSites(all: backend.siteSummaries().map(\.name))
     }
 
-    static func alertsTable(_ alerts: [StoredAlert]) -> String {
-        guard !alerts.isEmpty else { return "<p class=\"muted\">No alerts yet.</p>" }
+    static func alertsTable(_ records: [AlertRecord]) -> String {
+        guard !records.isEmpty else { return "<p class=\"muted\">No alerts yet.</p>" }
         var out = "<div class=\"table\"><table><thead><tr><th>Time</th><th>Severity</th><th>Site</th><th>Alert</th><th>Delivery</th></tr></thead><tbody>"
-        for alert in alerts {
+        for record in records {
+            let alert = record.alert
             let held = alert.suppressed > 0 ? "<br><span class=\"muted\">\(alert.suppressed) similar held back before it</span>" : ""
-            out += "<tr><td>\(DashboardLayout.time(alert.timeMillis))</td><td class=\"severity-\(h(alert.severity))\">\(h(alert.severity))</td><td>\(h(alert.site.isEmpty ? "–" : alert.site))</td>"
-            out += "<td><strong>\(h(alert.title))</strong><br>\(h(alert.detail))\(held)</td><td>\(deliveriesList(alert.deliveries))</td></tr>"
+            out += "<tr><td>\(DashboardLayout.time(alert.timeMillis))</td><td class=\"severity-\(alert.severity.name)\">\(alert.severity.name)</td><td>\(h(alert.site.isEmpty ? "–" : alert.site))</td>"
+            out += "<td><strong>\(h(alert.title))</strong><br>\(h(alert.detail))\(held)</td><td>\(deliveriesList(record.deliveries))</td></tr>"
         }
         return out + "</tbody></table></div>"
     }
 
-    static func deliveriesList(_ deliveries: [StoredAlert.Delivery]) -> String {
+    static func deliveriesList(_ deliveries: [DeliveryResult]) -> String {
         guard !deliveries.isEmpty else { return "<span class=\"muted\">not sent (no destination)</span>" }
         return "<ul class=\"plain\">" + deliveries.map { d in
             d.delivered
@@ -98,15 +99,16 @@ struct AlertDTO: Codable {
     var suppressed: Int
     var deliveries: [Delivery]
 
-    init(_ a: StoredAlert) {
+    init(_ record: AlertRecord) {
+        let a = record.alert
         id = a.id
         time = AdminAPI.iso(a.timeMillis)
-        kind = a.kind
-        severity = a.severity
+        kind = a.kind.rawValue
+        severity = a.severity.name
         site = a.site
         title = a.title
         detail = a.detail
         suppressed = a.suppressed
-        deliveries = a.deliveries.map { Delivery(destination: $0.destination, delivered: $0.delivered, attempts: $0.attempts, error: $0.error) }
+        deliveries = record.deliveries.map { Delivery(destination: $0.destination, delivered: $0.delivered, attempts: $0.attempts, error: $0.error) }
     }
 }

@@ -4,15 +4,6 @@ import Logging
 import NIOCore
 import PnyxCore
 
-/// How one alert fared at one destination.
-public struct DeliveryResult: Sendable, Equatable {
-    public var destination: String
-    public var delivered: Bool
-    public var attempts: Int
-    /// The last failure, if it never got through.
-    public var error: String?
-}
-
 /// Sends an alert to every destination that wants it, each independently, retrying a failure twice (after 2 s
 /// and 10 s by default). A destination that stays down costs its own alerts, never another destination's.
 struct AlertDelivery: Sendable {
@@ -60,7 +51,7 @@ struct AlertDelivery: Sendable {
     private func send(_ alert: Alert, to destination: AlertDestination, smtp: SMTPSettings?) async throws {
         switch destination.target {
         case .webhook(let url, let secret):
-            try await WebhookSender(client: httpClient, timeout: webhookTimeout).send(alert, url: url, secret: secret, nowSeconds: Int64(wallSeconds()))
+            try await WebhookSender(client: httpClient, timeout: webhookTimeout).send(alert, url: url, secret: secret, nowSeconds: wallMillis() / 1000)
         case .email(let to):
             guard let smtp else { throw DeliveryError("no alerts.smtp is configured") }
             let data = MailMessage.data(for: alert, from: smtp.from, to: to, messageDomain: Self.domain(of: smtp.from))
@@ -71,10 +62,4 @@ struct AlertDelivery: Sendable {
     static func domain(of address: String) -> String {
         address.split(separator: "@").last.map(String.init) ?? "pnyx.localdomain"
     }
-}
-
-func wallSeconds() -> Double {
-    var now = timespec()
-    clock_gettime(CLOCK_REALTIME, &now)
-    return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
 }

@@ -5,12 +5,6 @@ import PnyxCore
 import ServiceLifecycle
 import Synchronization
 
-/// An alert and how its delivery went, as the dashboard and the API show it.
-public struct AlertRecord: Sendable, Equatable {
-    public var alert: Alert
-    public var deliveries: [DeliveryResult]
-}
-
 /// Watches what the node records (events as they are written, refusal counts as they are tallied), raises alerts
 /// through ``AlertEngine`` and delivers them. Nothing here is on the data path: it is fed by the event writer and
 /// the tally recorder, through a bounded stream that drops (and counts) input if delivery ever falls behind.
@@ -60,7 +54,7 @@ public final class AlertService: Service, Sendable {
     /// Sends a test alert to every destination now and returns how it went (the dashboard's "send a test" button).
     public func sendTest(requestedBy who: String) async -> AlertRecord {
         let alert = Alert(
-            timeMillis: Int64(wallSeconds() * 1000), kind: .test, severity: .info, site: "",
+            timeMillis: wallMillis(), kind: .test, severity: .info, site: "",
             title: "Test alert from Pnyx",
             detail: "\(who) asked Pnyx to send this test. If you can read it, alerts reach this destination.", node: nodeName)
         return await handle(alert)

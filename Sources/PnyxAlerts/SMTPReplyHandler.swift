@@ -1,3 +1,4 @@
+import PnyxCore
 import NIOCore
 
 /// One SMTP reply: its code and the text of each line (`250-first`, …, `250 last`).

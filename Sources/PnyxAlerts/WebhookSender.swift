@@ -1,3 +1,4 @@
+import PnyxCore
 import AsyncHTTPClient
 import Foundation
 import NIOCore

@@ -1,3 +1,4 @@
+import PnyxCore
 import GRDB
 
 /// A token for automation, as listed (never the secret).

@@ -1,3 +1,4 @@
+import PnyxCore
 import GRDB
 import NIOPosix
 

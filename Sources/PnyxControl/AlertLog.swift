@@ -1,52 +1,13 @@
 import GRDB
-
-/// An alert as kept for the dashboard: what was raised and whether each destination got it.
-public struct StoredAlert: Sendable, Equatable {
-    public struct Delivery: Sendable, Equatable {
-        public var destination: String
-        public var delivered: Bool
-        public var attempts: Int
-        public var error: String?
-        public init(destination: String, delivered: Bool, attempts: Int, error: String?) {
-            self.destination = destination
-            self.delivered = delivered
-            self.attempts = attempts
-            self.error = error
-        }
-    }
-
-    public var id: String
-    public var timeMillis: Int64
-    public var kind: String
-    public var severity: String
-    public var site: String
-    public var title: String
-    public var detail: String
-    public var suppressed: Int
-    public var deliveries: [Delivery]
-
-    public init(
-        id: String, timeMillis: Int64, kind: String, severity: String, site: String, title: String, detail: String,
-        suppressed: Int, deliveries: [Delivery]
-    ) {
-        self.id = id
-        self.timeMillis = timeMillis
-        self.kind = kind
-        self.severity = severity
-        self.site = site
-        self.title = title
-        self.detail = detail
-        self.suppressed = suppressed
-        self.deliveries = deliveries
-    }
-}
+import PnyxCore
 
 /// The alerts raised on this node, newest first; the last 5,000 are kept.
 public struct AlertLog: Sendable {
     let database: ControlDatabase
     public static let kept = 5_000
 
-    public func add(_ alert: StoredAlert) async throws {
+    public func add(_ record: AlertRecord) async throws {
+        let alert = record.alert
         try await database.pool.write { db in
             try db.execute(
                 sql: """
@@ -54,8 +15,8 @@ public struct AlertLog: Sendable {
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
-                    alert.id, alert.timeMillis, alert.kind, alert.severity, alert.site, alert.title, alert.detail,
-                    alert.suppressed, Self.encode(alert.deliveries),
+                    alert.id, alert.timeMillis, alert.kind.rawValue, alert.severity.name, alert.site, alert.title, alert.detail,
+                    alert.suppressed, Self.encode(record.deliveries),
                 ])
             try db.execute(
                 sql: "DELETE FROM alerts WHERE id NOT IN (SELECT id FROM alerts ORDER BY time_ms DESC LIMIT ?)",
@@ -64,7 +25,7 @@ public struct AlertLog: Sendable {
     }
 
     /// The newest alerts, for the given sites (an alert for the whole node, site "", is shown to everyone).
-    public func recent(limit: Int, sites: [String]?) async throws -> [StoredAlert] {
+    public func recent(limit: Int, sites: [String]?) async throws -> [AlertRecord] {
         try await database.pool.read { db in
             var sql = "SELECT * FROM alerts"
             var arguments: [any DatabaseValueConvertible] = []
@@ -75,26 +36,27 @@ public struct AlertLog: Sendable {
             sql += " ORDER BY time_ms DESC LIMIT ?"
             arguments.append(limit)
             return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map { row in
-                StoredAlert(
-                    id: row["id"], timeMillis: row["time_ms"], kind: row["kind"], severity: row["severity"], site: row["site"],
-                    title: row["title"], detail: row["detail"], suppressed: row["suppressed"],
-                    deliveries: Self.decode(row["deliveries"]))
+                let alert = Alert(
+                    id: row["id"], timeMillis: row["time_ms"], kind: AlertKind(rawValue: row["kind"]) ?? .test,
+                    severity: AlertSeverity(name: row["severity"]) ?? .info, site: row["site"], title: row["title"],
+                    detail: row["detail"], suppressed: row["suppressed"])
+                return AlertRecord(alert: alert, deliveries: Self.decode(row["deliveries"]))
             }
         }
     }
 
     /// One line per destination: `delivered<TAB>attempts<TAB>destination<TAB>error`.
-    static func encode(_ deliveries: [StoredAlert.Delivery]) -> String {
+    static func encode(_ deliveries: [DeliveryResult]) -> String {
         deliveries.map { d in
             [d.delivered ? "1" : "0", "\(d.attempts)", clean(d.destination), clean(d.error ?? "")].joined(separator: "\t")
         }.joined(separator: "\n")
     }
 
-    static func decode(_ text: String) -> [StoredAlert.Delivery] {
+    static func decode(_ text: String) -> [DeliveryResult] {
         text.split(separator: "\n").compactMap { line in
             let f = line.split(separator: "\t", maxSplits: 3, omittingEmptySubsequences: false).map(String.init)
             guard f.count == 4 else { return nil }
-            return StoredAlert.Delivery(destination: f[2], delivered: f[0] == "1", attempts: Int(f[1]) ?? 0, error: f[3].isEmpty ? nil : f[3])
+            return DeliveryResult(destination: f[2], delivered: f[0] == "1", attempts: Int(f[1]) ?? 0, error: f[3].isEmpty ? nil : f[3])
         }
     }
 

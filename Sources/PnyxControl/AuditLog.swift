@@ -1,3 +1,4 @@
+import PnyxCore
 import Crypto
 import GRDB
 

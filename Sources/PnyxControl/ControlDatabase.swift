@@ -1,3 +1,4 @@
+import PnyxCore
 import GRDB
 
 /// The control plane's SQLite database (`<data_dir>/control.sqlite`, WAL): staff accounts, sessions, API tokens,
@@ -107,13 +108,6 @@ public final class ControlDatabase: Sendable {
         }
         return migrator
     }
-}
-
-/// Milliseconds since the Unix epoch, from the wall clock.
-public func wallMillis() -> Int64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_REALTIME, &ts)
-    return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
 }
 
 #if canImport(Glibc)

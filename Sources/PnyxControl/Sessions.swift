@@ -1,3 +1,4 @@
+import PnyxCore
 import GRDB
 
 /// Dashboard sessions: a random id in a `Secure; HttpOnly; SameSite=Strict` cookie, kept hashed at rest, with an

@@ -1,3 +1,4 @@
+import PnyxCore
 import GRDB
 
 /// The one-time link `pnyx serve` prints while no staff account exists: whoever opens it first (on the admin

@@ -1,3 +1,4 @@
+import PnyxCore
 import Foundation
 import Hummingbird
 import NIOCore

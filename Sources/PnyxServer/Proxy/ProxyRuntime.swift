@@ -34,11 +34,7 @@ public final class ProxyRuntime: Sendable {
     static let unmatchedRoute = SiteRoute(site: unmatchedSite, origins: [])
 
     @inline(__always)
-    public static func wallMillis() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
-    }
+    public static func wallMillis() -> Int64 { PnyxCore.wallMillis() }
 }
 
 /// Facts about the client connection a ``ProxyHandler`` serves, with the strings derived from them computed once

@@ -1,3 +1,4 @@
+import PnyxCore
 import ArgumentParser
 import Foundation
 import PnyxConfig

@@ -32,8 +32,8 @@ struct EdgeBackend: AdminBackend {
 
     func alertDestinations() -> [String] { snapshots.snapshot.configuration.alerts.destinations.map(\.label) }
 
-    func sendTestAlert(requestedBy who: String) async -> StoredAlert {
-        await StoredAlert(alerts.sendTest(requestedBy: who))
+    func sendTestAlert(requestedBy who: String) async -> AlertRecord {
+        await alerts.sendTest(requestedBy: who)
     }
 
     func applySettings() async -> ReloadResult { await coordinator.applySettings() }

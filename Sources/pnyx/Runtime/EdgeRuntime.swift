@@ -88,7 +88,7 @@ struct EdgeRuntime {
             settings: { [snapshots] in snapshots.snapshot.configuration.alerts }, group: group, logger: logger,
             record: { [control, logger] record in
                 do {
-                    try await control.alerts.add(StoredAlert(record))
+                    try await control.alerts.add(record)
                 } catch {
                     logger.warning("cannot record an alert", metadata: ["error": "\(error)"])
                 }

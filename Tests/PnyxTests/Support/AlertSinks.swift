@@ -37,15 +37,7 @@ struct WebhookSink: Sendable {
             recorder.deliveries.withLock { $0.append(Delivery(headers: headers, body: Data(buffer: body))) }
             return Response(status: .noContent)
         }
-        let ports = AsyncStream<Int>.makeStream()
-        var logger = Logger(label: "webhook-sink")
-        logger.logLevel = .error
-        let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in ports.continuation.yield(channel.localAddress?.port ?? 0) }, logger: logger)
-        let task = Task { try await app.runService() }
-        var iterator = ports.stream.makeAsyncIterator()
-        guard let port = await iterator.next() else { throw TestFailure("webhook sink did not start") }
+        let (port, task) = try await serveOnLoopback(router, label: "webhook sink")
         return WebhookSink(port: port, recorder: recorder, task: task)
     }
 }

@@ -74,15 +74,7 @@ final class CacheOrigin: Sendable {
             let b = shared.behavior.withLock { $0 }
             return Response(status: .init(code: b.status), body: .init(byteBuffer: ByteBuffer(string: "ok\n")))
         }
-        let ports = AsyncStream<Int>.makeStream()
-        var logger = Logger(label: "cache-origin")
-        logger.logLevel = .critical
-        let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)),
-            onServerRunning: { channel in ports.continuation.yield(channel.localAddress?.port ?? 0) }, logger: logger)
-        let task = Task { try await app.runService() }
-        var iterator = ports.stream.makeAsyncIterator()
-        guard let bound = await iterator.next() else { throw TestFailure("origin did not start") }
+        let (bound, task) = try await serveOnLoopback(router, label: "cache-origin", port: port, logLevel: .critical)
         return CacheOrigin(port: bound, shared: shared, task: task)
     }
 

@@ -79,17 +79,27 @@ final class TestOrigin: Sendable {
                 ],
                 body: .init(byteBuffer: ByteBuffer(string: "hop\n")))
         }
-        let ports = AsyncStream<Int>.makeStream()
-        var logger = Logger(label: "test-origin")
-        logger.logLevel = .error
-        let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in ports.continuation.yield(channel.localAddress?.port ?? 0) }, logger: logger)
-        let task = Task { try await app.runService() }
-        var iterator = ports.stream.makeAsyncIterator()
-        guard let port = await iterator.next() else { throw TestFailure("origin did not start") }
+        let (port, task) = try await serveOnLoopback(router, label: "test-origin")
         return TestOrigin(port: port, recorder: recorder, task: task)
     }
+}
+
+/// Runs a Hummingbird router on a loopback port (a free one by default); returns the port and the task to cancel
+/// to stop it.
+func serveOnLoopback<Router: HTTPResponderBuilder>(
+    _ router: Router, label: String, port: Int = 0, logLevel: Logger.Level = .error
+) async throws -> (port: Int, task: Task<Void, any Error>)
+where Router.Responder.Context: InitializableFromSource<ApplicationRequestContextSource> {
+    let ports = AsyncStream<Int>.makeStream()
+    var logger = Logger(label: label)
+    logger.logLevel = logLevel
+    let app = Application(
+        router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)),
+        onServerRunning: { channel in ports.continuation.yield(channel.localAddress?.port ?? 0) }, logger: logger)
+    let task = Task { try await app.runService() }
+    var iterator = ports.stream.makeAsyncIterator()
+    guard let port = await iterator.next() else { throw TestFailure("\(label) did not start") }
+    return (port, task)
 }
 
 final class Recorder: Sendable {
