@@ -6,8 +6,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --tests
 swift build --build-tests
+# A throwaway PostgreSQL server on loopback for the fleet tests (stopped when the tests end).
+eval "$(scripts/test-postgres.sh start)"
+trap 'scripts/test-postgres.sh stop' EXIT
 if [ $# -gt 0 ]; then
-  exec swift test --skip-build "$@"
+  swift test --skip-build "$@"
+  exit
 fi
 # The second group also holds the control-plane suites that start mail servers, hash passwords (scrypt, 32 MiB
 # each) and load CRS at once: run beside the first group's timing-sensitive tests, they starve them of CPU.

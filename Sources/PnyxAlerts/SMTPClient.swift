@@ -111,10 +111,5 @@ struct SMTPClient: Sendable {
         host.contains(":") || host.allSatisfy({ $0.isNumber || $0 == "." }) ? nil : host
     }
 
-    static func localName() -> String {
-        var buffer = [CChar](repeating: 0, count: 256)
-        guard gethostname(&buffer, buffer.count) == 0 else { return "pnyx.localdomain" }
-        let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        return name.isEmpty ? "pnyx.localdomain" : name
-    }
+    static func localName() -> String { hostName() }
 }

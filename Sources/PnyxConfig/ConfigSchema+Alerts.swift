@@ -189,7 +189,7 @@ extension ConfigSchema {
     }
 
     /// The first line of a file holding a secret (a webhook key, a mail password).
-    private func secret(fromFile file: String, node: Node?, key: String) -> String? {
+    func secret(fromFile file: String, node: Node?, key: String) -> String? {
         let resolved = resolve(file)
         guard let text = ConfigLoader.readFile(resolved) else {
             diagnostics.error("cannot read '\(resolved)'", at: node, key: key)

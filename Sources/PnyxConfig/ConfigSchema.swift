@@ -14,7 +14,7 @@ struct ConfigSchema {
 
     static let topKeys = [
         "listen", "admin", "data_dir", "trusted_proxies", "access", "default_site", "limits", "access_log", "events",
-        "sites", "workers", "bans", "geoip", "cache", "challenge", "waf", "alerts",
+        "sites", "workers", "bans", "geoip", "cache", "challenge", "waf", "alerts", "fleet",
     ]
     static let listenKeys = ["http", "https"]
     static let adminKeys = ["listen"]
@@ -156,6 +156,12 @@ struct ConfigSchema {
 
         if let map = top.map("alerts") {
             config.alerts = alerts(map, siteNames: Set(config.sites.map(\.name.rawValue)))
+        }
+
+        if let map = top.map("fleet") {
+            config.fleet = fleet(map)
+            // One name per node: alerts say where they came from with the fleet's node name unless told otherwise.
+            if config.alerts.node == nil { config.alerts.node = config.fleet?.node }
         }
 
         if config.access.hasCountryRules && !top.has("geoip") {

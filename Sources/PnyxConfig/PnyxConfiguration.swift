@@ -26,6 +26,8 @@ public struct PnyxConfiguration: Sendable, Equatable {
     public var waf = WAFPolicy()
     /// What is sent to staff on its own (spikes, origin down, integrity, posture) and where.
     public var alerts = AlertSettings()
+    /// Several nodes sharing one PostgreSQL database; nil: this node alone, on SQLite in the data directory.
+    public var fleet: FleetSettings?
     /// A site that answers requests for unknown hosts (otherwise 421).
     public var defaultSite: SiteName?
     public var limits: GlobalLimits

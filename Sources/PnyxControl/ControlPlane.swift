@@ -4,24 +4,31 @@ public struct ControlPlane: Sendable {
     public let accounts: Accounts
     public let sessions: Sessions
     public let tokens: APITokens
-    public let settings: SiteSettings
+    /// The night-of settings: in the control database, or (in a fleet) in the shared one.
+    public let settings: any SiteSettingsStore
     public let audit: AuditLog
     public let alerts: AlertLog
     public let setup: SetupLinks
 
-    public init(database: ControlDatabase, hasher: PasswordHasher = .standard, sessions: Sessions? = nil) {
+    public init(
+        database: ControlDatabase, hasher: PasswordHasher = .standard, sessions: Sessions? = nil, settings: (any SiteSettingsStore)? = nil
+    ) {
         self.database = database
         self.accounts = Accounts(database: database, hasher: hasher)
         self.sessions = sessions ?? Sessions(database: database)
         self.tokens = APITokens(database: database)
-        self.settings = SiteSettings(database: database)
+        self.settings = settings ?? SiteSettings(database: database)
         self.audit = AuditLog(database: database)
         self.alerts = AlertLog(database: database)
         self.setup = SetupLinks(database: database, accounts: accounts)
     }
 
     /// Opens `<data_dir>/control.sqlite`.
-    public static func open(dataDirectory: String, hasher: PasswordHasher = .standard) throws -> ControlPlane {
-        ControlPlane(database: try ControlDatabase(path: ControlDatabase.path(dataDirectory: dataDirectory)), hasher: hasher)
+    /// `settings`: where the night-of settings live when not in this database (a fleet's shared database).
+    public static func open(
+        dataDirectory: String, hasher: PasswordHasher = .standard, settings: (any SiteSettingsStore)? = nil
+    ) throws -> ControlPlane {
+        ControlPlane(
+            database: try ControlDatabase(path: ControlDatabase.path(dataDirectory: dataDirectory)), hasher: hasher, settings: settings)
     }
 }

@@ -37,7 +37,20 @@ public struct SiteOverrides: Sendable, Equatable {
     public func value(site: String, _ key: Key) -> String? { values[site]?[key.rawValue] }
 }
 
-public struct SiteSettings: Sendable {
+/// Where the night-of settings are kept: this node's control database, or the fleet's shared one.
+public protocol SiteSettingsStore: Sendable {
+    /// Every stored setting of every site.
+    func overrides() async throws -> SiteOverrides
+    /// Sets (or, with nil, clears) a site's setting, recording the change in the audit log. Returns whether it
+    /// changed anything.
+    @discardableResult
+    func set(site: String, _ key: SiteOverrides.Key, to value: String?, by actor: Actor) async throws -> Bool
+    /// Where the settings live, for the dashboard (`this node`, `the fleet database`).
+    var scope: String { get }
+}
+
+public struct SiteSettings: SiteSettingsStore {
+    public var scope: String { "this node's database (they apply to this node)" }
     let database: ControlDatabase
     let audit: AuditLog
 

@@ -174,7 +174,7 @@ struct ControlPlaneTests {
         #expect(try await !control.settings.set(site: "adams", .underAttack, to: "true", by: cliActor))
         await #expect(throws: AccountError.self) { try await control.settings.set(site: "adams", .wafMode, to: "off", by: cliActor) }
         let reopened = try ControlPlane.open(dataDirectory: dir, hasher: testHasher)
-        #expect(try reopened.settings.overridesNow().value(site: "adams", .underAttack) == "true")
+        #expect(try await reopened.settings.overrides().value(site: "adams", .underAttack) == "true")
         let entry = try await reopened.audit.entries(limit: 1)[0]
         #expect(entry.action == "site.under_attack" && entry.before == "(config)" && entry.after == "under_attack=true")
         #expect(entry.actor == "tester" && entry.target == "site:adams")

@@ -42,6 +42,7 @@ enum DashboardPages {
             body += "<p>Under-attack mode is <strong class=\"\(site.underAttack ? "bad" : "good")\" id=\"under-attack-state\">\(site.underAttack ? "ON" : "off")</strong>"
             body += " <span class=\"muted\">(from the \(site.underAttackSource == "dashboard" ? "dashboard" : "configuration file"))</span>. "
             body += "When on, browsers solve a short proof-of-work once before reaching non-critical pages; critical paths are never challenged.</p>"
+            body += "<p class=\"muted\" id=\"settings-scope\">Changes made here are kept in \(h(control.settings.scope)).</p>"
             if canOperate {
                 body += """
                     <form method="post" action="/sites/\(h(name))/under-attack" class="inline">

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Logging
 import Foundation
 import PnyxAdmin
 import PnyxConfig
@@ -51,18 +52,22 @@ struct ReportCommand: AsyncParsableCommand {
             printError(error.message)
             throw ExitCode(1)
         }
-        let store = try SQLiteEventStore(path: "\(configuration.dataDirectory)/pnyx.sqlite")
-        let sites = site.map { [$0] }
-        let traffic = try await store.dailyTraffic(sites: sites, fromMillis: range.0, toMillis: range.1)
-        let counts = try await store.dailyCounts(sites: sites, fromMillis: range.0, toMillis: range.1)
-        var incidents: [StoredEvent] = []
-        for filter in ["escalation", "health", "integrity"] {
-            incidents += try await store.query(EventQuery(sites: sites, filter: filter, fromMillis: range.0, toMillis: range.1, limit: 200))
-                .filter { Report.isIncident($0.event) }
+        var logger = Logger(label: "pnyx.report")
+        logger.logLevel = .warning
+        let report = try await NodeStores.withEventStore(configuration: configuration, logger: logger) { store in
+            let sites = site.map { [$0] }
+            let traffic = try await store.dailyTraffic(sites: sites, fromMillis: range.0, toMillis: range.1)
+            let counts = try await store.dailyCounts(sites: sites, fromMillis: range.0, toMillis: range.1)
+            var incidents: [StoredEvent] = []
+            for filter in ["escalation", "health", "integrity"] {
+                incidents += try await store.query(EventQuery(sites: sites, filter: filter, fromMillis: range.0, toMillis: range.1, limit: 200))
+                    .filter { Report.isIncident($0.event) }
+            }
+            let report = Report(
+                title: "Pnyx report: \(site ?? "all sites")", sites: sites ?? [], fromMillis: range.0, toMillis: range.1, traffic: traffic,
+                counts: counts, incidents: incidents)
+            return report
         }
-        let report = Report(
-            title: "Pnyx report: \(site ?? "all sites")", sites: sites ?? [], fromMillis: range.0, toMillis: range.1, traffic: traffic,
-            counts: counts, incidents: incidents)
         print(format == "csv" ? report.csv : report.text, terminator: "")
     }
 }

@@ -33,18 +33,21 @@ struct EdgeRuntime {
         let dataDirectory = configuration.dataDirectory
         try Filesystem.makeDirectory(dataDirectory)
 
-        let store: any EventStore
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.workers ?? System.coreCount)
+        let stores: NodeStores
         do {
-            store = try SQLiteEventStore(path: "\(dataDirectory)/pnyx.sqlite")
+            stores = try await NodeStores.open(configuration: configuration, group: group, logger: logger)
         } catch {
-            logger.error(
-                "cannot open the event database; serving without recording events",
-                metadata: ["error": "\(error)", "pnyx.data_dir": "\(dataDirectory)"])
-            store = UnavailableEventStore(reason: "\(error)")
+            logger.critical("cannot start: \(error)")
+            try await group.shutdownGracefully()
+            throw error
         }
+        // The fleet database's connection pool outlives the service group: the event queue flushes into it last.
+        let fleetPool = stores.fleetPool
+        let store = stores.events
+        let control = stores.control
         let events = EventQueue(store: store, capacity: configuration.events.queueCapacity, logger: logger)
 
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.workers ?? System.coreCount)
         let accessLog = try AccessLogSink.make(configuration.accessLog, group: group)
         let traffic = TrafficState()
         let cache = EdgeCache(
@@ -63,17 +66,16 @@ struct EdgeRuntime {
                 configuration: configuration, sites: sites, accessLog: accessLog, traffic: traffic, cache: cache,
                 challenge: challenge, integrity: integrity, waf: waf, tally: tally, statusBoard: statusBoard)
         }
-        let control: ControlPlane
         let overrides = OverridesInEffect()
         let replicas: [ProxySnapshot]
         do {
-            control = try ControlPlane.open(dataDirectory: dataDirectory)
-            overrides.set(try control.settings.overridesNow())
+            overrides.set(stores.overrides)
             // One snapshot per event loop (see SnapshotStore).
             replicas = try builder.build(
                 overrides.current.apply(to: configuration), generation: 1, replicas: Array(group.makeIterator()).count)
         } catch {
             logger.critical("cannot start: \(error)")
+            fleetPool?.cancel()
             try await group.shutdownGracefully()
             throw error
         }
@@ -107,6 +109,12 @@ struct EdgeRuntime {
             TallyRecorder(tally: tally, store: store, logger: logger, alerts: alerts),
             HealthCheckService(checker: HealthChecker(runtime: runtime, group: group, events: events), logger: logger),
         ]
+        if let fleet = stores.fleet, let settings = configuration.fleet {
+            services.append(
+                FleetService(
+                    database: fleet, settings: control.settings, coordinator: coordinator, overrides: overrides,
+                    cache: FleetSettingsCache(dataDirectory: dataDirectory), poll: settings.poll, logger: logger))
+        }
         if let accessLog { services.append(accessLog) }
         services += servicesBeforeProxy
         services.append(proxy)
@@ -149,12 +157,15 @@ struct EdgeRuntime {
             try await serviceGroup.run()
         } catch {
             logger.error("pnyx stopped with an error: \(error)")
+            fleetPool?.cancel()
             await cache.stop()
             try? await group.shutdownGracefully()
             throw error
         }
         await cache.stop()  // queued disk writes land first
         integrity.flush()
+        fleetPool?.cancel()
+        await fleetPool?.value
         try await group.shutdownGracefully()
         logger.info("pnyx stopped")
     }

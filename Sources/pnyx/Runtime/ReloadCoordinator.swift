@@ -14,13 +14,13 @@ actor ReloadCoordinator {
     let snapshots: SnapshotStore
     let logger: Logger
     /// Settings changed from the dashboard or API, applied on top of the YAML at every build.
-    let settings: SiteSettings?
+    let settings: (any SiteSettingsStore)?
     let overrides: OverridesInEffect
     /// The configuration as the file said it (before stored settings), from the last successful load.
     private var base: PnyxConfiguration
 
     init(
-        configPath: String?, base: PnyxConfiguration, builder: SnapshotBuilder, snapshots: SnapshotStore, settings: SiteSettings?,
+        configPath: String?, base: PnyxConfiguration, builder: SnapshotBuilder, snapshots: SnapshotStore, settings: (any SiteSettingsStore)?,
         overrides: OverridesInEffect, logger: Logger
     ) {
         self.configPath = configPath
