@@ -32,8 +32,9 @@ enum AdminAPI {
             let days = try await backend.dailyCounts(sites: sites, fromMillis: from, toMillis: to)
             let clients = try await backend.top(.client, sites: sites, fromMillis: from, toMillis: to, limit: 10)
             let rules = try await backend.top(.rule, sites: sites, fromMillis: from, toMillis: to, limit: 10)
+            let countries = try await backend.topCountries(sites: sites, fromMillis: from, toMillis: to, limit: 10)
             return try AdminResponses.json(
-                StatsDTO(from: iso(from), to: iso(to), days: days, topClients: clients, topRules: rules,
+                StatsDTO(from: iso(from), to: iso(to), days: days, topClients: clients, topRules: rules, topCountries: countries,
                     sites: backend.siteSummaries().filter { sites?.contains($0.name) ?? true }))
         }
         h["sites"] = { call in try AdminResponses.json(backend.siteSummaries().filter { call.principal.canSee(site: $0.name) }) }
@@ -233,6 +234,8 @@ struct StatsDTO: Codable {
     var days: [EventCount]
     var topClients: [RankedValue]
     var topRules: [RankedValue]
+    /// nil (absent) when no country database is configured.
+    var topCountries: [RankedValue]?
     var sites: [AdminSite]
 }
 

@@ -40,6 +40,13 @@ public protocol AdminBackend: IntegrityAdmin {
     func sendTestAlert(requestedBy: String) async -> AlertRecord
     /// The most frequent clients, rules or paths among refusals.
     func top(_ column: RankedColumn, sites: [String]?, fromMillis: Int64, toMillis: Int64, limit: Int) async throws -> [RankedValue]
+    /// The countries (ISO codes, `unknown` for addresses the database does not place) refusals came from, most
+    /// first; nil when no country database is configured.
+    func topCountries(sites: [String]?, fromMillis: Int64, toMillis: Int64, limit: Int) async throws -> [RankedValue]?
+}
+
+extension AdminBackend {
+    public func topCountries(sites: [String]?, fromMillis: Int64, toMillis: Int64, limit: Int) async throws -> [RankedValue]? { nil }
 }
 
 /// A site as the dashboard and `GET /api/v1/sites` show it.

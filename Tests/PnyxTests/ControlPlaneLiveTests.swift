@@ -64,6 +64,14 @@ struct ControlPlaneLiveTests {
 
     static func now() -> Int64 { Int64(Date().timeIntervalSince1970) }
 
+    /// Creates a state administrator `name` and signs in as them; returns the session cookie (`pnyx_session=…`).
+    static func signIn(_ pnyx: PnyxProcess, _ name: String, password: String = "a long enough password 1") async throws -> String {
+        let totp = try await createUser(pnyx, name, role: "state_admin", password: password)
+        let response = try await login(pnyx, name, password, code: totp.code(at: now()))
+        #expect(response.status == 303)
+        return String(try #require(response.header("set-cookie")).split(separator: ";")[0])
+    }
+
     @Test("sign-in with password and TOTP sets a Secure, HttpOnly, SameSite=Strict session; changes need the CSRF token and take effect on the proxy and after a restart")
     func signInCSRFAndSettings() async throws {
         let origin = try await TestOrigin.start()

@@ -17,13 +17,21 @@ enum DashboardPages {
             let from = to - 14 * 86_400_000
             let counts = try await backend.dailyCounts(sites: scope, fromMillis: from, toMillis: to)
             let clients = try await backend.top(.client, sites: scope, fromMillis: to - 7 * 86_400_000, toMillis: to, limit: 8)
+            let countries = try await backend.topCountries(sites: scope, fromMillis: to - 7 * 86_400_000, toMillis: to, limit: 8)
             var body = "<h1>Overview</h1>"
             body += blockedSection(counts: counts, from: from, to: to, title: "Blocked requests per day, all your sites (14 days)")
             body += "<section class=\"grid\">"
             for site in sites { body += siteCard(site, counts: counts.filter { $0.site == site.name }) }
             body += "</section>"
             body += "<section class=\"columns\"><div><h2>Attack kinds (14 days)</h2>" + kindsTable(counts) + "</div>"
-            body += "<div><h2>Top sources (7 days)</h2>" + rankedTable(clients, heading: "Client address") + "</div></section>"
+            body += "<div><h2>Top sources (7 days)</h2>" + rankedTable(clients, heading: "Client address") + "</div>"
+            body += "<div id=\"top-countries\"><h2>Top countries (7 days)</h2>"
+            if let countries {
+                body += rankedTable(countries, heading: "Country")
+            } else {
+                body += "<p class=\"muted\">Add <code>geoip: { database: /path/to/GeoLite2-Country.mmdb }</code> to the configuration to see where refused requests come from.</p>"
+            }
+            body += "</div></section>"
             return AdminResponses.html(DashboardLayout.page(title: "Overview", principal: call.principal, csrf: call.context.csrf, active: "Overview", body: body))
         }
         p["page.site"] = { call in
