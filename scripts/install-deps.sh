@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Pnyx needs to build (only those missing); with --tests, also what the tests use:
 # headless Chromium and its driver (the challenge is tested in a real browser), PostgreSQL (the fleet tests start a
-# throwaway server), Selenium, mmdb-writer and aiosmtpd (PyPI).
+# throwaway server), zbar-tools (reads the enrolment QR codes back), Selenium, mmdb-writer and aiosmtpd (PyPI).
 # Needs a Swift 6 toolchain on PATH (https://swift.org/install); everything else comes from Debian and PyPI.
 set -euo pipefail
 packages=(libsqlite3-dev libmaxminddb-dev libpcre2-dev modsecurity-crs pkg-config curl openssl ca-certificates)
-[ "${1:-}" = "--tests" ] && packages+=(chromium chromium-driver python3-pip postgresql)
+[ "${1:-}" = "--tests" ] && packages+=(chromium chromium-driver python3-pip postgresql zbar-tools)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 SUDO=""

@@ -15,6 +15,6 @@ if [ $# -gt 0 ]; then
 fi
 # The second group also holds the control-plane suites that start mail servers, hash passwords (scrypt, 32 MiB
 # each) and load CRS at once: run beside the first group's timing-sensitive tests, they starve them of CPU.
-later="ChallengeBrowserTests|IntegrityBrowserTests|DashboardBrowserTests|AlertDeliveryTests|NightSettingsLiveTests|NightPagesLiveTests|SetupLinkLiveTests|CountryStatsLiveTests|FleetLiveTests"
+later="ChallengeBrowserTests|IntegrityBrowserTests|DashboardBrowserTests|AlertDeliveryTests|NightSettingsLiveTests|NightPagesLiveTests|SetupLinkLiveTests|CountryStatsLiveTests|FleetLiveTests|FleetStoreTests|AccountLiveTests"
 swift test --skip-build --skip "$later"
 swift test --skip-build --filter "$later"

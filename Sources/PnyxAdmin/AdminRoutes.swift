@@ -77,6 +77,7 @@ public enum AdminRoutes {
         // API
         .init("status", .get, "/api/v1/status", .read),
         .init("me", .get, "/api/v1/me", .read),
+        .init("me.password", .post, "/api/v1/me/password", .read, audit: false),
         .init("reload", .post, "/api/v1/reload", .administer),
         .init("events", .get, "/api/v1/events", .read, site: .optionalQuery),
         .init("stats", .get, "/api/v1/stats", .read, site: .optionalQuery),
@@ -102,6 +103,7 @@ public enum AdminRoutes {
         .init("users.create", .post, "/api/v1/users", .administer, audit: false),
         .init("users.disable", .post, "/api/v1/users/:name/disable", .administer, audit: false),
         .init("users.enable", .post, "/api/v1/users/:name/enable", .administer, audit: false),
+        .init("users.reset", .post, "/api/v1/users/:name/reset", .administer, audit: false),
         .init("tokens", .get, "/api/v1/tokens", .administer),
         .init("tokens.create", .post, "/api/v1/tokens", .administer, audit: false),
         .init("tokens.revoke", .delete, "/api/v1/tokens/:id", .administer, audit: false),
@@ -127,6 +129,9 @@ public enum AdminRoutes {
         .init("page.alerts.test", .post, "/alerts/test", .administer, kind: .page),
         .init("page.audit", .get, "/audit", .administer, kind: .page),
         .init("page.users", .get, "/users", .administer, kind: .page),
+        .init("page.users.reset", .post, "/users/:name/reset", .administer, kind: .page, audit: false),
+        .init("page.account", .get, "/account", .read, kind: .page),
+        .init("page.account.password", .post, "/account/password", .read, kind: .page, audit: false),
     ]
 
     /// Checks who is asking against the route's permission and site, reads the body, enforces CSRF for session

@@ -32,6 +32,7 @@ public enum AdminServer {
             .merging(ReportPages.handlers(backend: backend)) { a, _ in a }
             .merging(AlertHandlers.handlers(backend: backend, control: control)) { a, _ in a }
             .merging(NightPages.handlers(backend: backend, control: control)) { a, _ in a }
+            .merging(AccountHandlers.handlers(control: control)) { a, _ in a }
         for spec in AdminRoutes.all {
             guard let handler = handlers[spec.name] else { preconditionFailure("no handler for admin route \(spec.name)") }
             router.on(RouterPath(spec.path), method: spec.method, use: AdminRoutes.guarded(spec, handler, control: control))

@@ -33,6 +33,7 @@ struct SetupLinkLiveTests {
         #expect(weak.status == 400 && weak.body.contains("12"))
         let created = try await post("token=\(token)&user=sam&password=\(encoded)&confirm=\(encoded)")
         #expect(created.status == 200 && created.body.contains("Account created"))
+        #expect(created.body.contains(#"<svg class="qr""#), "the enrolment QR code is on the page")
         let secret = try #require(created.body.range(of: #"<code id="totp-secret">[A-Z2-7]+</code>"#, options: .regularExpression).map {
             String(created.body[$0].dropFirst(#"<code id="totp-secret">"#.count).dropLast("</code>".count))
         })

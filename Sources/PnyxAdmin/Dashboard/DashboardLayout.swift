@@ -19,7 +19,7 @@ enum DashboardLayout {
                 "<a href=\"\(link.0)\"\(link.1 == active ? " aria-current=\"page\"" : "")>\(link.1)</a>"
             }.joined() + "</nav>"
             nav += """
-                <div class="who"><span>\(h(principal.name)) · \(h(principal.role.label))</span>
+                <div class="who"><a href="/account">\(h(principal.name))</a><span>\(h(principal.role.label))</span>
                 <form method="post" action="/logout"><input type="hidden" name="csrf" value="\(h(csrf ?? ""))">\
                 <button class="link">Sign out</button></form></div>
                 """

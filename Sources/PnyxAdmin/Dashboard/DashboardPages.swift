@@ -170,11 +170,14 @@ enum DashboardPages {
             let users = try await control.accounts.list()
             let tokens = try await control.tokens.list()
             var body = "<h1>Users</h1><p class=\"muted\">Create accounts with <code>pnyx admin create-user NAME --role ROLE --site SITE --config FILE</code> or <code>POST /api/v1/users</code>.</p>"
-            body += "<div class=\"table\"><table><thead><tr><th>Name</th><th>Role</th><th>Sites</th><th>MFA</th><th>State</th></tr></thead><tbody>"
+            body += "<div class=\"table\"><table><thead><tr><th>Name</th><th>Role</th><th>Sites</th><th>MFA</th><th>State</th><th></th></tr></thead><tbody>"
             let now = wallMillis()
+            let csrf = h(call.context.csrf ?? "")
             for u in users {
                 let state = u.disabled ? "disabled" : (u.lockedUntilMillis > now ? "locked until \(DashboardLayout.time(u.lockedUntilMillis))" : "active")
-                body += "<tr><td>\(h(u.name))</td><td>\(h(u.role.label))</td><td>\(u.sites.isEmpty ? "all" : u.sites.map(h).joined(separator: ", "))</td><td>\(u.enrolled ? "enrolled" : "not yet used")</td><td>\(h(state))</td></tr>"
+                body += "<tr><td>\(h(u.name))</td><td>\(h(u.role.label))</td><td>\(u.sites.isEmpty ? "all" : u.sites.map(h).joined(separator: ", "))</td><td>\(u.enrolled ? "enrolled" : "not yet used")</td><td>\(h(state))</td>"
+                // A forgotten password or a lost phone: a new password and authenticator secret, shown once.
+                body += "<td><form method=\"post\" action=\"/users/\(h(u.name))/reset\" class=\"inline\"><input type=\"hidden\" name=\"csrf\" value=\"\(csrf)\"><button class=\"secondary\">Reset password and authenticator</button></form></td></tr>"
             }
             body += "</tbody></table></div><h2>API tokens</h2>"
             body += "<div class=\"table\"><table><thead><tr><th>Id</th><th>Name</th><th>Role</th><th>Sites</th><th>Created by</th><th>State</th></tr></thead><tbody>"

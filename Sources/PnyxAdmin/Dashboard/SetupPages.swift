@@ -67,7 +67,8 @@ enum SetupPages {
             body: """
                 <section class="login"><h1>Account created</h1>
                 <p>Add <strong>\(h(enrollment.user))</strong> to your authenticator app (any TOTP app) now: this page is shown once.</p>
-                <p>Secret (type it in): <code id="totp-secret">\(h(enrollment.secret))</code></p>
+                <p>Scan this with the app:</p>\(QRCode.svg(enrollment.uri) ?? "")
+                <p>Or type in the secret: <code id="totp-secret">\(h(enrollment.secret))</code></p>
                 <p>Or as a link: <code>\(h(enrollment.uri))</code></p>
                 <p><a href="/login">Sign in</a> with your user name, password and the app's code.</p></section>
                 """)

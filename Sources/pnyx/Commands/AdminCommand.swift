@@ -10,7 +10,7 @@ struct AdminCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "admin",
         abstract: "Manage staff accounts, API tokens and the audit log.",
-        subcommands: [CreateUser.self, ListUsers.self, DisableUser.self, EnableUser.self, CreateToken.self, RevokeToken.self, Audit.self])
+        subcommands: [CreateUser.self, ListUsers.self, ResetUser.self, DisableUser.self, EnableUser.self, CreateToken.self, RevokeToken.self, Audit.self])
 
     struct Target: ParsableArguments {
         @Option(name: .shortAndLong, help: "The YAML configuration file (its data_dir holds the accounts).")
@@ -74,10 +74,7 @@ struct AdminCommand: AsyncParsableCommand {
                 password = (readLine(strippingNewline: true) ?? "")
                 generated = false
             } else {
-                let raw = Base32.encode(Secrets.bytes(15)).lowercased()
-                password = stride(from: 0, to: raw.count, by: 4).map { i in
-                    String(raw.dropFirst(i).prefix(4))
-                }.joined(separator: "-")
+                password = Accounts.generatedPassword()
                 generated = true
             }
             let enrollment: Enrollment
@@ -109,6 +106,31 @@ struct AdminCommand: AsyncParsableCommand {
             for user in users {
                 let state = user.disabled ? "disabled" : (user.lockedUntilMillis > now ? "locked" : (user.enrolled ? "active" : "not signed in yet"))
                 print(user.name.padding(24), user.role.rawValue.padding(14), (user.sites.isEmpty ? "all sites" : user.sites.joined(separator: ",")).padding(24), state)
+            }
+        }
+    }
+
+    struct ResetUser: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "reset-user",
+            abstract: "Reset an account's password and authenticator (forgotten password, lost phone).",
+            discussion: """
+                Prints a new generated password and a new TOTP secret once, clears a lockout and ends the account's \
+                sessions. The old password and authenticator stop working; the user enrols again at the next sign-in.
+                """)
+        @Argument var name: String
+        @OptionGroup var target: Target
+        func run() async throws {
+            let (control, _) = try target.open()
+            do {
+                let (password, enrollment) = try await control.accounts.reset(name: name, by: AdminCommand.actor)
+                print("reset '\(name)'")
+                print("password:     \(password)   (shown once; give it to \(name) in person or by phone)")
+                print("TOTP secret:  \(enrollment.secret)   (shown once; add it to an authenticator app)")
+                print("TOTP URI:     \(enrollment.uri)")
+            } catch let error as AccountError {
+                printError(error.message)
+                throw ExitCode(1)
             }
         }
     }

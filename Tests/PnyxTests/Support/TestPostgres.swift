@@ -54,9 +54,10 @@ enum TestPostgres {
             """
     }
 
-    /// A fleet database handle for `settings`, with its pool running until `body` returns.
+    /// A fleet database handle for `settings`, with its pool running until `body` returns. The deadline is longer
+    /// than a node's (5 s): a loaded 2-core CI machine runs dozens of suites beside these.
     static func withFleet<T: Sendable>(
-        _ settings: PostgresSettings, node: String, deadline: Duration = .seconds(5), _ body: (FleetDatabase) async throws -> T
+        _ settings: PostgresSettings, node: String, deadline: Duration = .seconds(30), _ body: (FleetDatabase) async throws -> T
     ) async throws -> T {
         let fleet = try FleetDatabase(
             settings: FleetSettings(node: node, postgres: settings), node: node, group: MultiThreadedEventLoopGroup.singleton,
