@@ -27,6 +27,7 @@ enum DashboardStyle {
         .card dt { color: var(--muted); }
         .card dd { margin: 0; }
         .login { max-width: 420px; margin: 2rem auto; }
+        .login code, .secret code { overflow-wrap: anywhere; }
         .stack { display: flex; flex-direction: column; gap: .4rem; max-width: 520px; margin-top: 1rem; }
         textarea { font: inherit; padding: .4rem; border: 1px solid var(--line); border-radius: 4px; }
         dl.detail { display: grid; grid-template-columns: max-content 1fr; gap: .3rem 1rem; } dl.detail dd { margin: 0; overflow-wrap: anywhere; }
