@@ -63,11 +63,6 @@ public struct SiteSettings: SiteSettingsStore {
         try await database.pool.read { db in Self.read(db) }
     }
 
-    /// For start-up (synchronous).
-    public func overridesNow() throws -> SiteOverrides {
-        try database.pool.read { db in Self.read(db) }
-    }
-
     static func read(_ db: Database) -> SiteOverrides {
         var values: [String: [String: String]] = [:]
         for row in (try? Row.fetchAll(db, sql: "SELECT site, key, value FROM site_settings")) ?? [] {

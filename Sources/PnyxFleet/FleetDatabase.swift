@@ -47,6 +47,13 @@ public final class FleetDatabase: Sendable {
     /// The pool's background work: run it for as long as the database is used (cancel to close).
     public func run() async { await client.run() }
 
+    /// Runs `body` with the pool at work, and closes the pool after it (for a command or a test).
+    public func withPool<T>(_ body: (FleetDatabase) async throws -> T) async throws -> T {
+        let pool = Task { await run() }
+        defer { pool.cancel() }
+        return try await body(self)
+    }
+
     /// Runs `body` against the pool, failing with ``FleetDatabaseError/timedOut`` after the deadline.
     func call<T: Sendable>(_ what: String, _ body: @escaping @Sendable (PostgresClient) async throws -> T) async throws -> T {
         let client = self.client

@@ -1,5 +1,4 @@
 import PnyxCore
-import PnyxDefense
 
 extension EdgeBackend {
     /// How many of the most-refused addresses are placed on the map: refusals from addresses beyond them (rare
@@ -11,7 +10,7 @@ extension EdgeBackend {
     func topCountries(sites: [String]?, fromMillis: Int64, toMillis: Int64, limit: Int) async throws -> [RankedValue]? {
         guard let path = snapshots.snapshot.configuration.geoipDatabase else { return nil }
         let clients = try await store.top(.client, sites: sites, fromMillis: fromMillis, toMillis: toMillis, limit: Self.countryLookupDepth)
-        let database = try CountryDatabase(path: path)
+        let database = try traffic.countries.open(path)  // the one the access rules use, opened once
         var counts: [String: Int] = [:]
         for client in clients {
             let country = IPAddress(client.value).flatMap { database.country(of: $0) }.map(\.description) ?? "unknown"

@@ -71,9 +71,7 @@ extension NodeStores {
         }
         let fleet = try FleetDatabase(
             settings: settings, node: settings.node ?? hostName(), group: MultiThreadedEventLoopGroup.singleton, logger: logger)
-        let pool = Task { await fleet.run() }
-        defer { pool.cancel() }
-        return try await body(PostgresEventStore(database: fleet))
+        return try await fleet.withPool { try await body(PostgresEventStore(database: $0)) }
     }
 }
 

@@ -62,8 +62,6 @@ enum TestPostgres {
         let fleet = try FleetDatabase(
             settings: FleetSettings(node: node, postgres: settings), node: node, group: MultiThreadedEventLoopGroup.singleton,
             logger: Logger(label: "test-fleet"), deadline: deadline)
-        let pool = Task { await fleet.run() }
-        defer { pool.cancel() }
-        return try await body(fleet)
+        return try await fleet.withPool(body)
     }
 }
