@@ -99,12 +99,13 @@ struct LifecycleTests {
     func headerReadTimeout() async throws {
         let origin = try await TestOrigin.start()
         let pnyx = try await PnyxProcess.start(
-            yaml: siteConfig(originPort: origin.port, extraTop: "limits: { header_read_timeout: 1s, idle_timeout: 3s }"))
+            yaml: siteConfig(originPort: origin.port, extraTop: "limits: { header_read_timeout: 1s, idle_timeout: 10s }"))
         defer { Task { await pnyx.stop(); await origin.stop() } }
         let started = ContinuousClock.now
-        let raw = try await RawHTTP.exchange(port: pnyx.httpPort, "GET / HTTP/1.1\r\nHost: vote.te", timeout: .seconds(8))
+        let raw = try await RawHTTP.exchange(port: pnyx.httpPort, "GET / HTTP/1.1\r\nHost: vote.te", timeout: .seconds(15))
         #expect(raw.hasPrefix("HTTP/1.1 408"))
-        #expect(ContinuousClock.now - started < .seconds(4))
+        // The header timeout (1 s), not the idle timeout (10 s): room for a loaded machine in between.
+        #expect(ContinuousClock.now - started < .seconds(6))
         #expect(origin.requests.isEmpty)
     }
 }
