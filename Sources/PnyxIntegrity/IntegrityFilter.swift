@@ -27,6 +27,8 @@ public struct IntegrityFilter: Filter {
         /// The script inventory (nil when `scripts: off`).
         let scripts: ScriptWatch?
         let hosts: [String]
+        /// This replica's copy of the report-only policy.
+        let policyCache = PolicyCache()
 
         init(
             site: String, policy: IntegrityPolicy, baselines: BaselineStore, signer: SiteSigner?, stats: IntegrityStats.Counters,
@@ -162,7 +164,7 @@ public struct IntegrityFilter: Filter {
         guard head.status == .ok, let entry = sites[context.site], let scripts = entry.scripts, entry.policy.scripts == .report,
             let type = head.headers.first(name: "content-type"), BaselineStore.isHTML(type)
         else { return }
-        head.headers.add(name: "content-security-policy-report-only", value: scripts.reportOnlyPolicy)
+        head.headers.add(name: "content-security-policy-report-only", value: scripts.reportOnlyPolicy(cachedIn: entry.policyCache))
     }
 }
 

@@ -23,7 +23,10 @@ final class ScanSampler: Sendable {
         hasher.combine(path)
         let index = (hasher.finalize() & Int.max) % Self.slots
         let previous = last[index].load(ordering: .relaxed)
-        let changed = versions[index].exchange(version, ordering: .relaxed) != version
+        // Read before writing: every page view of a popular path lands on the same slot from every event loop, and
+        // a write per request would make the cores take the cache line from each other.
+        let changed = versions[index].load(ordering: .relaxed) != version
+            && versions[index].exchange(version, ordering: .relaxed) != version
         guard changed || now - previous >= Self.interval else { return false }
         return last[index].compareExchange(expected: previous, desired: now, ordering: .relaxed).exchanged || changed
     }
@@ -51,6 +54,9 @@ public final class ScriptWatch: Sendable {
     static let refetchSeconds: Int64 = 600
     /// The approved scripts and the report-only policy, rebuilt when approvals change (one atomic load per page).
     private let enforcement: ManagedAtomic<EnforcementBox>
+    /// Bumped after each new `enforcement`: page views read this number (no reference counting on the shared box)
+    /// and fetch the policy again only when it moved.
+    private let enforcementGeneration = ManagedAtomic(0)
     public static let reportPath = "/.well-known/pnyx/csp-report"
 
     init(site: String, inventory: ScriptInventory, events: any EventSink, fetcher: ScriptFetcher?) {
@@ -67,9 +73,23 @@ public final class ScriptWatch: Sendable {
     /// The `Content-Security-Policy-Report-Only` value.
     public var reportOnlyPolicy: String { enforcement.load(ordering: .acquiring).reportOnly }
 
+    /// The report-only policy through `cache`: one plain atomic load per page view while approvals stay the same.
+    /// Each snapshot replica (one per event loop) keeps its own cache, so the cores never share the string.
+    func reportOnlyPolicy(cachedIn cache: PolicyCache) -> String {
+        let generation = enforcementGeneration.load(ordering: .acquiring)
+        return cache.state.withLock { state in
+            if state.generation != generation {
+                // A copy with its own storage, not the shared box's string.
+                state = (generation, String(decoding: Array(reportOnlyPolicy.utf8), as: UTF8.self))
+            }
+            return state.policy
+        }
+    }
+
     public func approve(_ ids: [String]?) -> Int {
         let n = inventory.approve(ids)
         enforcement.store(EnforcementBox(EnforcementSet(inventory.all)), ordering: .releasing)
+        enforcementGeneration.wrappingIncrement(ordering: .releasing)
         return n
     }
 
@@ -142,6 +162,11 @@ public final class ScriptWatch: Sendable {
                     action: action, method: "-", path: page, evidence: evidence, requestID: "-"))
         }
     }
+}
+
+/// A replica's copy of a site's report-only policy (see ``ScriptWatch/reportOnlyPolicy(cachedIn:)``).
+final class PolicyCache: Sendable {
+    let state = Mutex<(generation: Int, policy: String)>((-1, ""))
 }
 
 final class EnforcementBox: AtomicReference, Sendable {

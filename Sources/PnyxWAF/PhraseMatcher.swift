@@ -78,13 +78,20 @@ public final class PhraseMatcher: Sendable {
     /// The first phrase found in `subject`, if any.
     public func firstMatch(in subject: UnsafeRawBufferPointer) -> Int? {
         guard !phrases.isEmpty else { return nil }
-        var state = 0
-        for byte in subject {
-            state = Int(next[state * classCount + Int(classOf[Int(byte)])])
-            let found = output[state]
-            if found >= 0 { return Int(found) }
+        let classCount = self.classCount
+        return next.withUnsafeBufferPointer { next in
+            classOf.withUnsafeBufferPointer { classOf in
+                output.withUnsafeBufferPointer { output in
+                    var state = 0
+                    for byte in subject {
+                        state = Int(next[state &* classCount &+ Int(classOf[Int(byte)])])
+                        let found = output[state]
+                        if found >= 0 { return Int(found) }
+                    }
+                    return nil
+                }
+            }
         }
-        return nil
     }
 
     public func firstMatch(in subject: [UInt8]) -> Int? {

@@ -100,11 +100,20 @@ public final class Rule: @unchecked Sendable {
     private(set) var multiMatch = false
     private(set) var capture = false
     private(set) var transformations: [Transformation] = []
+    /// The operator's regex or phrase list when it is one (most CRS rules), read on the hot path without reference
+    /// counting: `op` keeps them alive as long as the rule.
+    private(set) var regex: Unmanaged<Regex>?
+    private(set) var phrases: Unmanaged<PhraseMatcher>?
 
     func freeze() {
         multiMatch = actions.multiMatch
         capture = actions.capture
         transformations = actions.transformations
+        switch op {
+        case .rx(let compiled): regex = .passUnretained(compiled)
+        case .pm(let matcher): phrases = .passUnretained(matcher)
+        default: break
+        }
         chain.forEach { $0.freeze() }
     }
 

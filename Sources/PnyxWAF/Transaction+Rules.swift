@@ -34,8 +34,11 @@ extension Transaction {
     /// non-disruptive actions for each value that does.
     private func match(_ rule: Rule) -> Bool {
         var found: [Entry] = []
-        for target in rule.targets {
-            forEachValue(of: target, rule: rule) { variable, slot in
+        // Through a buffer pointer: `for target in rule.targets` copies each target, retaining its selector and
+        // exclusions, for every rule of every request.
+        rule.targets.withUnsafeBufferPointer { targets in
+          for index in targets.indices {
+            forEachValue(of: targets[index], rule: rule) { variable, slot in
                 if rule.multiMatch {
                     var value = slot.raw
                     var hit = test(rule, value)
@@ -47,29 +50,32 @@ extension Transaction {
                     if hit { matched(ValueLabel(variable: variable, name: slot.name), value, rule: rule, found: &found) }
                     return
                 }
-                let value = transformed(slot, rule: rule)
-                if test(rule, value) { matched(ValueLabel(variable: variable, name: slot.name), value, rule: rule, found: &found) }
+                let index = transform(slot, rule: rule)
+                let hit = index < 0 ? slot.raw.withUnsafeBytes { test(rule, $0) } : slot.cache[index].withUnsafeBytes { test(rule, $0) }
+                if hit {
+                    matched(ValueLabel(variable: variable, name: slot.name), index < 0 ? slot.raw : slot.cache[index], rule: rule, found: &found)
+                }
             }
+          }
         }
         guard !found.isEmpty else { return false }
         matchedVars = found
         return true
     }
 
-    /// A value after the rule's transformations, from the slot's cache when the same value went through the same
-    /// list for an earlier rule.
-    private func transformed(_ slot: ValueSlot, rule: Rule) -> [UInt8] {
+    /// Makes sure the slot holds the value after the rule's transformations (computed once per list and value:
+    /// CRS applies a handful of lists to the same values over and over). Returns its index in `slot.cache`, or -1
+    /// for a rule without transformations (the raw value).
+    private func transform(_ slot: ValueSlot, rule: Rule) -> Int {
         let id = rule.transformationsID
-        if id == 0 { return slot.raw }
-        if slot.cache.isEmpty {
-            slot.cache = Array(repeating: nil, count: rules.transformationLists + 1)
-        } else if let cached = slot.cache[id] {
-            return cached
-        }
+        if id == 0 { return -1 }
+        // A value meets a handful of lists: a short linear search beats a table sized for all of them.
+        for index in slot.cacheIDs.indices where slot.cacheIDs[index] == id { return index }
         var value = slot.raw
         for transformation in rule.transformations { value = transformation.apply(value) }
-        slot.cache[id] = value
-        return value
+        slot.cacheIDs.append(id)
+        slot.cache.append(value)
+        return slot.cache.count - 1
     }
 
     private func matched(_ label: ValueLabel, _ value: [UInt8], rule: Rule, found: inout [Entry]) {
@@ -80,12 +86,24 @@ extension Transaction {
     }
 
     private func test(_ rule: Rule, _ value: [UInt8]) -> Bool {
+        value.withUnsafeBytes { test(rule, $0) }
+    }
+
+    private func test(_ rule: Rule, _ value: UnsafeRawBufferPointer) -> Bool {
         operatorRuns &+= 1
+        if !rule.capture {
+            if let regex = rule.regex {
+                return regex._withUnsafeGuaranteedRef { $0.matches(value, scratch: scratch) } != rule.negated
+            }
+            if let phrases = rule.phrases {
+                return phrases._withUnsafeGuaranteedRef { $0.firstMatch(in: value) != nil } != rule.negated
+            }
+        }
         return apply(rule.op, to: value, capture: rule.capture) != rule.negated
     }
 
     /// Runs one operator on one (transformed) value.
-    func apply(_ op: Operator, to value: [UInt8], capture: Bool) -> Bool {
+    func apply(_ op: Operator, to value: UnsafeRawBufferPointer, capture: Bool) -> Bool {
         switch op {
         case .rx(let regex):
             return regexMatch(regex, value, capture: capture)
@@ -96,20 +114,20 @@ extension Transaction {
             guard let index = matcher.firstMatch(in: value) else { return false }
             if capture { setCapture([matcher.phrases[index]]) }
             return true
-        case .streq(let macro): return macro.expand(self) == value
+        case .streq(let macro): return value.elementsEqual(macro.expand(self))
         case .contains(let macro):
             let needle = macro.expand(self)
-            return needle.isEmpty || Decoders.find(needle, in: value) != nil
-        case .containsWord(let macro): return Self.containsWord(macro.expand(self), in: value)
+            return needle.isEmpty || Decoders.find(needle, in: Array(value)) != nil
+        case .containsWord(let macro): return Self.containsWord(macro.expand(self), in: Array(value))
         case .beginsWith(let macro): return value.starts(with: macro.expand(self))
         case .endsWith(let macro):
             let suffix = macro.expand(self)
-            return suffix.count <= value.count && value.suffix(suffix.count).elementsEqual(suffix)
+            return suffix.count <= value.count && value[(value.count - suffix.count)...].elementsEqual(suffix)
         case .within(let macro):
-            return value.isEmpty || Decoders.find(value, in: macro.expand(self)) != nil
+            return value.isEmpty || Decoders.find(Array(value), in: macro.expand(self)) != nil
         case .strmatch(let macro):
             let needle = macro.expand(self)
-            return needle.isEmpty || Decoders.find(needle, in: value) != nil
+            return needle.isEmpty || Decoders.find(needle, in: Array(value)) != nil
         case .eq(let macro): return Self.number(value) == Self.number(macro.expand(self))
         case .ge(let macro): return Self.number(value) >= Self.number(macro.expand(self))
         case .gt(let macro): return Self.number(value) > Self.number(macro.expand(self))
@@ -121,26 +139,24 @@ extension Transaction {
         case .validateByteRange(let ranges):
             return value.contains { byte in !ranges.contains { $0.contains(byte) } }
         case .validateUrlEncoding:
-            return !Self.validURLEncoding(value[...])
+            return !Self.validURLEncoding(Array(value)[...])
         case .validateUtf8Encoding:
             return !Self.validUTF8(value)
         case .detectSQLi:
-            guard let fingerprint = SQLInjectionDetector.detect(value) else { return false }
+            guard let fingerprint = SQLInjectionDetector.detect(Array(value)) else { return false }
             if capture { setCapture([Array(fingerprint.utf8)]) }
             return true
         case .detectXSS:
-            return XSSDetector.detect(value)
+            return XSSDetector.detect(Array(value))
         case .unconditionalMatch: return true
         case .noMatch, .unsupported: return false
         }
     }
 
-    private func regexMatch(_ regex: Regex, _ value: [UInt8], capture: Bool) -> Bool {
-        guard capture else {
-            return value.withUnsafeBytes { regex.matches($0, scratch: scratch) }
-        }
+    private func regexMatch(_ regex: Regex, _ value: UnsafeRawBufferPointer, capture: Bool) -> Bool {
+        guard capture else { return regex.matches(value, scratch: scratch) }
         var groups: [[UInt8]] = []
-        let hit = value.withUnsafeBytes { regex.matches($0, scratch: scratch, captures: &groups) }
+        let hit = regex.matches(value, scratch: scratch, captures: &groups)
         if hit { setCapture(groups) }
         return hit
     }
@@ -157,6 +173,10 @@ extension Transaction {
     }
 
     static func number(_ bytes: [UInt8]) -> Int {
+        bytes.withUnsafeBytes { number($0) }
+    }
+
+    static func number(_ bytes: UnsafeRawBufferPointer) -> Int {
         var index = 0
         while index < bytes.count, Decoders.isSpace(bytes[index]) { index += 1 }
         var negative = false
@@ -189,6 +209,10 @@ extension Transaction {
     }
 
     static func validUTF8(_ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBytes { validUTF8($0) }
+    }
+
+    static func validUTF8(_ bytes: UnsafeRawBufferPointer) -> Bool {
         var index = 0
         while index < bytes.count {
             let byte = bytes[index]

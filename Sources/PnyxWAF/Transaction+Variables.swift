@@ -5,8 +5,9 @@ final class ValueSlot {
     let name: String?
     let key: String
     let raw: [UInt8]
-    /// Index: the rule's `transformationsID` (empty until first used).
-    var cache: [[UInt8]?] = []
+    /// The value after each transformation list used on it so far (`cacheIDs`: the lists' `transformationsID`).
+    var cache: [[UInt8]] = []
+    var cacheIDs: [Int] = []
 
     init(name: String?, key: String, raw: [UInt8]) {
         self.name = name
@@ -26,6 +27,11 @@ extension Transaction {
     /// Calls `body` with each value a rule target names (after its selector and exclusions): the variable it is
     /// reported under and its slot. A `&` target gives one value, the count.
     func forEachValue(of target: VariableTarget, rule: Rule, _ body: (VariableName, ValueSlot) -> Void) {
+        if !target.count && removedTargetsByID.isEmpty && removedTargetsByTag.isEmpty {
+            // The usual case, without copying the target's exclusions.
+            visit(target.name, selector: target.selector, exclusions: target.exclusions, body)
+            return
+        }
         let runtime = runtimeExclusions(for: rule, variable: target.name)
         let exclusions = runtime.isEmpty ? target.exclusions : target.exclusions + runtime
         if target.count {
@@ -91,7 +97,9 @@ extension Transaction {
             let list = slots(source, names: namesAsValues, entries)
             switch selector {
             case .all where exclusions.isEmpty:
-                for slot in list { body(label, slot) }
+                list.withUnsafeBufferPointer { slots in
+                    for index in slots.indices { body(label, slots[index]) }
+                }
             case .key(let key):
                 for slot in list where slot.key == key && !excluded(slot.key, slot.name ?? "") { body(label, slot) }
             default:

@@ -84,6 +84,10 @@ struct WAFBenchCommand: ParsableCommand {
     var paranoia: Int = 1
     @Option(help: "Requests of each kind.")
     var iterations: Int = 20000
+    @Option(help: "Which requests to run: get, post or both (one alone is handy under a profiler).")
+    var workload: Workload = .both
+
+    enum Workload: String, ExpressibleByArgument, CaseIterable { case get, post, both }
 
     static let headers: [(name: String, value: String)] = [
         ("Host", "vote.example.gov"),
@@ -123,7 +127,10 @@ struct WAFBenchCommand: ParsableCommand {
         postHeaders.append(("Content-Length", String(body.count)))
         let post = WAFRequest(method: "POST", target: "/register", headers: postHeaders)
         let scratch = RegexScratch()
-        for (name, request, payload) in [("GET (5 query parameters)", get, [UInt8]()), ("POST (\(body.count) B form)", post, body)] {
+        var workloads = [("GET (5 query parameters)", get, [UInt8]()), ("POST (\(body.count) B form)", post, body)]
+        if workload == .get { workloads.removeLast() }
+        if workload == .post { workloads.removeFirst() }
+        for (name, request, payload) in workloads {
             var blocked = 0
             let sample = Transaction(rules: ruleSet, request: request, scratch: scratch)
             sample.processRequestHeaders()
