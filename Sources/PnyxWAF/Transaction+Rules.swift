@@ -37,26 +37,27 @@ extension Transaction {
         // Through a buffer pointer: `for target in rule.targets` copies each target, retaining its selector and
         // exclusions, for every rule of every request.
         rule.targets.withUnsafeBufferPointer { targets in
-          for index in targets.indices {
-            forEachValue(of: targets[index], rule: rule) { variable, slot in
-                if rule.multiMatch {
-                    var value = slot.raw
-                    var hit = test(rule, value)
-                    for transformation in rule.transformations where !hit {
-                        let next = transformation.apply(value)
-                        if next != value { hit = test(rule, next) }
-                        value = next
+            for position in targets.indices {
+                forEachValue(of: targets[position], rule: rule) { variable, slot in
+                    if rule.multiMatch {
+                        var value = slot.raw
+                        var hit = test(rule, value)
+                        for transformation in rule.transformations where !hit {
+                            let next = transformation.apply(value)
+                            if next != value { hit = test(rule, next) }
+                            value = next
+                        }
+                        if hit { matched(ValueLabel(variable: variable, name: slot.name), value, rule: rule, found: &found) }
+                        return
                     }
-                    if hit { matched(ValueLabel(variable: variable, name: slot.name), value, rule: rule, found: &found) }
-                    return
-                }
-                let index = transform(slot, rule: rule)
-                let hit = index < 0 ? slot.raw.withUnsafeBytes { test(rule, $0) } : slot.cache[index].withUnsafeBytes { test(rule, $0) }
-                if hit {
-                    matched(ValueLabel(variable: variable, name: slot.name), index < 0 ? slot.raw : slot.cache[index], rule: rule, found: &found)
+                    let cached = transform(slot, rule: rule)
+                    let hit = cached < 0
+                        ? slot.raw.withUnsafeBytes { test(rule, $0) } : slot.cache[cached].withUnsafeBytes { test(rule, $0) }
+                    if hit {
+                        matched(ValueLabel(variable: variable, name: slot.name), cached < 0 ? slot.raw : slot.cache[cached], rule: rule, found: &found)
+                    }
                 }
             }
-          }
         }
         guard !found.isEmpty else { return false }
         matchedVars = found
