@@ -34,7 +34,7 @@ enum AdminAPI {
             let rules = try await backend.top(.rule, sites: sites, fromMillis: from, toMillis: to, limit: 10)
             let countries = try await backend.topCountries(sites: sites, fromMillis: from, toMillis: to, limit: 10)
             return try AdminResponses.json(
-                StatsDTO(from: iso(from), to: iso(to), days: days, topClients: clients, topRules: rules, topCountries: countries,
+                StatsDTO(from: iso8601(millis: from), to: iso8601(millis: to), days: days, topClients: clients, topRules: rules, topCountries: countries,
                     sites: backend.siteSummaries().filter { sites?.contains($0.name) ?? true }))
         }
         h["sites"] = { call in try AdminResponses.json(backend.siteSummaries().filter { call.principal.canSee(site: $0.name) }) }
@@ -218,7 +218,6 @@ enum AdminAPI {
         throw AdminInputError("'\(text)' is not a date (YYYY-MM-DD) or an ISO 8601 time")
     }
 
-    static func iso(_ millis: Int64) -> String { Date(timeIntervalSince1970: Double(millis) / 1000).formatted(.iso8601) }
 }
 
 struct MeDTO: Codable {

@@ -102,7 +102,7 @@ struct AlertDTO: Codable {
     init(_ record: AlertRecord) {
         let a = record.alert
         id = a.id
-        time = AdminAPI.iso(a.timeMillis)
+        time = iso8601(millis: a.timeMillis)
         kind = a.kind.rawValue
         severity = a.severity.name
         site = a.site

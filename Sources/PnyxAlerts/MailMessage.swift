@@ -12,7 +12,7 @@ enum MailMessage {
         lines.append("Site:     \(alert.site.isEmpty ? "(the whole node)" : alert.site)")
         lines.append("Kind:     \(alert.kind.rawValue)")
         lines.append("Severity: \(alert.severity.name)")
-        lines.append("When:     \(Alert.isoTime(alert.timeMillis)) (UTC)")
+        lines.append("When:     \(iso8601(millis: alert.timeMillis)) (UTC)")
         if !alert.node.isEmpty { lines.append("Node:     \(alert.node)") }
         if alert.suppressed > 0 {
             lines.append("")

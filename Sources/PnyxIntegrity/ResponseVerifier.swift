@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import PnyxCore
 import RawStructuredFieldValues
 
 /// Checks a signed response as `pnyx verify` does: its content digest, its HTTP Message Signature under the site's
@@ -90,7 +91,7 @@ public struct ResponseVerifier {
             let components = SignatureComponents(path: path, fields: headers)
             let base = try components.signatureBase(parameters)
             let valid = publicKey.isValidSignature(signature, for: Data(base.utf8))
-            let created = parameters.created.map { " at \(Date(timeIntervalSince1970: Double($0)).formatted(.iso8601))" } ?? ""
+            let created = parameters.created.map { " at \(iso8601(millis: Int64($0) * 1000))" } ?? ""
             checks.append(
                 Check(
                     name: "signature", passed: valid,
@@ -114,7 +115,7 @@ public struct ResponseVerifier {
             Check(
                 name: "log-entry", passed: matches,
                 detail: matches
-                    ? "entry \(entry.index) records this path and content, first signed \(Date(timeIntervalSince1970: Double(entry.time)).formatted(.iso8601))"
+                    ? "entry \(entry.index) records this path and content, first signed \(iso8601(millis: Int64(entry.time) * 1000))"
                     : "entry \(entry.index) records \(entry.path) with sha-256 \(entry.digest.prefix(12)), not this response"))
         let included = proof.verify()
         checks.append(

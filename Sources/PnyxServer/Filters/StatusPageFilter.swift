@@ -136,10 +136,9 @@ public struct StatusPageFilter: Filter {
         let updated = entry.board.resultsUpdatedMillis.load(ordering: .relaxed)
         return Report(
             site: entry.name, title: entry.policy.title ?? entry.name, status: status, detail: detail, resultsPath: entry.policy.resultsPath,
-            resultsUpdated: updated > 0 ? iso(updated) : nil, protections: protections, votes: votesLine, checkedAt: iso(now))
+            resultsUpdated: updated > 0 ? iso8601(millis: updated) : nil, protections: protections, votes: votesLine, checkedAt: iso8601(millis: now))
     }
 
-    static func iso(_ millis: Int64) -> String { Date(timeIntervalSince1970: Double(millis) / 1000).formatted(.iso8601) }
 
     static func json(_ report: Report) -> LocalResponse {
         let encoder = JSONEncoder()

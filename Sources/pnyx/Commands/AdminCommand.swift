@@ -229,7 +229,7 @@ struct AdminCommand: AsyncParsableCommand {
             func run() async throws {
                 let (control, _) = try target.open()
                 for e in try await control.audit.entries(limit: limit) {
-                    let time = Date(timeIntervalSince1970: Double(e.timeMillis) / 1000).formatted(.iso8601)
+                    let time = iso8601(millis: e.timeMillis)
                     print("\(e.seq)\t\(time)\t\(e.actor) (\(e.via), \(e.client))\t\(e.action)\t\(e.target)\t\(e.before) → \(e.after)")
                 }
             }

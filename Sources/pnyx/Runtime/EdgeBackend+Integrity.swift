@@ -24,8 +24,8 @@ extension EdgeBackend {
             baselines: store.baselines.map { Self.baselineDTO($0, policy: policy) },
             pending: store.pendingVersions.map {
                 IntegrityPending(
-                    path: $0.path, digest: $0.digest, size: $0.size, firstSeen: Self.iso8601($0.firstSeen * 1000),
-                    lastSeen: Self.iso8601($0.lastSeen * 1000), seen: $0.seen)
+                    path: $0.path, digest: $0.digest, size: $0.size, firstSeen: iso8601(millis: $0.firstSeen * 1000),
+                    lastSeen: iso8601(millis: $0.lastSeen * 1000), seen: $0.seen)
             })
     }
 
@@ -33,7 +33,7 @@ extension EdgeBackend {
         let path = baseline.path.split(separator: "?", maxSplits: 1)[0]
         return IntegrityBaseline(
             path: baseline.path, mode: policy.mode(for: path).rawValue, contentType: baseline.contentType, digest: baseline.digest,
-            size: baseline.size, approvedAt: iso8601(baseline.approvedAt * 1000), approvedBy: baseline.approvedBy)
+            size: baseline.size, approvedAt: iso8601(millis: baseline.approvedAt * 1000), approvedBy: baseline.approvedBy)
     }
 
     func pin(site: String, paths: [String], depth: Int) async throws -> [PinResult] {
@@ -96,7 +96,7 @@ extension EdgeBackend {
         return integrity.scripts(for: site).inventory.all.map {
             InventoryScript(
                 id: $0.id, kind: $0.kind.rawValue, host: $0.host, thirdParty: $0.thirdParty, contentHash: $0.contentHash,
-                firstSeen: Self.iso8601($0.firstSeen * 1000), lastSeen: Self.iso8601($0.lastSeen * 1000), pages: $0.pages,
+                firstSeen: iso8601(millis: $0.firstSeen * 1000), lastSeen: iso8601(millis: $0.lastSeen * 1000), pages: $0.pages,
                 approved: $0.approved, flagged: $0.flagged, source: $0.source)
         }
     }

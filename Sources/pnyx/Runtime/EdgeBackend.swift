@@ -106,7 +106,7 @@ struct EdgeBackend: AdminBackend {
         return traffic.bans.list(nowSeconds: now).map { ban in
             AdminBan(
                 address: ban.address.description, site: ban.site, reason: ban.reason,
-                since: Self.iso8601(ban.sinceWallMillis), until: Self.iso8601(ban.untilWallMillis),
+                since: iso8601(millis: ban.sinceWallMillis), until: iso8601(millis: ban.untilWallMillis),
                 secondsLeft: Int(ban.untilSeconds - now))
         }
     }
@@ -124,8 +124,8 @@ struct EdgeBackend: AdminBackend {
         }
         events.emit(BanSweeper.event(for: ban, rule: "ban_manual", evidence: ban.reason))
         return AdminBan(
-            address: parsed.description, site: ban.site, reason: ban.reason, since: Self.iso8601(wall),
-            until: Self.iso8601(ban.untilWallMillis), secondsLeft: seconds)
+            address: parsed.description, site: ban.site, reason: ban.reason, since: iso8601(millis: wall),
+            until: iso8601(millis: ban.untilWallMillis), secondsLeft: seconds)
     }
 
     func clearBans(address: String?) throws -> Int {
@@ -158,9 +158,6 @@ struct EdgeBackend: AdminBackend {
         }
     }
 
-    static func iso8601(_ millis: Int64) -> String {
-        Date(timeIntervalSince1970: Double(millis) / 1000).formatted(.iso8601)
-    }
 
     func cacheMetrics() -> String {
         let store = proxy.cache.store
