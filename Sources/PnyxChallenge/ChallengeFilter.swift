@@ -8,7 +8,7 @@ import PnyxCore
 /// site is under attack, escalation says so, the path is listed, or a rate-limit rule asked) lets through cleared
 /// clients and verified crawlers, gives JSON clients a 429 and other methods a 429 (or passes them), and shows
 /// browsers the page.
-public struct ChallengeFilter: Filter {
+public final class ChallengeFilter: Filter {
     public let name: FilterName = "challenge"
     public var phases: PhaseSet { [.requestHead] }
 
@@ -62,10 +62,11 @@ public struct ChallengeFilter: Filter {
         if path.hasPrefix(Self.prefix) { return endpoint(context, site: site) }
         // The common case first and cheapest: nothing asks for the challenge.
         let posture = site.posture?.posture ?? .normal
-        let policy = site.policy
-        guard context.challengeRequestedBy != nil || policy.underAttack || (policy.onEscalation && posture == .underAttack)
-            || (!policy.paths.isEmpty && policy.paths.contains(where: { $0.matches(path) }))
+        guard context.challengeRequestedBy != nil || site.policy.underAttack
+            || (site.policy.onEscalation && posture == .underAttack)
+            || (!site.policy.paths.isEmpty && site.policy.paths.contains(where: { $0.matches(path) }))
         else { return .continue }
+        let policy = site.policy
         if context.allowListed || policy.isExempt(path, site: site.configuration) { return .continue }
         let headers = context.head.headers
         let now = context.startWallMillis / 1000
@@ -122,7 +123,7 @@ public struct ChallengeFilter: Filter {
                     wantsJSON: true, requestID: context.id.description))
         }
         site.counters.add(.issued)
-        return .respond(page(context, site: site, target: context.head.uri, clientPrefix: clientPrefix, now: now, posture: posture))
+        return .respond(page(context, site: site, target: context.uri, clientPrefix: clientPrefix, now: now, posture: posture))
     }
 
     func page(
@@ -147,7 +148,7 @@ public struct ChallengeFilter: Filter {
     func endpoint(_ context: RequestContext, site: SiteEntry) -> Verdict {
         context.outcome = .challenged
         context.decidedBy = name
-        let query = QueryString.parameters(context.head.uri)
+        let query = QueryString.parameters(context.uri)
         let target = Self.safeTarget(query["r"] ?? "/")
         let clientPrefix = ClientPrefix.of(context.client.address)
         let now = context.startWallMillis / 1000

@@ -6,7 +6,7 @@ import NIOHTTP1
 /// Filters are built once per configuration snapshot and are then read-only: every phase method is called on
 /// the event loop that owns the request, must not block, and must not touch shared mutable state without
 /// atomics or per-event-loop sharding. Per-request state lives in the ``RequestContext``.
-public protocol Filter: Sendable {
+public protocol Filter: AnyObject, Sendable {
     /// Name used in events, logs and metrics.
     var name: FilterName { get }
     /// The phases this filter implements; the chain skips it in the others. Defaults to all.

@@ -68,6 +68,10 @@ public final class RequestContext {
     public let client: ClientIdentity
     /// The request head as the client sent it.
     public let head: HTTPRequestHead
+    /// The request target (`head.uri`), read once: filters ask for it and for ``path`` many times per request.
+    public let uri: String
+    /// Where the path ends in ``uri`` (at `?`, or the end).
+    @usableFromInline let pathEnd: String.Index
     /// `https` or `http`: the scheme the client used to reach Pnyx.
     public let scheme: String
     /// Host the client asked for, lower-case, without port.
@@ -113,6 +117,9 @@ public final class RequestContext {
         self.site = site
         self.client = client
         self.head = head
+        let uri = head.uri
+        self.uri = uri
+        self.pathEnd = uri.utf8.firstIndex(of: UInt8(ascii: "?")) ?? uri.endIndex
         self.scheme = scheme
         self.host = host
         self.start = start
@@ -143,11 +150,8 @@ public final class RequestContext {
     }
 
     /// Path part of the request target (before `?`).
-    public var path: Substring {
-        let uri = head.uri
-        if let q = uri.firstIndex(of: "?") { return uri[..<q] }
-        return uri[...]
-    }
+    @inlinable
+    public var path: Substring { uri[..<pathEnd] }
 }
 
 /// A site as the data path sees it: its configuration plus what was built from it once.

@@ -8,7 +8,7 @@ import PnyxCore
 ///   lists, then its country (from the country database) against their country rules. Allow wins over deny and
 ///   countries and marks the request `allowListed`, which later protections respect. A client the database
 ///   cannot place is never refused by a country rule.
-public struct AccessListFilter: Filter {
+public final class AccessListFilter: Filter {
     public let name: FilterName = "access_list"
     public var phases: PhaseSet { [.connection, .requestHead] }
 

@@ -9,7 +9,7 @@ import PnyxCore
 ///   `within`, the address is banned for `duration` and a `ban` event says why.
 ///
 /// Allow-listed clients are neither refused nor counted (allow wins over everything).
-public struct BanFilter: Filter {
+public final class BanFilter: Filter {
     public let name: FilterName = "ban"
     public var phases: PhaseSet { [.requestHead, .complete] }
 

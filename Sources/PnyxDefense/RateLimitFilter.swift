@@ -12,11 +12,12 @@ import PnyxCore
 /// once the site is over budget, only the clients that used more than 1/100 of the budget themselves in the
 /// period (and holds back each of those), so a flood from heavy clients never locks out light ones. A rule with `count: origin` counts only
 /// requests that are forwarded to the origin (in the upstream phase), and compares at the head.
-public struct RateLimitFilter: Filter {
+public final class RateLimitFilter: Filter {
     public let name: FilterName = "rate_limit"
     public var phases: PhaseSet { [.requestHead, .upstream] }
 
-    struct CompiledRule: Sendable {
+    /// A class, so that walking a site's rules copies one reference per rule, not every field.
+    final class CompiledRule: Sendable {
         let rule: RateLimitRule
         /// `pnyx_rate_limit_requests_total{site,rule,action}`: requests over this rule's budget (blocked or logged).
         let blocked: Counter
@@ -26,6 +27,22 @@ public struct RateLimitFilter: Filter {
         let periodMillis: UInt64
         let timeoutSeconds: UInt64
         let methods: [HTTPMethod]
+        /// The rule's path prefix is `/`: every path matches (no string comparison per request).
+        let anyPath: Bool
+
+        init(
+            rule: RateLimitRule, blocked: Counter, logged: Counter, seed: UInt64, periodMillis: UInt64,
+            timeoutSeconds: UInt64, methods: [HTTPMethod]
+        ) {
+            self.rule = rule
+            self.blocked = blocked
+            self.logged = logged
+            self.seed = seed
+            self.periodMillis = periodMillis
+            self.timeoutSeconds = timeoutSeconds
+            self.methods = methods
+            self.anyPath = rule.pathPrefix == "/"
+        }
     }
 
     private let sites: SiteTable<[CompiledRule]>
@@ -103,7 +120,7 @@ public struct RateLimitFilter: Filter {
     @inline(__always)
     func matches(_ compiled: CompiledRule, _ context: RequestContext) -> Bool {
         if !compiled.methods.isEmpty && !compiled.methods.contains(context.head.method) { return false }
-        return compiled.rule.pathPrefix == "/" || context.path.hasPrefix(compiled.rule.pathPrefix)
+        return compiled.anyPath || context.path.hasPrefix(compiled.rule.pathPrefix)
     }
 
     func check(_ compiled: CompiledRule, key: UInt64, nowMillis: UInt64, context: RequestContext, scale: Double = 1) -> Verdict {

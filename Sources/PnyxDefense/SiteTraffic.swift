@@ -67,7 +67,7 @@ public final class SiteTrafficRegistry: Sendable {
 }
 
 /// Counts every finished request into its site's ``SiteTraffic`` (the complete phase), for escalation.
-public struct TrafficStatsFilter: Filter {
+public final class TrafficStatsFilter: Filter {
     public let name: FilterName = "traffic_stats"
     public var phases: PhaseSet { .complete }
     private let sites: SiteTable<SiteTraffic>

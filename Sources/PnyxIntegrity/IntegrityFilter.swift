@@ -12,7 +12,7 @@ import PnyxCore
 ///
 /// On the data path it costs one atomic load and a dictionary read per origin response of a site with pins;
 /// only pinned and signed responses are gathered whole (up to `integrity.max_body`).
-public struct IntegrityFilter: Filter {
+public final class IntegrityFilter: Filter {
     public static let filterName: FilterName = "integrity"
     public var name: FilterName { Self.filterName }
     public var phases: PhaseSet { [.requestHead, .upstream, .originBody, .rewrite, .response] }
@@ -77,7 +77,7 @@ public struct IntegrityFilter: Filter {
     }
 
     public func requestHead(_ context: RequestContext) -> Verdict {
-        let uri = context.head.uri
+        let uri = context.uri
         guard uri.utf8.count >= 18, uri.hasPrefix("/.well-known/pnyx/"), let entry = sites[context.site] else { return .continue }
         context.outcome = .responded
         context.decidedBy = name
@@ -108,7 +108,7 @@ public struct IntegrityFilter: Filter {
         var pinned: PinnedPage?
         var pinnedKey = ""
         if !entry.baselines.isEmpty {
-            pinnedKey = context.head.uri
+            pinnedKey = context.uri
             pinned = entry.baselines.page(pinnedKey)
             if pinned == nil && pinnedKey.utf8.count != context.path.utf8.count {
                 pinnedKey = String(context.path)
@@ -173,7 +173,7 @@ extension IntegrityFilter.SiteEntry {
     func isWatched(_ context: RequestContext) -> Bool {
         if signer != nil && policy.isSigned(context.path) { return true }
         if baselines.isEmpty { return false }
-        return baselines.page(context.head.uri) != nil || baselines.page(String(context.path)) != nil
+        return baselines.page(context.uri) != nil || baselines.page(String(context.path)) != nil
     }
 }
 

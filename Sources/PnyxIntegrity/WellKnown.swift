@@ -22,7 +22,7 @@ enum WellKnown {
     }
 
     static func respond(_ context: RequestContext, entry: IntegrityFilter.SiteEntry, now: Int64) -> LocalResponse {
-        let uri = context.head.uri
+        let uri = context.uri
         let path = context.path
         guard let signer = entry.signer else {
             return error(.notFound, "this site publishes no signed resources")

@@ -7,7 +7,7 @@ import PnyxCore
 /// until inspected; a request without a body runs phase 2 at once). A request CRS scores at or above the site's
 /// threshold is refused with 403 and a page giving its reference, and recorded as a security event with the rule
 /// ids, the score and short, masked evidence. In `detect` mode it is recorded as an alert and let through.
-public struct WAFFilter: Filter {
+public final class WAFFilter: Filter {
     public let name: FilterName = "waf"
     public var phases: PhaseSet { [.requestHead, .inspectBody, .complete] }
     let sites: SiteTable<SiteWAF>

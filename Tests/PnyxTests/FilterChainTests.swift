@@ -11,11 +11,18 @@ struct FilterChainTests {
         func add(_ call: String) { calls.withLock { $0.append(call) } }
     }
 
-    struct Recording: Filter {
+    final class Recording: Filter {
         let name: FilterName
         let phases: PhaseSet
         let log: Log
-        var blockHead = false
+        let blockHead: Bool
+
+        init(name: FilterName, phases: PhaseSet, log: Log, blockHead: Bool = false) {
+            self.name = name
+            self.phases = phases
+            self.log = log
+            self.blockHead = blockHead
+        }
 
         func requestHead(_ context: RequestContext) -> Verdict {
             log.add("\(name).requestHead")
@@ -31,9 +38,10 @@ struct FilterChainTests {
         func complete(_ context: RequestContext) { log.add("\(name).complete") }
     }
 
-    struct DefaultPhases: Filter {
+    final class DefaultPhases: Filter {
         let name: FilterName = "default"
         let log: Log
+        init(log: Log) { self.log = log }
         func requestHead(_ context: RequestContext) -> Verdict {
             log.add("default.requestHead")
             return .continue
@@ -64,7 +72,7 @@ struct FilterChainTests {
 
     @Test("the connection phase reports which filter refused")
     func connectionPhase() {
-        struct RefuseAll: Filter {
+        final class RefuseAll: Filter {
             let name: FilterName = "deny_list"
             var phases: PhaseSet { .connection }
             func connection(_ connection: ConnectionInfo) -> Verdict {

@@ -38,7 +38,7 @@ public final class CacheStatsRegistry: Sendable {
 }
 
 /// Counts each request's cache status (complete phase).
-public struct CacheStatsFilter: Filter {
+public final class CacheStatsFilter: Filter {
     public let name: FilterName = "cache"
     public var phases: PhaseSet { .complete }
     private let sites: SiteTable<SiteCacheCounters>

@@ -47,7 +47,7 @@ final class OriginFetch: UpstreamDelegate {
         return promise.futureResult
     }
 
-    func upstreamResponseHead(_ head: ResponseHead) { self.head = head }
+    func upstreamResponseHead(_ head: consuming ResponseHead) { self.head = head }
 
     func upstreamResponseBody(_ body: ByteBuffer) {
         guard self.body.readableBytes + body.readableBytes <= maxBody else {

@@ -74,7 +74,8 @@ struct HTTP1ResponseParser {
                     return
                 }
                 // Room for the fields the response filters add, so they do not reallocate.
-                var fields = fieldBuffer.take(minimumCapacity: headLength + 256)
+                // Room for what the proxy adds (security headers, the report-only CSP, Pnyx-Cache) without growing.
+                var fields = fieldBuffer.take(minimumCapacity: headLength + 1024)
                 let (head, info) = try Self.parseHead(buffer.readSlice(length: headLength)!, into: &fields)
                 if head.status.code >= 100 && head.status.code < 200 {
                     if head.status.code == 101 { throw ParseError(reason: "protocol upgrade is not supported") }

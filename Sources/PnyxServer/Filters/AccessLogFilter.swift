@@ -1,7 +1,7 @@
 import PnyxCore
 
 /// Writes one JSON line per request in the complete phase.
-public struct AccessLogFilter: Filter {
+public final class AccessLogFilter: Filter {
     public let name: FilterName = "access_log"
     public var phases: PhaseSet { .complete }
     let sink: AccessLogSink

@@ -4,7 +4,7 @@ import PnyxCore
 
 /// Counts requests per site and status class, blocks per site and filter, origin errors, and request duration.
 /// Every label value is bounded: site names from the configuration, five status classes, filter names.
-public struct MetricsFilter: Filter {
+public final class MetricsFilter: Filter {
     public let name: FilterName = "metrics"
     public var phases: PhaseSet { .complete }
 

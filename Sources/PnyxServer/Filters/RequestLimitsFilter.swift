@@ -4,7 +4,7 @@ import PnyxCore
 
 /// Refuses request bodies larger than the site allows: at once from `Content-Length`, or as soon as a streamed
 /// (chunked) body goes past the limit. Nothing beyond the limit reaches the origin.
-public struct RequestLimitsFilter: Filter {
+public final class RequestLimitsFilter: Filter {
     public let name: FilterName = "limits"
     public var phases: PhaseSet { [.requestHead, .requestBody] }
     public init() {}

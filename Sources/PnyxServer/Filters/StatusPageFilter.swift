@@ -27,7 +27,7 @@ public final class StatusBoard: Sendable {
 /// site is up, degraded or down (origin health checks and posture), when the results were last updated from the
 /// origin, which protections are on, and, in plain words, that an attack on the website does not change votes.
 /// Placed after the rate limits and before the challenge: anyone can read it, nobody can flood it.
-public struct StatusPageFilter: Filter {
+public final class StatusPageFilter: Filter {
     public let name: FilterName = "status_page"
     public var phases: PhaseSet { [.requestHead, .upstreamResponse] }
 

@@ -46,7 +46,7 @@ public final class RequestTally: Sendable {
 }
 
 /// Counts each finished request in its site's tally.
-public struct TallyFilter: Filter {
+public final class TallyFilter: Filter {
     public let name: FilterName = "tally"
     public var phases: PhaseSet { .complete }
     private let sites: SiteTable<SiteTally>

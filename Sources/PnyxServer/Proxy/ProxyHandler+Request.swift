@@ -45,7 +45,8 @@ extension ProxyHandler {
             early(.badRequest, "Bad request", "The request has no valid Host header.")
             return
         }
-        guard head.method != .CONNECT, head.uri.hasPrefix("/") || (head.uri == "*" && head.method == .OPTIONS) else {
+        let uri = head.uri
+        guard head.method != .CONNECT, uri.utf8.first == UInt8(ascii: "/") || (uri == "*" && head.method == .OPTIONS) else {
             early(.badRequest, "Bad request", "This server only accepts origin-form request targets.")
             return
         }
@@ -60,7 +61,7 @@ extension ProxyHandler {
             early(.misdirectedRequest, "Unknown site", "This server does not serve the site you asked for.")
             return
         }
-        guard head.uri.utf8.count <= snapshot.maxURIBytes else {
+        guard uri.utf8.count <= snapshot.maxURIBytes else {
             early(.uriTooLong, "Address too long", "The requested address is longer than this site accepts.", route: route)
             return
         }
@@ -135,7 +136,7 @@ extension ProxyHandler {
             from: head.headers, client: client, peerText: facts.peerText, scheme: facts.scheme, host: host,
             requestID: id, httpVersion: head.version, forwardedElement: forwardedElement,
             hostOverride: host.isEmpty ? exchange.origin?.address.authority : nil, recycling: &forwardBuffer)
-        var upstreamHead = UpstreamRequestHead(method: head.method, uri: head.uri, headers: forwarded.headers)
+        var upstreamHead = UpstreamRequestHead(method: head.method, uri: requestContext.uri, headers: forwarded.headers)
         exchange.upstreamChunked = forwarded.chunked
         if facts.isHTTP2 && !forwarded.chunked && !upstreamHead.headers.contains(name: "content-length")
             && (head.method == .POST || head.method == .PUT || head.method == .PATCH)

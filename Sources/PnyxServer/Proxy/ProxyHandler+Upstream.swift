@@ -63,11 +63,10 @@ extension ProxyHandler {
         if !exchange.requestEnded && connection.isWritable { resumeClientReads() }
     }
 
-    func upstreamResponseHead(_ head: ResponseHead) {
+    func upstreamResponseHead(_ head: consuming ResponseHead) {
         guard let exchange, let context else { return }
         let requestContext = exchange.context
         requestContext.upstreamHeadAt = .now()
-        var head = head
         let verdict = exchange.snapshot.chain.upstreamResponse(requestContext, head: &head)
         if case .continue = verdict {
         } else {

@@ -15,7 +15,7 @@ enum UpstreamFailure: Error {
 /// Receives what an upstream connection produces for the exchange that holds it. Always called on the
 /// connection's event loop, which is also the client's.
 protocol UpstreamDelegate: AnyObject {
-    func upstreamResponseHead(_ head: ResponseHead)
+    func upstreamResponseHead(_ head: consuming ResponseHead)
     func upstreamResponseBody(_ body: ByteBuffer)
     func upstreamResponseEnd()
     func upstreamReadComplete()
@@ -191,12 +191,18 @@ final class UpstreamConnection: ChannelDuplexHandler {
             return
         }
         // Dispatched after parsing: a delegate may close or release the connection from inside a callback.
-        for event in events {
+        for index in events.indices {
             guard let delegate = self.delegate, state != .closed else { return }
-            switch event {
-            case .head(let head):
+            if let head = events[index].takeHead() {
+                // Moved out of the list, so the delegate holds the only reference to the head's fields and adds
+                // to them in place (a second reference made the first added header copy the whole block).
                 state = .streamingResponse
                 delegate.upstreamResponseHead(head)
+                continue
+            }
+            switch events[index] {
+            case .head:
+                break
             case .body(let body):
                 delegate.upstreamResponseBody(body)
             case .end(let reusable):
@@ -272,5 +278,14 @@ final class UpstreamConnection: ChannelDuplexHandler {
         } else {
             armTimer(at: responseDeadline)
         }
+    }
+}
+
+extension HTTP1ResponseParser.Event {
+    /// The head, moved out of the event (which becomes an `.end`); nil for other events.
+    mutating func takeHead() -> ResponseHead? {
+        guard case .head(let head) = self else { return nil }
+        self = .end(reusable: false)
+        return head
     }
 }
