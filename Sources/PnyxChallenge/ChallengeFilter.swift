@@ -59,7 +59,7 @@ public final class ChallengeFilter: Filter {
     public func requestHead(_ context: RequestContext) -> Verdict {
         guard let site = sites[context.site] else { return .continue }
         let path = context.path
-        if path.hasPrefix(Self.prefix) { return endpoint(context, site: site) }
+        if path.utf8.starts(with: Self.prefix.utf8) { return endpoint(context, site: site) }
         // The common case first and cheapest: nothing asks for the challenge.
         let posture = site.posture?.posture ?? .normal
         guard context.challengeRequestedBy != nil || site.policy.underAttack

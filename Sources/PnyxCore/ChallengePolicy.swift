@@ -65,6 +65,6 @@ public struct GoodBot: Sendable, Equatable {
 }
 
 /// Where a filter reads a site's current posture (kept by the traffic-defense module).
-public protocol PostureSource: Sendable {
+public protocol PostureSource: AnyObject, Sendable {
     var posture: Posture { get }
 }

@@ -331,7 +331,7 @@ public struct HeaderBlock: Sendable, Sequence, CustomStringConvertible {
     }
 
     /// tchar (RFC 9110 §5.6.2) as two bitmasks over ASCII: `!#$%&'*+-.^_`|~`, digits and letters.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func isTokenByte(_ b: UInt8) -> Bool {
         let low: UInt64 = 0x03FF_6CFA_0000_0000  // 0-63: ! # $ % & ' * + - . 0-9
         let high: UInt64 = 0x57FF_FFFF_C7FF_FFFE  // 64-127: A-Z ^ _ ` a-z | ~

@@ -359,6 +359,5 @@ struct HTTP1ResponseParser {
         return true
     }
 
-    @inline(__always)
-    static func isTokenByte(_ b: UInt8) -> Bool { HeaderBlock.isTokenByte(b) }
+    @inline(__always) static func isTokenByte(_ b: UInt8) -> Bool { HeaderBlock.isTokenByte(b) }
 }
