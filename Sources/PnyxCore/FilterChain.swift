@@ -105,12 +105,16 @@ public final class FilterChain: Sendable {
     @inlinable
     public var collectsOriginBodies: Bool { !originBodyFilters.isEmpty }
 
-    @inlinable
+    /// Every filter that wants the body gathered gets it. A response travels back through the filters from the
+    /// origin's side, so the last filter's collector sees the origin's bytes first (integrity compares and signs
+    /// what the origin sent before the WAF, earlier in the chain, judges what is about to be served).
     public func originBody(_ context: RequestContext, head: ResponseHead) -> (any ResponseCollector)? {
-        for i in originBodyFilters.indices {
-            if let collector = originBodyFilters[i].originBody(context, head: head) { return collector }
+        var collectors: [any ResponseCollector] = []
+        for i in originBodyFilters.indices.reversed() {
+            if let collector = originBodyFilters[i].originBody(context, head: head) { collectors.append(collector) }
         }
-        return nil
+        if collectors.count <= 1 { return collectors.first }
+        return CollectorChain(collectors)
     }
 
     @inlinable
@@ -129,5 +133,31 @@ public final class FilterChain: Sendable {
     @inlinable
     public func complete(_ context: RequestContext) {
         for i in completeFilters.indices { completeFilters[i].complete(context) }
+    }
+}
+
+/// Several filters' collectors over one gathered body, in order: each may change the head and body the next sees.
+/// The body is gathered up to the largest limit; a collector whose own limit it exceeds is told it overflowed.
+final class CollectorChain: ResponseCollector {
+    let collectors: [any ResponseCollector]
+    let limit: Int
+
+    init(_ collectors: [any ResponseCollector]) {
+        self.collectors = collectors
+        self.limit = collectors.map(\.limit).max() ?? 0
+    }
+
+    func finish(_ context: RequestContext, head: inout ResponseHead, body: inout ByteBuffer) {
+        for collector in collectors {
+            if body.readableBytes <= collector.limit {
+                collector.finish(context, head: &head, body: &body)
+            } else {
+                collector.overflowed(context, head: head)
+            }
+        }
+    }
+
+    func overflowed(_ context: RequestContext, head: ResponseHead) {
+        for collector in collectors { collector.overflowed(context, head: head) }
     }
 }

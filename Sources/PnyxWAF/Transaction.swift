@@ -208,6 +208,11 @@ public final class Transaction {
         txInt("blocking_inbound_anomaly_score") ?? txInt("inbound_anomaly_score") ?? 0
     }
 
+    /// The outbound anomaly score CRS computed from the response (0 without CRS).
+    public var outboundAnomalyScore: Int {
+        txInt("blocking_outbound_anomaly_score") ?? txInt("outbound_anomaly_score") ?? 0
+    }
+
     public func txValue(_ name: String) -> String? {
         tx[name.lowercased()].map { String(decoding: $0.value, as: UTF8.self) }
     }

@@ -7,9 +7,15 @@ import PnyxCore
 /// until inspected; a request without a body runs phase 2 at once). A request CRS scores at or above the site's
 /// threshold is refused with 403 and a page giving its reference, and recorded as a security event with the rule
 /// ids, the score and short, masked evidence. In `detect` mode it is recorded as an alert and let through.
+///
+/// The origin's answer to a request that passed goes through phase 3 (status and headers) and, for a GET whose
+/// response is one of `SecResponseBodyMimeType`'s types and no longer than `SecResponseBodyLimit`, phase 4 (the
+/// body, gathered before the client sees any of it): CRS's RESPONSE-95x rules (SQL, Java, PHP, IIS error
+/// leakage) and its outbound anomaly score. A response that reaches the outbound threshold is replaced by the same
+/// 403 page and recorded; in `detect` mode it is served and recorded as an alert.
 public final class WAFFilter: Filter {
     public let name: FilterName = "waf"
-    public var phases: PhaseSet { [.requestHead, .inspectBody, .complete] }
+    public var phases: PhaseSet { [.requestHead, .inspectBody, .upstreamResponse, .originBody, .complete] }
     let sites: SiteTable<SiteWAF>
     /// One PCRE2 scratch area per event-loop thread (match data, JIT stack), reused by every request on it.
     let scratch: ThreadSpecificVariable<RegexScratch>
@@ -50,14 +56,53 @@ public final class WAFFilter: Filter {
             context.holdBody(limit: site.policy.inspectBodyBytes, rejectLarger: site.policy.overLimit == .reject)
             return .continue
         }
-        return decide(transaction.processRequestBody([]), transaction, site: site, context: context) ?? native(transaction, site: site, context: context)
+        return requestInspected(transaction.processRequestBody([]), transaction, site: site, context: context)
     }
 
     public func inspectBody(_ context: RequestContext, body: ByteBuffer) -> Verdict {
         guard let site = sites[context.site], let transaction = context.inspection as? Transaction else { return .continue }
         context.inspection = nil
         let bytes = Array(body.readableBytesView)
-        return decide(transaction.processRequestBody(bytes), transaction, site: site, context: context) ?? native(transaction, site: site, context: context)
+        return requestInspected(transaction.processRequestBody(bytes), transaction, site: site, context: context)
+    }
+
+    /// The request's phases are done: its verdict, and the transaction kept for the response phases if it passed.
+    private func requestInspected(_ interruption: Interruption?, _ transaction: Transaction, site: SiteWAF, context: RequestContext) -> Verdict {
+        let verdict = decide(interruption, transaction, site: site, context: context) ?? native(transaction, site: site, context: context)
+        // A request CRS interrupted but Pnyx let through (unconfirmed, or detect mode) keeps its interruption, which
+        // would stop the response phases: only a clean transaction goes on to them.
+        if case .continue = verdict, site.inspectsResponses, transaction.interruption == nil {
+            context.inspection = ResponseInspection(transaction: transaction)
+        }
+        return verdict
+    }
+
+    /// Phase 3: the origin's status and headers.
+    public func upstreamResponse(_ context: RequestContext, head: inout ResponseHead) -> Verdict {
+        guard let inspection = context.inspection as? ResponseInspection, let site = sites[context.site] else { return .continue }
+        var headers: [(name: String, value: String)] = []
+        let block = head.headers
+        block.forEachLine { name, value, _, _ in
+            headers.append((block.value(name).lowercased(), block.value(value)))
+            return true
+        }
+        let interruption = inspection.transaction.processResponseHeaders(
+            status: Int(head.status.code), protocolVersion: "HTTP/\(head.version.major).\(head.version.minor)", headers: headers)
+        guard case .block(var block)? = decide(interruption, inspection.transaction, site: site, context: context) else { return .continue }
+        block.message = Self.responseMessage
+        return .block(block)
+    }
+
+    /// Phase 4: gathers a GET's response body of a type CRS inspects (up to the response body limit).
+    public func originBody(_ context: RequestContext, head: ResponseHead) -> (any ResponseCollector)? {
+        guard let inspection = context.inspection as? ResponseInspection, let site = sites[context.site],
+            site.inspectsResponseBodies, let type = head.headers.first(name: "content-type")
+        else { return nil }
+        // A compressed body would be inspected as its compressed bytes: CRS's patterns would never match them.
+        if let encoding = head.headers.first(name: "content-encoding"), encoding.lowercased() != "identity" { return nil }
+        let mime = String((type.split(separator: ";", maxSplits: 1).first ?? "").filter { $0 != " " && $0 != "\t" }).lowercased()
+        guard site.rules.settings.responseBodyMimeTypes.contains(mime) else { return nil }
+        return ResponseBodyInspection(filter: self, site: site, transaction: inspection.transaction)
     }
 
     public func complete(_ context: RequestContext) {
@@ -66,6 +111,14 @@ public final class WAFFilter: Filter {
         context.emit(
             filter: name, rule: "body_uninspected", action: .alert,
             evidence: "request body longer than \(site.policy.inspectBodyBytes) bytes went to the origin uninspected")
+    }
+
+    /// The response body's verdict: nil to serve it, or the refusal that replaces it.
+    func decideResponseBody(_ transaction: Transaction, body: [UInt8], site: SiteWAF, context: RequestContext) -> Block? {
+        let verdict = decide(transaction.processResponseBody(body), transaction, site: site, context: context)
+        guard case .block(var block) = verdict else { return nil }
+        block.message = Self.responseMessage
+        return block
     }
 
     /// `engine: native`: after the body was parsed, the native detectors' verdict.
@@ -100,7 +153,7 @@ public final class WAFFilter: Filter {
         }
         // Detect mode: CRS's blocking evaluation matched but the engine only logs. One alert per request.
         if site.policy.mode == .detect, !transaction.reported,
-            transaction.matches.contains(where: { $0.id == 949110 || $0.id == 949111 })
+            transaction.matches.contains(where: { $0.id == 949110 || $0.id == 949111 || $0.id == 959100 })
         {
             transaction.reported = true
             let summary = Self.summary(transaction)
@@ -147,6 +200,10 @@ public final class WAFFilter: Filter {
         return total
     }
 
+    static let responseMessage =
+        "The site's answer to this request was withheld: it contained what looks like leaked server details (an error "
+        + "message). Please tell the election office and give them the reference below."
+
     static let message =
         "This request looks like an attack on the site and was blocked. If you were doing something ordinary, "
         + "tell the election office and give them the reference below."
@@ -159,6 +216,7 @@ public final class WAFFilter: Filter {
         for match in scoring where !ids.contains(match.id) { ids.append(match.id) }
         let rules = ids.prefix(8).map(String.init).joined(separator: ",")
         var evidence = "score=\(transaction.inboundAnomalyScore)"
+        if transaction.outboundAnomalyScore > 0 { evidence += " outbound=\(transaction.outboundAnomalyScore)" }
         if let first = scoring.first {
             evidence += " \(first.variable)=\(mask(first.value))"
         }
@@ -185,8 +243,55 @@ public final class WAFFilter: Filter {
 final class SiteWAF: Sendable {
     let rules: RuleSet
     let policy: WAFPolicy
+    /// The rules have a phase 3 or 4 (CRS's RESPONSE-95x): transactions are kept for the origin's answer.
+    let inspectsResponses: Bool
+    /// `SecResponseBodyAccess On` and phase-4 rules: response bodies are gathered for them.
+    let inspectsResponseBodies: Bool
+
     init(rules: RuleSet, policy: WAFPolicy) {
         self.rules = rules
         self.policy = policy
+        let responseRules = rules.phases[3].contains { $0.markerName == nil } || rules.phases[4].contains { $0.markerName == nil }
+        inspectsResponses = policy.engine != .native && responseRules
+        inspectsResponseBodies = inspectsResponses && rules.settings.responseBodyAccess && rules.phases[4].contains { $0.markerName == nil }
     }
+}
+
+/// A transaction whose request passed, kept on the request until the origin answers (phases 3 and 4).
+final class ResponseInspection {
+    let transaction: Transaction
+    init(transaction: Transaction) { self.transaction = transaction }
+}
+
+/// Gathers a response body for phase 4. What it returns is what the client gets (and the cache stores): the
+/// origin's body, or the 403 page if CRS's outbound score reached the threshold.
+final class ResponseBodyInspection: ResponseCollector {
+    let filter: WAFFilter
+    let site: SiteWAF
+    let transaction: Transaction
+    var limit: Int { site.rules.settings.responseBodyLimit }
+
+    init(filter: WAFFilter, site: SiteWAF, transaction: Transaction) {
+        self.filter = filter
+        self.site = site
+        self.transaction = transaction
+    }
+
+    func finish(_ context: RequestContext, head: inout ResponseHead, body: inout ByteBuffer) {
+        guard let block = filter.decideResponseBody(transaction, body: Array(body.readableBytesView), site: site, context: context) else { return }
+        context.outcome = .blocked
+        context.decidedBy = filter.name
+        context.rule = block.rule
+        if block.record { context.emit(filter: block.filter, rule: block.rule, action: .block, evidence: block.evidence) }
+        let page = ErrorPage.response(
+            status: block.status, title: "Request blocked", message: block.message, requestID: context.id,
+            wantsJSON: ErrorPage.wantsJSON(context.head))
+        var replaced = ResponseHead(version: head.version, status: page.status, headers: HeaderBlock(page.headers))
+        replaced.headers.add(name: "content-length", value: String(page.body.readableBytes))
+        head = replaced
+        body = page.body
+    }
+
+    /// Longer than `SecResponseBodyLimit`: served uninspected (phase 4 does not run).
+    func overflowed(_ context: RequestContext, head: ResponseHead) {}
 }

@@ -70,6 +70,51 @@ struct FilterChainTests {
         #expect(head.headers["x-a"].isEmpty)
     }
 
+    final class Tagging: ResponseCollector, Sendable {
+        let tag: String
+        let limit: Int
+        let log: Log
+        init(_ tag: String, limit: Int, log: Log) {
+            self.tag = tag
+            self.limit = limit
+            self.log = log
+        }
+        func finish(_ context: RequestContext, head: inout ResponseHead, body: inout ByteBuffer) {
+            log.add("\(tag).finish:\(body.readableBytes)")
+            body.writeString(tag)
+        }
+        func overflowed(_ context: RequestContext, head: ResponseHead) { log.add("\(tag).overflowed") }
+    }
+
+    final class Collecting: Filter {
+        let name: FilterName
+        let collector: Tagging
+        var phases: PhaseSet { .originBody }
+        init(_ collector: Tagging) {
+            self.name = FilterName(collector.tag)
+            self.collector = collector
+        }
+        func originBody(_ context: RequestContext, head: ResponseHead) -> (any ResponseCollector)? { collector }
+    }
+
+    @Test("every filter's collector gets the gathered body, the origin's side (the chain's end) first; one whose limit the body exceeds is told it overflowed")
+    func collectorsCompose() throws {
+        let log = Log()
+        let chain = FilterChain([
+            Collecting(Tagging("outer", limit: 100, log: log)), Collecting(Tagging("inner", limit: 3, log: log)),
+        ])
+        let context = Self.context()
+        let collector = try #require(chain.originBody(context, head: ResponseHead(status: .ok)))
+        #expect(collector.limit == 100)
+        var head = ResponseHead(status: .ok)
+        var body = ByteBuffer(string: "ab")
+        collector.finish(context, head: &head, body: &body)
+        #expect(String(buffer: body) == "abinnerouter")
+        var long = ByteBuffer(string: "abcd")
+        collector.finish(context, head: &head, body: &long)
+        #expect(log.calls.withLock { $0 } == ["inner.finish:2", "outer.finish:7", "inner.overflowed", "outer.finish:4"])
+    }
+
     @Test("the connection phase reports which filter refused")
     func connectionPhase() {
         final class RefuseAll: Filter {

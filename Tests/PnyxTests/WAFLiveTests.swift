@@ -50,6 +50,23 @@ struct WAFLiveTests {
         })
     }
 
+    @Test("responses: a page leaking a database error is withheld (phase 4, 403 with a reference); ordinary pages pass unchanged")
+    func responsePhases() async throws {
+        let (origin, pnyx) = try await Self.start(waf: "{ mode: block, paranoia_level: 1 }")
+        defer { Task { await pnyx.stop(); await origin.stop() } }
+        let leak = try await RawHTTP.get(port: pnyx.httpPort, path: "/leak", host: "vote.test")
+        #expect(leak.status == 403)
+        #expect(leak.body.contains("reference"))
+        #expect(!leak.body.contains("SQL syntax"))
+        let page = try await RawHTTP.get(port: pnyx.httpPort, path: "/page", host: "vote.test")
+        #expect(page.status == 200)
+        #expect(page.body == "page\n")
+        #expect(try await eventually {
+            let events = try await adminGET(pnyx, "/api/v1/events?limit=20").body
+            return events.contains("\"filter\":\"waf\"") && events.contains("951") && events.contains("outbound=")
+        })
+    }
+
     @Test("HTTP/2: a body sent without Content-Length is held and inspected too; GETs and clean POSTs pass")
     func http2Bodies() async throws {
         let certs = try await TestCertificates.make(hosts: ["a.test"])
@@ -116,6 +133,10 @@ struct WAFLiveTests {
             let events = try await adminGET(pnyx, "/api/v1/events?limit=20").body
             return events.contains("\"filter\":\"waf\"") && events.contains("\"action\":\"alert\"")
         })
+        // A leaking page is served in detect mode (and recorded).
+        let leak = try await RawHTTP.get(port: pnyx.httpPort, path: "/leak", host: "vote.test")
+        #expect(leak.status == 200)
+        #expect(leak.body.contains("SQL syntax"))
         let large = try await Self.post(pnyx.httpPort, "/echo", "a=" + String(repeating: "x", count: 4096))
         #expect(large.status == 413)
     }

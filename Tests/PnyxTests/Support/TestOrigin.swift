@@ -69,6 +69,13 @@ final class TestOrigin: Sendable {
             let body = try await request.body.collect(upTo: 1 << 20)
             return Response(status: .ok, body: .init(byteBuffer: body))
         }
+        // An origin leaking a database error into its page (what CRS's RESPONSE-951 rules look for).
+        router.get("/leak") { _, _ -> Response in
+            Response(
+                status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(
+                    string: "<p>You have an error in your SQL syntax; check the manual that corresponds to your MySQL server version</p>\n")))
+        }
         router.get("/hop") { _, _ -> Response in
             Response(
                 status: .ok,

@@ -1,10 +1,9 @@
 import NIOCore
 import NIOHTTP1
-import PnyxCore
 
 /// The plain, branded pages Pnyx shows when it answers itself (bad request, unknown site, origin down).
-enum ErrorPage {
-    static func response(
+public enum ErrorPage {
+    public static func response(
         status: HTTPResponseStatus, title: String, message: String, requestID: RequestID?, wantsJSON: Bool = false
     ) -> LocalResponse {
         var headers = HTTPHeaders()
@@ -35,7 +34,7 @@ enum ErrorPage {
     static func escape(_ text: String) -> String { TextEscaping.html(text) }
     static func jsonString(_ text: String) -> String { TextEscaping.jsonString(text) }
 
-    static func wantsJSON(_ head: HTTPRequestHead) -> Bool {
+    public static func wantsJSON(_ head: HTTPRequestHead) -> Bool {
         for value in head.headers["accept"] where value.contains("application/json") && !value.contains("text/html") {
             return true
         }
