@@ -70,10 +70,22 @@ public struct ConnectionInfo: Sendable {
 public protocol ResponseCollector: AnyObject {
     /// The most bytes gathered. A longer body is sent on unchanged (``overflowed(_:)`` is told).
     var limit: Int { get }
-    /// The whole body arrived: the collector may change the head and the body.
-    func finish(_ context: RequestContext, head: inout ResponseHead, body: inout ByteBuffer)
+    /// The whole body arrived: the collector may change the head and the body (`.continue`: serve them), or refuse
+    /// the response with a verdict the proxy answers as in any other phase (nothing the origin sent is served).
+    func finish(_ context: RequestContext, head: inout ResponseHead, body: inout ByteBuffer) -> Verdict
     /// The body was longer than ``limit``: it streams on unchanged.
     func overflowed(_ context: RequestContext, head: ResponseHead)
+}
+
+extension ResponseCollector {
+    /// A gathered body of any length: finished if it is within ``limit``, else reported as overflowed (and served).
+    public func judge(_ context: RequestContext, head: inout ResponseHead, body: inout ByteBuffer) -> Verdict {
+        guard body.readableBytes <= limit else {
+            overflowed(context, head: head)
+            return .continue
+        }
+        return finish(context, head: &head, body: &body)
+    }
 }
 
 /// Rewrites a response body as it streams to the client, holding back at most a bounded amount (an incomplete

@@ -136,8 +136,9 @@ public final class FilterChain: Sendable {
     }
 }
 
-/// Several filters' collectors over one gathered body, in order: each may change the head and body the next sees.
-/// The body is gathered up to the largest limit; a collector whose own limit it exceeds is told it overflowed.
+/// Several filters' collectors over one gathered body, in order: each may change the head and body the next sees,
+/// and the first refusal ends it. The body is gathered up to the largest limit; a collector whose own limit it
+/// exceeds is told it overflowed.
 final class CollectorChain: ResponseCollector {
     let collectors: [any ResponseCollector]
     let limit: Int
@@ -147,14 +148,13 @@ final class CollectorChain: ResponseCollector {
         self.limit = collectors.map(\.limit).max() ?? 0
     }
 
-    func finish(_ context: RequestContext, head: inout ResponseHead, body: inout ByteBuffer) {
+    func finish(_ context: RequestContext, head: inout ResponseHead, body: inout ByteBuffer) -> Verdict {
         for collector in collectors {
-            if body.readableBytes <= collector.limit {
-                collector.finish(context, head: &head, body: &body)
-            } else {
-                collector.overflowed(context, head: head)
-            }
+            let verdict = collector.judge(context, head: &head, body: &body)
+            if case .continue = verdict { continue }
+            return verdict
         }
+        return .continue
     }
 
     func overflowed(_ context: RequestContext, head: ResponseHead) {

@@ -27,7 +27,7 @@ final class IntegrityCollector: ResponseCollector {
         self.now = now
     }
 
-    func finish(_ context: RequestContext, head: inout ResponseHead, body: inout ByteBuffer) {
+    func finish(_ context: RequestContext, head: inout ResponseHead, body: inout ByteBuffer) -> Verdict {
         // One SHA-256 of the body as received; the page is only tokenised when it differs from the baseline.
         var digest = ContentDigest.sha256Base64(body)
         if let pinned, digest != pinned.baseline.digest {
@@ -44,6 +44,7 @@ final class IntegrityCollector: ResponseCollector {
             scripts.scanned(found, page: path, siteHosts: entry.hosts, context: context, now: now)
         }
         head.headers.replaceOrAdd(name: "content-length", value: String(body.readableBytes))
+        return .continue
     }
 
     func overflowed(_ context: RequestContext, head: ResponseHead) {

@@ -88,9 +88,7 @@ public final class WAFFilter: Filter {
         }
         let interruption = inspection.transaction.processResponseHeaders(
             status: Int(head.status.code), protocolVersion: "HTTP/\(head.version.major).\(head.version.minor)", headers: headers)
-        guard case .block(var block)? = decide(interruption, inspection.transaction, site: site, context: context) else { return .continue }
-        block.message = Self.responseMessage
-        return .block(block)
+        return responseVerdict(interruption, inspection.transaction, site: site, context: context)
     }
 
     /// Phase 4: gathers a GET's response body of a type CRS inspects (up to the response body limit).
@@ -113,12 +111,11 @@ public final class WAFFilter: Filter {
             evidence: "request body longer than \(site.policy.inspectBodyBytes) bytes went to the origin uninspected")
     }
 
-    /// The response body's verdict: nil to serve it, or the refusal that replaces it.
-    func decideResponseBody(_ transaction: Transaction, body: [UInt8], site: SiteWAF, context: RequestContext) -> Block? {
-        let verdict = decide(transaction.processResponseBody(body), transaction, site: site, context: context)
-        guard case .block(var block) = verdict else { return nil }
+    /// Phase 3's or 4's verdict: a refusal says the origin's answer, not the request, was withheld.
+    func responseVerdict(_ interruption: Interruption?, _ transaction: Transaction, site: SiteWAF, context: RequestContext) -> Verdict {
+        guard case .block(var block)? = decide(interruption, transaction, site: site, context: context) else { return .continue }
         block.message = Self.responseMessage
-        return block
+        return .block(block)
     }
 
     /// `engine: native`: after the body was parsed, the native detectors' verdict.
@@ -263,8 +260,8 @@ final class ResponseInspection {
     init(transaction: Transaction) { self.transaction = transaction }
 }
 
-/// Gathers a response body for phase 4. What it returns is what the client gets (and the cache stores): the
-/// origin's body, or the 403 page if CRS's outbound score reached the threshold.
+/// Gathers a response body for phase 4: served as the origin sent it, or refused (the proxy answers with the 403
+/// page) if CRS's outbound score reached the threshold.
 final class ResponseBodyInspection: ResponseCollector {
     let filter: WAFFilter
     let site: SiteWAF
@@ -277,19 +274,9 @@ final class ResponseBodyInspection: ResponseCollector {
         self.transaction = transaction
     }
 
-    func finish(_ context: RequestContext, head: inout ResponseHead, body: inout ByteBuffer) {
-        guard let block = filter.decideResponseBody(transaction, body: Array(body.readableBytesView), site: site, context: context) else { return }
-        context.outcome = .blocked
-        context.decidedBy = filter.name
-        context.rule = block.rule
-        if block.record { context.emit(filter: block.filter, rule: block.rule, action: .block, evidence: block.evidence) }
-        let page = ErrorPage.response(
-            status: block.status, title: "Request blocked", message: block.message, requestID: context.id,
-            wantsJSON: ErrorPage.wantsJSON(context.head))
-        var replaced = ResponseHead(version: head.version, status: page.status, headers: HeaderBlock(page.headers))
-        replaced.headers.add(name: "content-length", value: String(page.body.readableBytes))
-        head = replaced
-        body = page.body
+    func finish(_ context: RequestContext, head: inout ResponseHead, body: inout ByteBuffer) -> Verdict {
+        filter.responseVerdict(
+            transaction.processResponseBody(Array(body.readableBytesView)), transaction, site: site, context: context)
     }
 
     /// Longer than `SecResponseBodyLimit`: served uninspected (phase 4 does not run).

@@ -79,9 +79,10 @@ struct FilterChainTests {
             self.limit = limit
             self.log = log
         }
-        func finish(_ context: RequestContext, head: inout ResponseHead, body: inout ByteBuffer) {
+        func finish(_ context: RequestContext, head: inout ResponseHead, body: inout ByteBuffer) -> Verdict {
             log.add("\(tag).finish:\(body.readableBytes)")
             body.writeString(tag)
+            return .continue
         }
         func overflowed(_ context: RequestContext, head: ResponseHead) { log.add("\(tag).overflowed") }
     }
@@ -108,10 +109,10 @@ struct FilterChainTests {
         #expect(collector.limit == 100)
         var head = ResponseHead(status: .ok)
         var body = ByteBuffer(string: "ab")
-        collector.finish(context, head: &head, body: &body)
+        _ = collector.finish(context, head: &head, body: &body)
         #expect(String(buffer: body) == "abinnerouter")
         var long = ByteBuffer(string: "abcd")
-        collector.finish(context, head: &head, body: &long)
+        _ = collector.finish(context, head: &head, body: &long)
         #expect(log.calls.withLock { $0 } == ["inner.finish:2", "outer.finish:7", "inner.overflowed", "outer.finish:4"])
     }
 

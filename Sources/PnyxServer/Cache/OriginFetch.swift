@@ -121,7 +121,9 @@ enum BackgroundRefresh {
             var fetched = fetched
             let now = ProxyRuntime.wallMillis() / 1000
             let status = Int(fetched.head.status.code)
-            if status == 200, let snapshot { collect(&fetched, key: key, route: route, snapshot: snapshot, now: now) }
+            if status == 200, let snapshot, !collect(&fetched, key: key, route: route, snapshot: snapshot, now: now) {
+                return .uncacheable  // a filter refused what the origin sent: nothing is stored
+            }
             if status == 304, let stale {
                 return stale.revalidated(
                     by: fetched.head.headers, requestHasAuthorization: false, rule: rule, policy: policy,
@@ -155,9 +157,10 @@ enum BackgroundRefresh {
 
 extension BackgroundRefresh {
     /// Lets the snapshot's filters judge (and change) a response Pnyx fetched itself, as for a client request.
-    static func collect(_ fetched: inout FetchedResponse, key: CacheKey, route: SiteRoute, snapshot: ProxySnapshot, now: Int64) {
+    /// Returns false when a filter refused it.
+    static func collect(_ fetched: inout FetchedResponse, key: CacheKey, route: SiteRoute, snapshot: ProxySnapshot, now: Int64) -> Bool {
         let chain = snapshot.chain
-        guard chain.collectsOriginBodies else { return }
+        guard chain.collectsOriginBodies else { return true }
         var headers = HTTPHeaders()
         headers.add(name: "host", value: key.host)
         let context = RequestContext(
@@ -165,12 +168,9 @@ extension BackgroundRefresh {
             client: ClientIdentity(address: nil, peer: nil, peerIsTrustedProxy: false),
             head: HTTPRequestHead(version: .http1_1, method: .GET, uri: key.target, headers: headers), scheme: "https",
             host: key.host, start: .now(), startWallMillis: now * 1000, events: snapshot.events)
-        guard let collector = chain.originBody(context, head: fetched.head) else { return }
-        if fetched.body.readableBytes <= collector.limit {
-            collector.finish(context, head: &fetched.head, body: &fetched.body)
-        } else {
-            collector.overflowed(context, head: fetched.head)
-        }
+        guard let collector = chain.originBody(context, head: fetched.head) else { return true }
+        if case .continue = collector.judge(context, head: &fetched.head, body: &fetched.body) { return true }
+        return false
     }
 }
 

@@ -147,13 +147,18 @@ extension ProxyHandler {
 
     func upstreamResponseEnd() {
         guard let exchange, let context else { return }
+        var refusal: Verdict?
         if let collecting = exchange.collecting {
             exchange.collecting = nil
             var head = collecting.head
             var body = collecting.body
-            collecting.collector.finish(exchange.context, head: &head, body: &body)
-            sendResponseHead(&head, exchange: exchange, context: context)
-            if exchange.phase == .forwarding && body.readableBytes > 0 { relayResponseBody(body, exchange: exchange, context: context) }
+            let verdict = collecting.collector.finish(exchange.context, head: &head, body: &body)
+            if case .continue = verdict {
+                sendResponseHead(&head, exchange: exchange, context: context)
+                if exchange.phase == .forwarding && body.readableBytes > 0 { relayResponseBody(body, exchange: exchange, context: context) }
+            } else {
+                refusal = verdict  // answered once the origin connection is back in the pool
+            }
         }
         let now = NIODeadline.now()
         exchange.context.end = now
@@ -168,6 +173,11 @@ extension ProxyHandler {
         if !exchange.requestEnded {
             // The origin answered before the client finished sending: stop reading the rest.
             exchange.keepAlive = false
+        }
+        if let refusal {
+            // A filter refused the gathered response (nothing of it was sent): answered as in any other phase.
+            _ = apply(refusal, to: exchange)
+            return
         }
         if let cache = exchange.cache {
             if let object = cache.serveAfterEnd {

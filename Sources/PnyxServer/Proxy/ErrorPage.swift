@@ -1,9 +1,10 @@
 import NIOCore
 import NIOHTTP1
+import PnyxCore
 
 /// The plain, branded pages Pnyx shows when it answers itself (bad request, unknown site, origin down).
-public enum ErrorPage {
-    public static func response(
+enum ErrorPage {
+    static func response(
         status: HTTPResponseStatus, title: String, message: String, requestID: RequestID?, wantsJSON: Bool = false
     ) -> LocalResponse {
         var headers = HTTPHeaders()
@@ -34,7 +35,7 @@ public enum ErrorPage {
     static func escape(_ text: String) -> String { TextEscaping.html(text) }
     static func jsonString(_ text: String) -> String { TextEscaping.jsonString(text) }
 
-    public static func wantsJSON(_ head: HTTPRequestHead) -> Bool {
+    static func wantsJSON(_ head: HTTPRequestHead) -> Bool {
         for value in head.headers["accept"] where value.contains("application/json") && !value.contains("text/html") {
             return true
         }
