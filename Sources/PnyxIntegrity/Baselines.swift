@@ -58,6 +58,10 @@ public final class PinnedSet: AtomicReference, Sendable {
 public final class BaselineStore: Sendable {
     let directory: String?
     private let pinned = ManagedAtomic(PinnedSet([:]))
+    /// How many pages `pinned` holds. Loading an atomic reference writes to it (it counts its readers), so every
+    /// page view would make the cores take its cache line from each other; with nothing pinned (most sites, most
+    /// of the time) a plain load of this number answers instead.
+    private let pinnedCount = ManagedAtomic(0)
     private let pending = Mutex<[String: PendingVersion]>([:])
     /// Bodies of pending versions not yet approved (memory copy; the disk copy survives restarts).
     private let pendingBodies = Mutex<[String: [UInt8]]>([:])
@@ -72,7 +76,7 @@ public final class BaselineStore: Sendable {
         for (meta, body) in Self.load(Baseline.self, in: "\(directory)/baselines") {
             pages[meta.path] = PinnedPage(baseline: meta, body: ByteBuffer(bytes: body))
         }
-        pinned.store(PinnedSet(pages), ordering: .releasing)
+        publish(pages)
         var held: [String: PendingVersion] = [:]
         var bodies: [String: [UInt8]] = [:]
         for (meta, body) in Self.load(PendingVersion.self, in: "\(directory)/pending") {
@@ -85,11 +89,17 @@ public final class BaselineStore: Sendable {
 
     /// The pinned page for `path`, if any. One atomic load and a dictionary read.
     public func page(_ path: String) -> PinnedPage? {
+        guard pinnedCount.load(ordering: .relaxed) > 0 else { return nil }
         let set = pinned.load(ordering: .acquiring)
         return set.pages.isEmpty ? nil : set.pages[path]
     }
 
-    public var isEmpty: Bool { pinned.load(ordering: .acquiring).pages.isEmpty }
+    private func publish(_ pages: [String: PinnedPage]) {
+        pinned.store(PinnedSet(pages), ordering: .releasing)
+        pinnedCount.store(pages.count, ordering: .releasing)
+    }
+
+    public var isEmpty: Bool { pinnedCount.load(ordering: .relaxed) == 0 }
     public var baselines: [Baseline] { pinned.load(ordering: .acquiring).pages.values.map(\.baseline).sorted { $0.path < $1.path } }
     public var pendingVersions: [PendingVersion] { pending.withLock { Array($0.values) }.sorted { $0.path < $1.path } }
 
@@ -102,7 +112,7 @@ public final class BaselineStore: Sendable {
             approvedAt: now, approvedBy: who)
         var pages = pinned.load(ordering: .acquiring).pages
         pages[path] = PinnedPage(baseline: baseline, body: ByteBuffer(bytes: body))
-        pinned.store(PinnedSet(pages), ordering: .releasing)
+        publish(pages)
         pending.withLock { _ = $0.removeValue(forKey: path) }
         pendingBodies.withLock { _ = $0.removeValue(forKey: path) }
         if let directory {
@@ -117,7 +127,7 @@ public final class BaselineStore: Sendable {
     public func unpin(path: String) -> Bool {
         var pages = pinned.load(ordering: .acquiring).pages
         guard pages.removeValue(forKey: path) != nil else { return false }
-        pinned.store(PinnedSet(pages), ordering: .releasing)
+        publish(pages)
         pending.withLock { _ = $0.removeValue(forKey: path) }
         pendingBodies.withLock { _ = $0.removeValue(forKey: path) }
         if let directory {

@@ -289,6 +289,13 @@ enum Decoders {
     /// ModSecurity's `cmdLine`: drops `\ " ' ^`, drops blanks before `/` and `(`, turns `,` and `;` into blanks,
     /// squeezes blanks to one, lowercases.
     static func cmdLine(_ input: [UInt8]) -> [UInt8] {
+        // Unchanged unless it has a byte the transformation deletes, blanks or lowercases (the usual case: no copy).
+        guard input.contains(where: { byte in
+            switch byte {
+            case 0x5C, 0x22, 0x27, 0x5E, 0x20, 0x09, 0x0A, 0x0D, 0x2C, 0x3B, 0x41...0x5A: return true
+            default: return false
+            }
+        }) else { return input }
         var out: [UInt8] = []
         out.reserveCapacity(input.count)
         var space = false
@@ -314,6 +321,7 @@ enum Decoders {
     }
 
     static func compressWhitespace(_ input: [UInt8]) -> [UInt8] {
+        guard input.contains(where: { isSpace($0) || $0 == 0xA0 }) else { return input }
         var out: [UInt8] = []
         out.reserveCapacity(input.count)
         var inSpace = false
@@ -331,6 +339,7 @@ enum Decoders {
 
     /// `/* … */` becomes one blank (an unterminated comment too).
     static func replaceComments(_ input: [UInt8]) -> [UInt8] {
+        guard input.contains(0x2F) else { return input }
         var out: [UInt8] = []
         var index = 0
         let count = input.count
@@ -350,6 +359,7 @@ enum Decoders {
 
     /// Removes `/* … */` and `<!-- … -->` comments, and `--` or `#` to the end.
     static func removeComments(_ input: [UInt8]) -> [UInt8] {
+        guard input.contains(where: { $0 == 0x2F || $0 == 0x3C || $0 == 0x2D || $0 == 0x23 }) else { return input }
         var out: [UInt8] = []
         var index = 0
         let count = input.count
@@ -379,6 +389,7 @@ enum Decoders {
     }
 
     static func removeCommentsChar(_ input: [UInt8]) -> [UInt8] {
+        guard input.contains(where: { $0 == 0x2F || $0 == 0x2A || $0 == 0x3C || $0 == 0x2D || $0 == 0x23 }) else { return input }
         var out: [UInt8] = []
         var index = 0
         let count = input.count
@@ -407,8 +418,31 @@ enum Decoders {
         return out
     }
 
+    /// Whether ``normalizePath(_:windows:)`` would leave `input` as it is: no `//`, no `.` or `..` segment (and no
+    /// `\` for Windows paths). Most paths and values are; they are then not copied.
+    static func isNormalPath(_ input: [UInt8], windows: Bool) -> Bool {
+        var segmentStart = 0
+        var index = 0
+        let count = input.count
+        while index <= count {
+            let byte: UInt8 = index < count ? input[index] : 0x2F
+            if windows && byte == 0x5C { return false }
+            if byte == 0x2F {
+                let length = index - segmentStart
+                // An empty segment is only allowed first (an absolute path) or last (a trailing slash).
+                if length == 0 && segmentStart != 0 && index != count { return false }
+                if length == 1 && input[segmentStart] == 0x2E { return false }
+                if length == 2 && input[segmentStart] == 0x2E && input[segmentStart + 1] == 0x2E { return false }
+                segmentStart = index + 1
+            }
+            index += 1
+        }
+        return true
+    }
+
     /// Removes `./` segments and `//`, resolves `../` (never above the start); with `windows`, `\` is `/` first.
     static func normalizePath(_ input: [UInt8], windows: Bool) -> [UInt8] {
+        if isNormalPath(input, windows: windows) { return input }
         var path = windows ? input.map { $0 == 0x5C ? 0x2F : $0 } : input
         guard !path.isEmpty else { return path }
         let absolute = path.first == 0x2F
@@ -558,6 +592,7 @@ enum Decoders {
         var start = 0, end = input.count
         if left { while start < end, isSpace(input[start]) { start += 1 } }
         if right { while end > start, isSpace(input[end - 1]) { end -= 1 } }
+        if start == 0 && end == input.count { return input }
         return Array(input[start..<end])
     }
 }

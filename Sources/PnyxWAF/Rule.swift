@@ -22,9 +22,27 @@ public enum AllowScope: Sendable, Equatable {
 public struct SetVar: Sendable {
     public enum Operation: Sendable { case set, add, subtract, delete }
     public var collection: VariableName
-    public var key: Macro
+    public var key: Macro {
+        didSet { constantKey = Self.constantKey(key) }
+    }
     public var operation: Operation
     public var value: Macro
+    /// The key and its lowercased form when it has no `%{…}` (most CRS keys): not rebuilt per match.
+    private(set) var constantKey: (name: String, lower: String)?
+
+    public init(collection: VariableName, key: Macro, operation: Operation, value: Macro) {
+        self.collection = collection
+        self.key = key
+        self.operation = operation
+        self.value = value
+        constantKey = Self.constantKey(key)
+    }
+
+    static func constantKey(_ key: Macro) -> (name: String, lower: String)? {
+        guard let bytes = key.constant else { return nil }
+        let name = String(decoding: bytes, as: UTF8.self)
+        return (name, name.lowercased())
+    }
 }
 
 /// `ctl:` — changes to this transaction only.

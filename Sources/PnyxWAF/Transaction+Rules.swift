@@ -50,11 +50,24 @@ extension Transaction {
                         if hit { matched(ValueLabel(variable: variable, name: slot.name), value, rule: rule, found: &found) }
                         return
                     }
-                    let cached = transform(slot, rule: rule)
-                    let hit = cached < 0
-                        ? slot.raw.withUnsafeBytes { test(rule, $0) } : slot.cache[cached].withUnsafeBytes { test(rule, $0) }
-                    if hit {
-                        matched(ValueLabel(variable: variable, name: slot.name), cached < 0 ? slot.raw : slot.cache[cached], rule: rule, found: &found)
+                    let id = rule.transformationsID
+                    if id == 0 {
+                        if slot.raw.withUnsafeBytes({ test(rule, $0) }) {
+                            matched(ValueLabel(variable: variable, name: slot.name), slot.raw, rule: rule, found: &found)
+                        }
+                        return
+                    }
+                    if slot.serial == 0 {
+                        // A value made for this read only (a TX variable, a count): nothing to keep.
+                        let value = transformed(slot.raw, rule)
+                        if test(rule, value) { matched(ValueLabel(variable: variable, name: slot.name), value, rule: rule, found: &found) }
+                        return
+                    }
+                    let key = TransformCache.key(serial: slot.serial, list: id)
+                    let span = transformCache.lookup(key) ?? transformCache.store(key, transformed(slot.raw, rule))
+                    // The buffer stays valid through the test (operators do not transform); a match copies it.
+                    if test(rule, transformCache.buffer(span)) {
+                        matched(ValueLabel(variable: variable, name: slot.name), Array(transformCache.buffer(span)), rule: rule, found: &found)
                     }
                 }
             }
@@ -64,19 +77,11 @@ extension Transaction {
         return true
     }
 
-    /// Makes sure the slot holds the value after the rule's transformations (computed once per list and value:
-    /// CRS applies a handful of lists to the same values over and over). Returns its index in `slot.cache`, or -1
-    /// for a rule without transformations (the raw value).
-    private func transform(_ slot: ValueSlot, rule: Rule) -> Int {
-        let id = rule.transformationsID
-        if id == 0 { return -1 }
-        // A value meets a handful of lists: a short linear search beats a table sized for all of them.
-        for index in slot.cacheIDs.indices where slot.cacheIDs[index] == id { return index }
-        var value = slot.raw
+    /// The value after the rule's transformations, in order.
+    private func transformed(_ raw: [UInt8], _ rule: Rule) -> [UInt8] {
+        var value = raw
         for transformation in rule.transformations { value = transformation.apply(value) }
-        slot.cacheIDs.append(id)
-        slot.cache.append(value)
-        return slot.cache.count - 1
+        return value
     }
 
     private func matched(_ label: ValueLabel, _ value: [UInt8], rule: Rule, found: inout [Entry]) {
@@ -163,6 +168,7 @@ extension Transaction {
     }
 
     private func setCapture(_ groups: [[UInt8]]) {
+        if !txSlots.isEmpty { for index in 0..<10 { txSlots[String(index)] = nil } }
         for index in 0..<10 {
             let key = String(index)
             if index < groups.count {
@@ -245,8 +251,13 @@ extension Transaction {
     }
 
     private func setVar(_ setVar: SetVar) {
-        let key = setVar.key.expandString(self)
-        let lower = key.lowercased()
+        let key: String, lower: String
+        if let constant = setVar.constantKey {
+            (key, lower) = constant
+        } else {
+            key = setVar.key.expandString(self)
+            lower = key.lowercased()
+        }
         let value: [UInt8]?
         switch setVar.operation {
         case .delete:
@@ -263,6 +274,7 @@ extension Transaction {
         let entry = value.map { Entry(name: key, key: lower, value: $0) }
         if setVar.collection == .tx {
             tx[lower] = entry
+            if !txSlots.isEmpty { txSlots[lower] = nil }
         } else {
             persistent[setVar.collection, default: [:]][lower] = entry
         }

@@ -1,18 +1,17 @@
-/// One value of the request as rules see it (an argument, a header, the URI…), with its transformed forms cached
-/// by transformation list: CRS applies a handful of lists to the same values over and over, so each is computed once
-/// per request. Made once per request value, on first use.
+/// One value of the request as rules see it (an argument, a header, the URI…). Made once per request value, on
+/// first use, with a serial that keys its transformed forms in the transaction's ``TransformCache``; a value made
+/// for one read only (a TX variable, a count) has serial 0 and is transformed without being kept.
 final class ValueSlot {
     let name: String?
     let key: String
     let raw: [UInt8]
-    /// The value after each transformation list used on it so far (`cacheIDs`: the lists' `transformationsID`).
-    var cache: [[UInt8]] = []
-    var cacheIDs: [Int] = []
+    let serial: Int
 
-    init(name: String?, key: String, raw: [UInt8]) {
+    init(name: String?, key: String, raw: [UInt8], serial: Int = 0) {
         self.name = name
         self.key = key
         self.raw = raw
+        self.serial = serial
     }
 }
 
@@ -73,9 +72,19 @@ extension Transaction {
     private func slots(_ source: Source, names: Bool, _ entries: [Entry]) -> [ValueSlot] {
         let index = source.rawValue + (names ? Source.namesFlag : 0)
         if let existing = slotSets[index] { return existing }
-        let made = entries.map { ValueSlot(name: $0.name, key: $0.key, raw: names ? Array($0.name.utf8) : $0.value) }
+        var made: [ValueSlot] = []
+        made.reserveCapacity(entries.count)
+        for entry in entries {
+            made.append(ValueSlot(name: entry.name, key: entry.key, raw: names ? Array(entry.name.utf8) : entry.value, serial: takeSerial()))
+        }
         slotSets[index] = made
         return made
+    }
+
+    /// A new value serial (see ``ValueSlot``).
+    func takeSerial() -> Int {
+        nextSerial += 1
+        return nextSerial
     }
 
     /// Forgets the slots of what a request body or response head fills (called when they are parsed).
@@ -98,7 +107,10 @@ extension Transaction {
             switch selector {
             case .all where exclusions.isEmpty:
                 list.withUnsafeBufferPointer { slots in
-                    for index in slots.indices { body(label, slots[index]) }
+                    // `list` holds the slots for the call: lend each without retaining it.
+                    for index in slots.indices {
+                        Unmanaged.passUnretained(slots[index])._withUnsafeGuaranteedRef { body(label, $0) }
+                    }
                 }
             case .key(let key):
                 for slot in list where slot.key == key && !excluded(slot.key, slot.name ?? "") { body(label, slot) }
@@ -140,7 +152,7 @@ extension Transaction {
                 return
             }
             guard let bytes = value() else { return }
-            let slot = ValueSlot(name: nil, key: "", raw: bytes)
+            let slot = ValueSlot(name: nil, key: "", raw: bytes, serial: takeSerial())
             scalarSlots[index] = slot
             body(variable, slot)
         }
@@ -173,7 +185,18 @@ extension Transaction {
         case .multipartPartHeaders: add(multipartPartHeaders, as: variable, source: .partHeaders)
         case .multipartFilename: add(multipartFilenames, as: variable, source: .multipartFilenames)
         case .multipartName: add(multipartNames, as: variable, source: .multipartNames)
-        case .tx: table(tx, as: .tx)
+        case .tx:
+            if case .key(let key) = selector, exclusions.isEmpty {
+                if let slot = txSlots[key] {
+                    body(.tx, slot)
+                } else if let entry = tx[key] {
+                    let slot = ValueSlot(name: entry.name, key: entry.key, raw: entry.value, serial: takeSerial())
+                    txSlots[key] = slot
+                    body(.tx, slot)
+                }
+            } else {
+                table(tx, as: .tx)
+            }
         case .ip, .global, .session, .user, .resource: table(persistent[variable] ?? [:], as: variable)
         case .env: table(env, as: .env)
         case .geo: break

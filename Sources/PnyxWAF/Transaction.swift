@@ -113,6 +113,8 @@ public final class Transaction {
 
     // Rule state.
     var tx: [String: Entry] = [:]
+    /// Slots of TX variables read by key since they were last set (rules read the same few over and over).
+    var txSlots: [String: ValueSlot] = [:]
     var persistent: [VariableName: [String: Entry]] = [:]
     var env: [String: Entry] = [:]
     var matchedVar: Entry?
@@ -121,6 +123,9 @@ public final class Transaction {
     /// (`Source`), and per single-valued variable.
     var slotSets: [[ValueSlot]?] = Array(repeating: nil, count: 32)
     var scalarSlots: [ValueSlot?] = Array(repeating: nil, count: VariableName.allCases.count)
+    /// The slots' transformed forms, by serial and transformation list.
+    let transformCache = TransformCache()
+    var nextSerial = 0
     var currentRule: Rule?
     var highestSeverity = 255
     var removedRuleRanges: [ClosedRange<Int>] = []
@@ -223,6 +228,7 @@ public final class Transaction {
 
     public func setTX(_ name: String, _ value: String) {
         tx[name.lowercased()] = Entry(name: name, value: Array(value.utf8))
+        txSlots[name.lowercased()] = nil
     }
 
     // MARK: - Running a phase

@@ -46,11 +46,15 @@ public enum Transformation: String, Sendable, CaseIterable {
         case .escapeSeqDecode: return Decoders.escapeSeqDecode(input)
         case .cmdLine: return Decoders.cmdLine(input)
         case .compressWhitespace: return Decoders.compressWhitespace(input)
-        case .removeWhitespace: return input.filter { !Decoders.isSpace($0) && $0 != 0xA0 }
+        case .removeWhitespace:
+            guard input.contains(where: { Decoders.isSpace($0) || $0 == 0xA0 }) else { return input }
+            return input.filter { !Decoders.isSpace($0) && $0 != 0xA0 }
         case .removeNulls:
             guard input.contains(0) else { return input }
             return input.filter { $0 != 0 }
-        case .replaceNulls: return input.map { $0 == 0 ? 0x20 : $0 }
+        case .replaceNulls:
+            guard input.contains(0) else { return input }
+            return input.map { $0 == 0 ? 0x20 : $0 }
         case .replaceComments: return Decoders.replaceComments(input)
         case .removeComments: return Decoders.removeComments(input)
         case .removeCommentsChar: return Decoders.removeCommentsChar(input)
