@@ -11,7 +11,7 @@ extension Transaction {
         // They run once per matching value (ModSecurity v2), with MATCHED_VAR and the captures of that value:
         // 922150 counts multipart Content-Types that way.
         if case .action = rule.kind {
-            perform(rule.actions, of: rule)
+            perform(rule)
         } else {
             guard match(rule) else { return false }
         }
@@ -88,7 +88,7 @@ extension Transaction {
         let entry = Entry(name: label.text, key: "", value: value)
         found.append(entry)
         matchedVar = entry
-        perform(rule.actions, of: rule)
+        perform(rule)
     }
 
     private func test(_ rule: Rule, _ value: [UInt8]) -> Bool {
@@ -245,9 +245,17 @@ extension Transaction {
 
     // MARK: - Actions
 
-    private func perform(_ actions: RuleActions, of rule: Rule) {
-        for setVar in actions.setVars { self.setVar(setVar) }
-        for control in actions.controls { apply(control) }
+    /// Runs the rule's setvar and ctl actions (read through the rule: passing its whole `actions` would copy it,
+    /// retaining every array and string it holds, once per match).
+    private func perform(_ rule: Rule) {
+        if !rule.actions.setVars.isEmpty {
+            rule.actions.setVars.withUnsafeBufferPointer { setVars in
+                for index in setVars.indices { setVar(setVars[index]) }
+            }
+        }
+        if !rule.actions.controls.isEmpty {
+            for control in rule.actions.controls { apply(control) }
+        }
     }
 
     private func setVar(_ setVar: SetVar) {
