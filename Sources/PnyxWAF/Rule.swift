@@ -120,6 +120,9 @@ public final class Rule: @unchecked Sendable {
     private(set) var transformations: [Transformation] = []
     /// The operator's regex or phrase list when it is one (most CRS rules), read on the hot path without reference
     /// counting: `op` keeps them alive as long as the rule.
+    /// Where `skipAfter` continues in the rule's phase list: the marker's index, or -1 when the marker is missing
+    /// (the rest of the phase is skipped). Set when the rule set is built.
+    var skipAfterIndex = -1
     private(set) var regex: Unmanaged<Regex>?
     private(set) var phrases: Unmanaged<PhraseMatcher>?
 

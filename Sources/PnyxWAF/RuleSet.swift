@@ -42,6 +42,11 @@ public final class RuleSet: Sendable {
                 phases[rule.actions.phase].append(rule)
             }
         }
+        for phase in 1...5 {
+            for rule in phases[phase] where rule.markerName == nil {
+                if let marker = rule.actions.skipAfter { rule.skipAfterIndex = markers[phase][marker] ?? -1 }
+            }
+        }
         self.phases = phases
         self.markers = markers
         transformationLists = lists.count

@@ -155,6 +155,8 @@ public final class Transaction {
         engine = rules.settings.engine
         requestBodyAccess = rules.settings.requestBodyAccess
         startTime = Self.nowMicros()
+        // CRS sets some 60 TX variables on every request: room for them up front, not rehashed as they come.
+        tx.reserveCapacity(128)
         parseRequestHead()
     }
 
@@ -251,8 +253,9 @@ public final class Transaction {
             if rule.markerName != nil || isRemoved(rule) { continue }
             rulesEvaluated &+= 1
             guard evaluate(rule) else { continue }
-            if let marker = rule.actions.skipAfter {
-                if let target = rules.markers[phase][marker] { index = max(index, target + 1) } else { index = list.count }
+            if rule.actions.skipAfter != nil {
+                let target = rule.skipAfterIndex
+                if target >= 0 { index = max(index, target + 1) } else { index = list.count }
             } else if rule.actions.skip > 0 {
                 var skipped = 0
                 while skipped < rule.actions.skip, index < list.count {
