@@ -3,8 +3,6 @@
 public final class RuleSet: Sendable {
     /// Index 1…5: the rules of that phase, in file order, markers included.
     let phases: [[Rule]]
-    /// Per phase: marker name → index in `phases[phase]`.
-    let markers: [[String: Int]]
     public let settings: EngineSettings
     /// Every rule id loaded (chain starters), for reports and tests.
     public let ruleIDs: Set<Int>
@@ -14,6 +12,7 @@ public final class RuleSet: Sendable {
 
     init(rules: [Rule], settings: EngineSettings) {
         var phases = [[Rule]](repeating: [], count: 6)
+        // Per phase: marker name → index in `phases[phase]` (where each rule's skipAfter lands).
         var markers = [[String: Int]](repeating: [:], count: 6)
         var ids = Set<Int>()
         // Number the distinct transformation lists (for the per-request cache of transformed values).
@@ -48,7 +47,6 @@ public final class RuleSet: Sendable {
             }
         }
         self.phases = phases
-        self.markers = markers
         transformationLists = lists.count
         self.settings = settings
         ruleIDs = ids

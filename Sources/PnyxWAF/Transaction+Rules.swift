@@ -168,9 +168,9 @@ extension Transaction {
     }
 
     private func setCapture(_ groups: [[UInt8]]) {
-        if !txSlots.isEmpty { for index in 0..<10 { txSlots[String(index)] = nil } }
         for index in 0..<10 {
             let key = String(index)
+            txSlots[key] = nil
             if index < groups.count {
                 tx[key] = Entry(name: key, key: key, value: groups[index])
             } else {

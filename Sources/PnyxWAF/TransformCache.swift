@@ -5,8 +5,8 @@
 final class TransformCache {
     /// Where a form's bytes are in `bytes`.
     struct Span {
-        var offset: Int32
-        var count: Int32
+        var offset: Int
+        var count: Int
     }
 
     private var bytes: UnsafeMutableRawPointer
@@ -71,7 +71,7 @@ final class TransformCache {
         value.withUnsafeBytes { source in
             if let base = source.baseAddress { (bytes + used).copyMemory(from: base, byteCount: source.count) }
         }
-        let span = Span(offset: Int32(truncatingIfNeeded: used), count: Int32(truncatingIfNeeded: value.count))
+        let span = Span(offset: used, count: value.count)
         used += value.count
         insert(key, span)
         entries += 1
@@ -100,6 +100,6 @@ final class TransformCache {
     /// The bytes of `span`: valid until the next `store`.
     @inline(__always)
     func buffer(_ span: Span) -> UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(start: bytes + Int(span.offset), count: Int(span.count))
+        UnsafeRawBufferPointer(start: bytes + span.offset, count: span.count)
     }
 }
