@@ -290,12 +290,7 @@ enum Decoders {
     /// squeezes blanks to one, lowercases.
     static func cmdLine(_ input: [UInt8]) -> [UInt8] {
         // Unchanged unless it has a byte the transformation deletes, blanks or lowercases (the usual case: no copy).
-        guard input.contains(where: { byte in
-            switch byte {
-            case 0x5C, 0x22, 0x27, 0x5E, 0x20, 0x09, 0x0A, 0x0D, 0x2C, 0x3B, 0x41...0x5A: return true
-            default: return false
-            }
-        }) else { return input }
+        guard input.contains(where: cmdLineChanges) else { return input }
         var out: [UInt8] = []
         out.reserveCapacity(input.count)
         var space = false
@@ -318,6 +313,14 @@ enum Decoders {
             }
         }
         return out
+    }
+
+    /// Whether `cmdLine` deletes, blanks or lowercases `byte` (a value without such bytes is left as it is).
+    static func cmdLineChanges(_ byte: UInt8) -> Bool {
+        switch byte {
+        case 0x5C, 0x22, 0x27, 0x5E, 0x20, 0x09, 0x0A, 0x0D, 0x2C, 0x3B, 0x41...0x5A: return true
+        default: return false
+        }
     }
 
     static func compressWhitespace(_ input: [UInt8]) -> [UInt8] {
@@ -420,7 +423,7 @@ enum Decoders {
 
     /// Whether ``normalizePath(_:windows:)`` would leave `input` as it is: no `//`, no `.` or `..` segment (and no
     /// `\` for Windows paths). Most paths and values are; they are then not copied.
-    static func isNormalPath(_ input: [UInt8], windows: Bool) -> Bool {
+    static func isNormalPath<Bytes: RandomAccessCollection<UInt8>>(_ input: Bytes, windows: Bool) -> Bool where Bytes.Index == Int {
         var segmentStart = 0
         var index = 0
         let count = input.count

@@ -7,6 +7,11 @@ public final class Regex: @unchecked Sendable {
     public let pattern: String
     /// Capture groups in the pattern (for `capture`: TX.1 … TX.9).
     let captureCount: Int
+    /// The JIT compiled the pattern: matched through `pcre2_jit_match` (no option checks per call).
+    let jit: Bool
+    /// PCRE2's lower bound on the length of a match, in bytes: a shorter subject cannot match (no call made; most
+    /// request values are short).
+    let minimumLength: Int
 
     public init(_ pattern: String, caseless: Bool = false) throws(RegexError) {
         var options = UInt32(PCRE2_DOTALL | PCRE2_DOLLAR_ENDONLY)
@@ -27,18 +32,24 @@ public final class Regex: @unchecked Sendable {
         code = compiled
         self.pattern = pattern
         // JIT failure (unsupported pattern) falls back to the interpreter: not an error.
-        _ = pcre2_jit_compile_8(compiled, UInt32(PCRE2_JIT_COMPLETE))
+        jit = pcre2_jit_compile_8(compiled, UInt32(PCRE2_JIT_COMPLETE)) == 0
         var count: UInt32 = 0
         pcre2_pattern_info_8(compiled, UInt32(PCRE2_INFO_CAPTURECOUNT), &count)
         captureCount = Int(count)
+        var length: UInt32 = 0
+        pcre2_pattern_info_8(compiled, UInt32(PCRE2_INFO_MINLENGTH), &length)
+        minimumLength = Int(length)
     }
 
     deinit { pcre2_code_free_8(code) }
 
     /// Whether the pattern matches `subject`; with `captures`, fills it with group 0…9 (as byte arrays).
     public func matches(_ subject: UnsafeRawBufferPointer, scratch: RegexScratch, captures: UnsafeMutablePointer<[[UInt8]]>? = nil) -> Bool {
+        if subject.count < minimumLength { return false }
         let base = subject.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? UnsafePointer(scratch.emptySubject)
-        let rc = pcre2_match_8(code, base, subject.count, 0, 0, scratch.matchData, scratch.matchContext)
+        let rc = jit
+            ? pcre2_jit_match_8(code, base, subject.count, 0, 0, scratch.matchData, scratch.matchContext)
+            : pcre2_match_8(code, base, subject.count, 0, 0, scratch.matchData, scratch.matchContext)
         if rc < 0 {
             if rc != PCRE2_ERROR_NOMATCH { scratch.errors += 1 }
             return false

@@ -109,7 +109,7 @@ public final class Rule: @unchecked Sendable {
     /// The rules chained after this one (all must match).
     public var chain: [Rule] = []
     public let location: SourceLocation
-    /// The transformation list's number in the rule set (equal lists, equal numbers): keys the per-request cache
+    /// The transformation list's node in the rule set's trie (equal lists, equal nodes): keys the per-request cache
     /// of transformed values. 0: no transformations.
     var transformationsID = 0
     let markerName: String?
@@ -118,6 +118,8 @@ public final class Rule: @unchecked Sendable {
     private(set) var multiMatch = false
     private(set) var capture = false
     private(set) var transformations: [Transformation] = []
+    /// How each of `targets` is read on the hot path (same order); ``RuleSet`` numbers their exclusion lists.
+    var plans: [TargetPlan] = []
     /// The operator's regex or phrase list when it is one (most CRS rules), read on the hot path without reference
     /// counting: `op` keeps them alive as long as the rule.
     /// Where `skipAfter` continues in the rule's phase list: the marker's index, or -1 when the marker is missing
@@ -130,6 +132,7 @@ public final class Rule: @unchecked Sendable {
         multiMatch = actions.multiMatch
         capture = actions.capture
         transformations = actions.transformations
+        plans = targets.map(TargetPlan.init)
         switch op {
         case .rx(let compiled): regex = .passUnretained(compiled)
         case .pm(let matcher): phrases = .passUnretained(matcher)

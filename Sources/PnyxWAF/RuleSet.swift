@@ -7,30 +7,55 @@ public final class RuleSet: Sendable {
     /// Every rule id loaded (chain starters), for reports and tests.
     public let ruleIDs: Set<Int>
     public var ruleCount: Int { ruleIDs.count }
-    /// How many distinct transformation lists the rules use (their `transformationsID`s are 1…this).
-    let transformationLists: Int
+    /// The rules' transformation lists as a trie (lists that start alike share their first steps): node 0 is the
+    /// untransformed value; a rule's `transformationsID` is the node of its whole list. A value's form after a node
+    /// is its parent's form with the node's transformation applied, so each step is computed once per value.
+    let transformNodes: [TransformNode]
+    /// How many distinct exclusion lists whole-collection targets use (their plans' `exclusionSet`s are 1…this).
+    let exclusionSets: Int
 
     init(rules: [Rule], settings: EngineSettings) {
         var phases = [[Rule]](repeating: [], count: 6)
         // Per phase: marker name → index in `phases[phase]` (where each rule's skipAfter lands).
         var markers = [[String: Int]](repeating: [:], count: 6)
         var ids = Set<Int>()
-        // Number the distinct transformation lists (for the per-request cache of transformed values).
-        var lists: [[Transformation]: Int] = [:]
+        // Build the trie of transformation lists (for the per-request cache of transformed values).
+        var nodes = [TransformNode(parent: 0, transformation: .lowercase)]
+        var nodeOf: [[Transformation]: Int] = [:]
         func number(_ rule: Rule) {
             let list = rule.actions.transformations
-            guard !list.isEmpty else { return }
-            if let known = lists[list] {
-                rule.transformationsID = known
-            } else {
-                rule.transformationsID = lists.count + 1
-                lists[list] = rule.transformationsID
+            var node = 0
+            for length in list.indices {
+                let prefix = Array(list[...length])
+                if let known = nodeOf[prefix] {
+                    node = known
+                } else {
+                    nodes.append(TransformNode(parent: node, transformation: list[length]))
+                    node = nodes.count - 1
+                    nodeOf[prefix] = node
+                }
+            }
+            rule.transformationsID = node
+        }
+        // Number the distinct exclusion lists of planned collection targets (each gets its own filtered slots).
+        var exclusionLists: [String: Int] = [:]
+        func numberExclusions(_ rule: Rule) {
+            for index in rule.plans.indices where rule.plans[index].kind == .slots && !rule.targets[index].exclusions.isEmpty {
+                let text = TargetPlan.exclusionText(rule.targets[index].exclusions)
+                if let known = exclusionLists[text] {
+                    rule.plans[index].exclusionSet = known
+                } else {
+                    rule.plans[index].exclusionSet = exclusionLists.count + 1
+                    exclusionLists[text] = exclusionLists.count + 1
+                }
             }
         }
         for rule in rules {
             rule.freeze()
             number(rule)
             rule.chain.forEach(number)
+            numberExclusions(rule)
+            rule.chain.forEach(numberExclusions)
             if let name = rule.markerName {
                 for phase in 1...5 {
                     markers[phase][name] = phases[phase].count
@@ -47,7 +72,8 @@ public final class RuleSet: Sendable {
             }
         }
         self.phases = phases
-        transformationLists = lists.count
+        transformNodes = nodes
+        exclusionSets = exclusionLists.count
         self.settings = settings
         ruleIDs = ids
     }
@@ -70,4 +96,10 @@ public struct EngineSettings: Sendable {
     public var blockAction: [DisruptiveAction] = Array(repeating: .pass, count: 6)
     public var blockStatus: [Int?] = Array(repeating: nil, count: 6)
     public init() {}
+}
+
+/// One step of the transformation trie (see ``RuleSet/transformNodes``).
+struct TransformNode {
+    var parent: Int
+    var transformation: Transformation
 }

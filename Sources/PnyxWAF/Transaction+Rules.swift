@@ -34,47 +34,110 @@ extension Transaction {
     /// non-disruptive actions for each value that does.
     private func match(_ rule: Rule) -> Bool {
         var found: [Entry] = []
-        // Through a buffer pointer: `for target in rule.targets` copies each target, retaining its selector and
+        // Targets a plan covers are read straight from the slots; the rest through the visitor. Runtime target
+        // removals (`ctl:ruleRemoveTargetById`) need the visitor's exclusions, so they turn the plans off.
+        let planned = removedTargetsByID.isEmpty && removedTargetsByTag.isEmpty
+        // Through buffer pointers: `for target in rule.targets` copies each target, retaining its selector and
         // exclusions, for every rule of every request.
         rule.targets.withUnsafeBufferPointer { targets in
-            for position in targets.indices {
-                forEachValue(of: targets[position], rule: rule) { variable, slot in
-                    if rule.multiMatch {
-                        var value = slot.raw
-                        var hit = test(rule, value)
-                        for transformation in rule.transformations where !hit {
-                            let next = transformation.apply(value)
-                            if next != value { hit = test(rule, next) }
-                            value = next
+            rule.plans.withUnsafeBufferPointer { plans in
+                for position in targets.indices {
+                    let variable = targets[position].name
+                    if planned {
+                        switch plans[position].kind {
+                        case .slots:
+                            let offset = plans[position].exclusionSet * SlotIndex.stride
+                            check(slots: offset + plans[position].first, key: plans[position].key, target: targets[position], rule, &found)
+                            if plans[position].second >= 0 {
+                                check(slots: offset + plans[position].second, key: plans[position].key, target: targets[position], rule, &found)
+                            }
+                            continue
+                        case .scalar:
+                            if let slot = scalarSlots[plans[position].first] {
+                                check(slot, variable, rule, &found)
+                                continue
+                            }
+                        case .txKey:
+                            if let key = plans[position].key, let slot = txSlot(key) { check(slot, variable, rule, &found) }
+                            continue
+                        case .general:
+                            break
                         }
-                        if hit { matched(ValueLabel(variable: variable, name: slot.name), value, rule: rule, found: &found) }
-                        return
                     }
-                    let id = rule.transformationsID
-                    if id == 0 {
-                        if slot.raw.withUnsafeBytes({ test(rule, $0) }) {
-                            matched(ValueLabel(variable: variable, name: slot.name), slot.raw, rule: rule, found: &found)
-                        }
-                        return
-                    }
-                    if slot.serial == 0 {
-                        // A value made for this read only (a TX variable, a count): nothing to keep.
-                        let value = transformed(slot.raw, rule)
-                        if test(rule, value) { matched(ValueLabel(variable: variable, name: slot.name), value, rule: rule, found: &found) }
-                        return
-                    }
-                    let key = TransformCache.key(serial: slot.serial, list: id)
-                    let span = transformCache.lookup(key) ?? transformCache.store(key, transformed(slot.raw, rule))
-                    // The buffer stays valid through the test (operators do not transform); a match copies it.
-                    if test(rule, transformCache.buffer(span)) {
-                        matched(ValueLabel(variable: variable, name: slot.name), Array(transformCache.buffer(span)), rule: rule, found: &found)
-                    }
+                    forEachValue(of: targets[position], rule: rule) { variable, slot in check(slot, variable, rule, &found) }
                 }
             }
         }
         guard !found.isEmpty else { return false }
         matchedVars = found
         return true
+    }
+
+    /// Checks the slots of one request collection (`slotSets[index]`), or those whose key is `key`.
+    @inline(__always)
+    private func check(slots index: Int, key: String?, target: VariableTarget, _ rule: Rule, _ found: inout [Entry]) {
+        let variable = target.name
+        let list = slotSets[index] ?? slotList(index, exclusions: target.exclusions)
+        list.withUnsafeBufferPointer { slots in
+            // `list` holds the slots for the loop: lend each without retaining it.
+            for position in slots.indices {
+                Unmanaged.passUnretained(slots[position])._withUnsafeGuaranteedRef { slot in
+                    if let key, slot.key != key { return }
+                    check(slot, variable, rule, &found)
+                }
+            }
+        }
+    }
+
+    /// Runs the rule's operator on one value after its transformations (each (value, list) pair transformed once
+    /// per request, see ``TransformCache``), recording a match.
+    @inline(__always)
+    private func check(_ slot: ValueSlot, _ variable: VariableName, _ rule: Rule, _ found: inout [Entry]) {
+        if rule.multiMatch {
+            var value = slot.raw
+            var hit = test(rule, value)
+            for transformation in rule.transformations where !hit {
+                let next = transformation.apply(value)
+                if next != value { hit = test(rule, next) }
+                value = next
+            }
+            if hit { matched(ValueLabel(variable: variable, name: slot.name), value, rule: rule, found: &found) }
+            return
+        }
+        let id = rule.transformationsID
+        if id == 0 {
+            if slot.raw.withUnsafeBytes({ test(rule, $0) }) {
+                matched(ValueLabel(variable: variable, name: slot.name), slot.raw, rule: rule, found: &found)
+            }
+            return
+        }
+        if slot.serial == 0 {
+            // A value made for this read only (a TX variable, a count): nothing to keep.
+            let value = transformed(slot.raw, rule)
+            if test(rule, value) { matched(ValueLabel(variable: variable, name: slot.name), value, rule: rule, found: &found) }
+            return
+        }
+        let span = form(of: slot, node: id)
+        // The buffer stays valid through the test (operators do not transform); a match copies it.
+        if test(rule, transformCache.buffer(span)) {
+            matched(ValueLabel(variable: variable, name: slot.name), Array(transformCache.buffer(span)), rule: rule, found: &found)
+        }
+    }
+
+    /// Where `slot`'s form after transformation-trie node `node` is in the transform cache: made on first use from
+    /// its parent node's form (node 0: the raw value), sharing the parent's bytes when the step leaves them as they
+    /// are.
+    private func form(of slot: ValueSlot, node: Int) -> TransformCache.Span {
+        let key = TransformCache.key(serial: slot.serial, list: node)
+        if let span = transformCache.lookup(key) { return span }
+        if node == 0 { return transformCache.store(key, slot.raw) }
+        let step = rules.transformNodes[node]
+        let input = form(of: slot, node: step.parent)
+        if step.transformation.leavesUnchanged(transformCache.buffer(input)) {
+            transformCache.alias(key, input)
+            return input
+        }
+        return transformCache.store(key, step.transformation.apply(Array(transformCache.buffer(input))))
     }
 
     /// The value after the rule's transformations, in order.
@@ -97,13 +160,11 @@ extension Transaction {
 
     private func test(_ rule: Rule, _ value: UnsafeRawBufferPointer) -> Bool {
         operatorRuns &+= 1
-        if !rule.capture {
-            if let regex = rule.regex {
-                return regex._withUnsafeGuaranteedRef { $0.matches(value, scratch: scratch) } != rule.negated
-            }
-            if let phrases = rule.phrases {
-                return phrases._withUnsafeGuaranteedRef { $0.firstMatch(in: value) != nil } != rule.negated
-            }
+        if let regex = rule.regex {
+            return regex._withUnsafeGuaranteedRef { regexMatch($0, value, capture: rule.capture) } != rule.negated
+        }
+        if !rule.capture, let phrases = rule.phrases {
+            return phrases._withUnsafeGuaranteedRef { $0.firstMatch(in: value) != nil } != rule.negated
         }
         return apply(rule.op, to: value, capture: rule.capture) != rule.negated
     }

@@ -81,6 +81,54 @@ extension Transaction {
         return made
     }
 
+    /// Where a collection's slots are in `slotSets`: a ``Source``'s raw value, plus `Source.namesFlag` for its
+    /// names, plus `stride` times the exclusion list's number for the slots that list leaves.
+    enum SlotIndex {
+        static let stride = 32
+    }
+
+    /// The slots of `slotSets[index]` (see ``SlotIndex``), made on first use; `exclusions` filters them when the
+    /// index names an exclusion list.
+    func slotList(_ index: Int, exclusions: [Selector]) -> [ValueSlot] {
+        if let existing = slotSets[index] { return existing }
+        if index >= SlotIndex.stride {
+            let all = slotList(index % SlotIndex.stride, exclusions: [])
+            let kept = all.filter { slot in
+                !exclusions.contains { $0.matches(lowercasedKey: slot.key, original: slot.name ?? "", scratch: scratch) }
+            }
+            slotSets[index] = kept
+            return kept
+        }
+        let names = index >= Source.namesFlag
+        let source = Source(rawValue: names ? index - Source.namesFlag : index)!
+        return slots(source, names: names, entries(of: source))
+    }
+
+    private func entries(of source: Source) -> [Entry] {
+        switch source {
+        case .argsGet: return argsGet
+        case .argsPost: return argsPost
+        case .headers: return requestHeaders
+        case .cookies: return cookies
+        case .files: return files
+        case .filesSizes: return filesSizes
+        case .partHeaders: return multipartPartHeaders
+        case .multipartFilenames: return multipartFilenames
+        case .multipartNames: return multipartNames
+        case .responseHeaders: return responseHeaders
+        case .xmlAttributes: return xmlAttributes
+        }
+    }
+
+    /// The slot of TX variable `key` (lowercased), kept until the variable is set again.
+    func txSlot(_ key: String) -> ValueSlot? {
+        if let slot = txSlots[key] { return slot }
+        guard let entry = tx[key] else { return nil }
+        let slot = ValueSlot(name: entry.name, key: entry.key, raw: entry.value, serial: takeSerial())
+        txSlots[key] = slot
+        return slot
+    }
+
     /// A new value serial (see ``ValueSlot``).
     func takeSerial() -> Int {
         nextSerial += 1
@@ -90,8 +138,10 @@ extension Transaction {
     /// Forgets the slots of what a request body or response head fills (called when they are parsed).
     func dropSlots(_ sources: [Source]) {
         for source in sources {
-            slotSets[source.rawValue] = nil
-            slotSets[source.rawValue + Source.namesFlag] = nil
+            for base in stride(from: 0, to: slotSets.count, by: SlotIndex.stride) {
+                slotSets[base + source.rawValue] = nil
+                slotSets[base + source.rawValue + Source.namesFlag] = nil
+            }
         }
         for name in [VariableName.requestBody, .xml] { scalarSlots[Self.scalarIndex[name]!] = nil }
     }
@@ -187,13 +237,7 @@ extension Transaction {
         case .multipartName: add(multipartNames, as: variable, source: .multipartNames)
         case .tx:
             if case .key(let key) = selector, exclusions.isEmpty {
-                if let slot = txSlots[key] {
-                    body(.tx, slot)
-                } else if let entry = tx[key] {
-                    let slot = ValueSlot(name: entry.name, key: entry.key, raw: entry.value, serial: takeSerial())
-                    txSlots[key] = slot
-                    body(.tx, slot)
-                }
+                if let slot = txSlot(key) { body(.tx, slot) }
             } else {
                 table(tx, as: .tx)
             }

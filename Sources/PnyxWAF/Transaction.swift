@@ -121,7 +121,8 @@ public final class Transaction {
     var matchedVars: [Entry] = []
     /// The request's values as rules see them, made on first use (see ``ValueSlot``): per collection
     /// (`Source`), and per single-valued variable.
-    var slotSets: [[ValueSlot]?] = Array(repeating: nil, count: 32)
+    /// `slotSets` holds, per exclusion list (0: none), 32 lists (``SlotIndex``).
+    var slotSets: [[ValueSlot]?]
     var scalarSlots: [ValueSlot?] = Array(repeating: nil, count: VariableName.allCases.count)
     /// The slots' transformed forms, by serial and transformation list.
     let transformCache = TransformCache()
@@ -152,6 +153,7 @@ public final class Transaction {
         self.rules = rules
         self.scratch = scratch
         self.request = request
+        slotSets = Array(repeating: nil, count: SlotIndex.stride * (rules.exclusionSets + 1))
         engine = rules.settings.engine
         requestBodyAccess = rules.settings.requestBodyAccess
         startTime = Self.nowMicros()

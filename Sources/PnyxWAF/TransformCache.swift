@@ -1,5 +1,6 @@
 /// The transformed forms of one transaction's values: CRS applies a handful of transformation lists to the same
-/// values over and over, so each (value, list) pair is transformed once and kept here. The bytes live in one
+/// values over and over, so each (value, trie node) pair is transformed once and kept here (see
+/// ``RuleSet/transformNodes``). The bytes live in one
 /// growing buffer and are found through an open-addressing table keyed by the value's serial and the list's number.
 /// Plain unsafe storage: the per-(rule, value) loop reads it without reference counting or allocation.
 final class TransformCache {
@@ -18,7 +19,7 @@ final class TransformCache {
     private var mask: Int
     private var entries = 0
 
-    init(tableSize: Int = 512, byteCapacity: Int = 16 * 1024) {
+    init(tableSize: Int = 2048, byteCapacity: Int = 16 * 1024) {
         precondition(tableSize > 0 && tableSize & (tableSize - 1) == 0)
         bytes = .allocate(byteCount: byteCapacity, alignment: 16)
         self.byteCapacity = byteCapacity
@@ -76,6 +77,13 @@ final class TransformCache {
         insert(key, span)
         entries += 1
         return span
+    }
+
+    /// Stores an existing span under `key` (not already present): a form equal to another shares its bytes.
+    func alias(_ key: UInt64, _ span: Span) {
+        if (entries + 1) * 2 > mask + 1 { grow() }
+        insert(key, span)
+        entries += 1
     }
 
     private func insert(_ key: UInt64, _ span: Span) {

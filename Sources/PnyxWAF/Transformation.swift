@@ -76,4 +76,31 @@ public enum Transformation: String, Sendable, CaseIterable {
         case .parityEven7bit, .parityOdd7bit, .parityZero7bit: return input.map { $0 & 0x7F }
         }
     }
+
+    /// Whether the transformation certainly leaves `input` as it is, decided on the bytes in place (without
+    /// copying them into an array): the same tests the transformations make before copying. Benign values mostly
+    /// pass them, and their transformed forms then share the untransformed bytes. `false` means "apply it".
+    func leavesUnchanged(_ input: UnsafeRawBufferPointer) -> Bool {
+        switch self {
+        case .lowercase: return !input.contains { $0 >= 0x41 && $0 <= 0x5A }
+        case .urlDecode, .urlDecodeUni: return !input.contains { $0 == 0x25 || $0 == 0x2B }
+        case .htmlEntityDecode: return !input.contains(0x26)
+        case .jsDecode, .cssDecode: return !input.contains(0x5C)
+        case .cmdLine: return !input.contains(where: Decoders.cmdLineChanges)
+        case .compressWhitespace, .removeWhitespace: return !input.contains { Decoders.isSpace($0) || $0 == 0xA0 }
+        case .removeNulls, .replaceNulls: return !input.contains(0)
+        case .replaceComments: return !input.contains(0x2F)
+        case .removeComments: return !input.contains { $0 == 0x2F || $0 == 0x3C || $0 == 0x2D || $0 == 0x23 }
+        case .removeCommentsChar: return !input.contains { $0 == 0x2F || $0 == 0x2A || $0 == 0x3C || $0 == 0x2D || $0 == 0x23 }
+        case .normalizePath: return Decoders.isNormalPath(input, windows: false)
+        case .normalizePathWin: return Decoders.isNormalPath(input, windows: true)
+        case .utf8toUnicode: return !input.contains { $0 >= 0x80 }
+        case .trim, .trimLeft, .trimRight:
+            guard let first = input.first, let last = input.last else { return true }
+            let left = self != .trimRight && Decoders.isSpace(first)
+            let right = self != .trimLeft && Decoders.isSpace(last)
+            return !left && !right
+        default: return false
+        }
+    }
 }
