@@ -128,16 +128,16 @@ extension Transaction {
     /// its parent node's form (node 0: the raw value), sharing the parent's bytes when the step leaves them as they
     /// are.
     private func form(of slot: ValueSlot, node: Int) -> TransformCache.Span {
-        let key = TransformCache.key(serial: slot.serial, list: node)
-        if let span = transformCache.lookup(key) { return span }
-        if node == 0 { return transformCache.store(key, slot.raw) }
+        let serial = slot.serial
+        if let span = transformCache.lookup(serial: serial, node: node) { return span }
+        if node == 0 { return transformCache.store(serial: serial, node: 0, slot.raw) }
         let step = rules.transformNodes[node]
         let input = form(of: slot, node: step.parent)
         if step.transformation.leavesUnchanged(transformCache.buffer(input)) {
-            transformCache.alias(key, input)
+            transformCache.alias(serial: serial, node: node, input)
             return input
         }
-        return transformCache.store(key, step.transformation.apply(Array(transformCache.buffer(input))))
+        return transformCache.store(serial: serial, node: node, step.transformation.apply(Array(transformCache.buffer(input))))
     }
 
     /// The value after the rule's transformations, in order.

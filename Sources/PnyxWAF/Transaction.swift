@@ -124,8 +124,8 @@ public final class Transaction {
     /// `slotSets` holds, per exclusion list (0: none), 32 lists (``SlotIndex``).
     var slotSets: [[ValueSlot]?]
     var scalarSlots: [ValueSlot?] = Array(repeating: nil, count: VariableName.allCases.count)
-    /// The slots' transformed forms, by serial and transformation list.
-    let transformCache = TransformCache()
+    /// The slots' transformed forms, by serial and transformation-trie node.
+    let transformCache: TransformCache
     var nextSerial = 0
     var currentRule: Rule?
     var highestSeverity = 255
@@ -154,6 +154,7 @@ public final class Transaction {
         self.scratch = scratch
         self.request = request
         slotSets = Array(repeating: nil, count: SlotIndex.stride * (rules.exclusionSets + 1))
+        transformCache = TransformCache(columns: rules.transformNodes.count)
         engine = rules.settings.engine
         requestBodyAccess = rules.settings.requestBodyAccess
         startTime = Self.nowMicros()

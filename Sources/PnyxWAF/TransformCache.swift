@@ -1,65 +1,51 @@
 /// The transformed forms of one transaction's values: CRS applies a handful of transformation lists to the same
 /// values over and over, so each (value, trie node) pair is transformed once and kept here (see
-/// ``RuleSet/transformNodes``). The bytes live in one
-/// growing buffer and are found through an open-addressing table keyed by the value's serial and the list's number.
-/// Plain unsafe storage: the per-(rule, value) loop reads it without reference counting or allocation.
+/// ``RuleSet/transformNodes``). The bytes live in one growing buffer; where each form is sits in a dense table with
+/// a row per value serial (serials are handed out 1, 2, 3… per transaction) and a column per trie node, so finding a
+/// form is an index computation, not a hash lookup. Plain unsafe storage: the per-(rule, value) loop reads it
+/// without reference counting or allocation.
 final class TransformCache {
     /// Where a form's bytes are in `bytes`.
     struct Span {
         var offset: Int
         var count: Int
+        /// Marks a form not computed yet.
+        static let none = Span(offset: 0, count: -1)
     }
 
     private var bytes: UnsafeMutableRawPointer
     private var byteCapacity: Int
     private var used = 0
-    /// 0 marks an empty slot (serials start at 1, so no key is 0).
-    private var keys: UnsafeMutablePointer<UInt64>
     private var spans: UnsafeMutablePointer<Span>
-    private var mask: Int
-    private var entries = 0
+    /// Rows allocated, and rows filled with `Span.none` (rows are made ready as serials reach them).
+    private var rowCapacity: Int
+    private var readyRows = 0
+    private let columns: Int
 
-    init(tableSize: Int = 2048, byteCapacity: Int = 16 * 1024) {
-        precondition(tableSize > 0 && tableSize & (tableSize - 1) == 0)
+    init(columns: Int, rows: Int = 64, byteCapacity: Int = 16 * 1024) {
+        precondition(columns > 0 && rows > 0)
+        self.columns = columns
         bytes = .allocate(byteCount: byteCapacity, alignment: 16)
         self.byteCapacity = byteCapacity
-        keys = .allocate(capacity: tableSize)
-        keys.initialize(repeating: 0, count: tableSize)
-        spans = .allocate(capacity: tableSize)
-        mask = tableSize - 1
+        rowCapacity = rows
+        spans = .allocate(capacity: rows * columns)
     }
 
     deinit {
         bytes.deallocate()
-        keys.deallocate()
         spans.deallocate()
     }
 
+    /// The form of value `serial` after trie node `node`, if computed.
     @inline(__always)
-    static func key(serial: Int, list: Int) -> UInt64 {
-        UInt64(truncatingIfNeeded: serial) &<< 20 | UInt64(truncatingIfNeeded: list)
+    func lookup(serial: Int, node: Int) -> Span? {
+        guard serial < readyRows else { return nil }
+        let span = spans[serial &* columns &+ node]
+        return span.count < 0 ? nil : span
     }
 
-    @inline(__always)
-    private func position(_ key: UInt64) -> Int {
-        Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 32) & mask
-    }
-
-    /// The span stored for `key`, if any.
-    @inline(__always)
-    func lookup(_ key: UInt64) -> Span? {
-        var index = position(key)
-        while true {
-            let found = keys[index]
-            if found == key { return spans[index] }
-            if found == 0 { return nil }
-            index = (index &+ 1) & mask
-        }
-    }
-
-    /// Stores `value` under `key` (not already present) and returns where it went.
-    func store(_ key: UInt64, _ value: [UInt8]) -> Span {
-        if (entries + 1) * 2 > mask + 1 { grow() }
+    /// Stores `value` as the form of (`serial`, `node`) and returns where it went.
+    func store(serial: Int, node: Int, _ value: [UInt8]) -> Span {
         if used + value.count > byteCapacity {
             var capacity = byteCapacity * 2
             while used + value.count > capacity { capacity *= 2 }
@@ -74,35 +60,28 @@ final class TransformCache {
         }
         let span = Span(offset: used, count: value.count)
         used += value.count
-        insert(key, span)
-        entries += 1
+        alias(serial: serial, node: node, span)
         return span
     }
 
-    /// Stores an existing span under `key` (not already present): a form equal to another shares its bytes.
-    func alias(_ key: UInt64, _ span: Span) {
-        if (entries + 1) * 2 > mask + 1 { grow() }
-        insert(key, span)
-        entries += 1
+    /// Records an existing span as the form of (`serial`, `node`): a form equal to another shares its bytes.
+    func alias(serial: Int, node: Int, _ span: Span) {
+        if serial >= readyRows { prepareRows(through: serial) }
+        spans[serial * columns + node] = span
     }
 
-    private func insert(_ key: UInt64, _ span: Span) {
-        var index = position(key)
-        while keys[index] != 0 { index = (index &+ 1) & mask }
-        keys[index] = key
-        spans[index] = span
-    }
-
-    private func grow() {
-        let oldKeys = keys, oldSpans = spans, oldSize = mask + 1
-        let size = oldSize * 2
-        keys = .allocate(capacity: size)
-        keys.initialize(repeating: 0, count: size)
-        spans = .allocate(capacity: size)
-        mask = size - 1
-        for index in 0..<oldSize where oldKeys[index] != 0 { insert(oldKeys[index], oldSpans[index]) }
-        oldKeys.deallocate()
-        oldSpans.deallocate()
+    private func prepareRows(through serial: Int) {
+        if serial >= rowCapacity {
+            var capacity = rowCapacity * 2
+            while serial >= capacity { capacity *= 2 }
+            let larger = UnsafeMutablePointer<Span>.allocate(capacity: capacity * columns)
+            larger.moveInitialize(from: spans, count: readyRows * columns)
+            spans.deallocate()
+            spans = larger
+            rowCapacity = capacity
+        }
+        (spans + readyRows * columns).initialize(repeating: .none, count: (serial + 1 - readyRows) * columns)
+        readyRows = serial + 1
     }
 
     /// The bytes of `span`: valid until the next `store`.
