@@ -58,7 +58,7 @@ struct TargetPlan {
         case _ where !target.exclusions.isEmpty:
             break
         case .requestURI, .requestURIRaw, .requestFilename, .requestBasename, .requestLine, .requestMethod,
-            .requestProtocol, .queryString, .remoteAddr, .remoteHost, .serverName, .serverAddr, .uniqueID:
+            .requestProtocol, .queryString, .remoteAddr, .remoteHost, .serverName, .serverAddr, .uniqueID, .responseBody:
             kind = .scalar
             first = Transaction.scalarIndex[target.name]!
             key = nil

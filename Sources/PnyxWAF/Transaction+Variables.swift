@@ -307,7 +307,7 @@ extension Transaction {
         case .highestSeverity: number(highestSeverity)
         case .responseStatus: if let responseStatus { number(responseStatus) }
         case .responseProtocol: if responseStatus != nil { changing(Array(responseProtocol.utf8)) }
-        case .responseBody: if let responseBody { changing(responseBody) }
+        case .responseBody: if responseBody != nil { scalar(responseBody) }
         case .responseContentType:
             if let type = responseHeaders.first(where: { $0.key == "content-type" }) { changing(type.value) }
         case .responseContentLength:

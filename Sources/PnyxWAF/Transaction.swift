@@ -203,7 +203,10 @@ public final class Transaction {
     @discardableResult
     public func processResponseBody(_ body: [UInt8]) -> Interruption? {
         if interruption != nil { return interruption }
-        if rules.settings.responseBodyAccess { responseBody = body }
+        if rules.settings.responseBodyAccess {
+            responseBody = body
+            scalarSlots[Self.scalarIndex[.responseBody]!] = nil
+        }
         run(phase: 4)
         return interruption
     }
