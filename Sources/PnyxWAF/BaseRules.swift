@@ -20,5 +20,6 @@ public enum BaseRules {
     SecResponseBodyLimit 524288
     SecResponseBodyLimitAction ProcessPartial
     SecArgumentSeparator &
+    SecArgumentsLimit 1000
     """#
 }

@@ -86,6 +86,10 @@ public struct EngineSettings: Sendable {
     public var responseBodyAccess = false
     public var requestBodyLimit = 13_107_200
     public var requestBodyNoFilesLimit = 131_072
+    /// `SecArgumentsLimit`: the most arguments (query and body together) a request may carry. Past it the extra
+    /// ones are not inspected and REQBODY_ERROR is set, so the base rules refuse the request (400): every rule runs
+    /// on every argument, and thousands of them would cost seconds of CPU.
+    public var argumentsLimit = 1000
     public var requestBodyLimitReject = true
     public var responseBodyLimit = 524_288
     public var responseBodyLimitReject = false

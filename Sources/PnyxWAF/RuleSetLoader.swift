@@ -129,6 +129,7 @@ public struct RuleSetLoader {
         case "secresponsebodyaccess": settings.responseBodyAccess = try onOff()
         case "secrequestbodylimit": settings.requestBodyLimit = try number()
         case "secrequestbodynofileslimit": settings.requestBodyNoFilesLimit = try number()
+        case "secargumentslimit": settings.argumentsLimit = try number()
         case "secresponsebodylimit": settings.responseBodyLimit = try number()
         case "secrequestbodylimitaction": settings.requestBodyLimitReject = try argument(0).lowercased() == "reject"
         case "secresponsebodylimitaction": settings.responseBodyLimitReject = try argument(0).lowercased() == "reject"
@@ -158,7 +159,7 @@ public struct RuleSetLoader {
             "secauditlogstoragedir", "secauditlogdirmode", "secauditlogfilemode", "secdebuglog", "secdebugloglevel",
             "sectmpdir", "secdatadir", "secuploaddir", "secuploadkeepfiles", "secuploadfilemode", "secuploadfilelimit",
             "seccookieformat", "secunicodemapfile", "secunicodecodepage", "secstatusengine", "secserversignature",
-            "secwebappid", "sectmpsaveuploadedfiles", "secxmlexternalentity", "secargumentslimit",
+            "secwebappid", "sectmpsaveuploadedfiles", "secxmlexternalentity",
             "secrequestbodyjsondepthlimit", "secrequestbodyinmemorylimit", "secsensorid", "secconnengine",
             "secgeolookupdb", "secgsblookupdb", "sechashengine", "sechashkey", "sechashparam", "sechashmethodrx",
             "sechashmethodpm", "secremoterules", "secremoterulesfailaction", "secinterceptonerror", "seccachetransformations",

@@ -22,6 +22,7 @@ extension Transaction {
         let lastSlash = requestFilename.lastIndex(where: { $0 == 0x2F || $0 == 0x5C })
         requestBasename = lastSlash.map { Array(requestFilename[($0 + 1)...]) } ?? requestFilename
         argsGet = Self.parseArguments(queryString, separator: rules.settings.argumentSeparator, error: &urlencodedError)
+        limitArguments()
         for header in request.headers {
             requestHeaders.append(Entry(name: header.name, value: Array(header.value.utf8)))
             if header.name.lowercased() == "cookie" { parseCookies(header.value) }
@@ -91,7 +92,19 @@ extension Transaction {
     }
 
     /// Runs the body processor the request asked for; failures set REQBODY_ERROR as CRS expects.
+    /// Applies `SecArgumentsLimit`: arguments past it are dropped before any rule sees them, and REQBODY_ERROR is set
+    /// so that the request is refused rather than passed with arguments nobody inspected.
+    func limitArguments() {
+        let limit = rules.settings.argumentsLimit
+        guard argsGet.count + argsPost.count > limit else { return }
+        let total = argsGet.count + argsPost.count
+        if argsGet.count > limit { argsGet.removeLast(argsGet.count - limit) }
+        argsPost.removeLast(argsPost.count - (limit - argsGet.count))
+        if bodyError == nil { bodyError = "too many arguments (\(total), SecArgumentsLimit \(limit))" }
+    }
+
     func parseRequestBody(_ body: [UInt8]) {
+        defer { limitArguments() }
         guard let processor = bodyProcessor, !body.isEmpty else { return }
         switch processor {
         case .urlencoded:

@@ -90,4 +90,30 @@ struct WAFHotPathTests {
         #expect(Set(WAFEngineTests.run(rules, target: "/?q=xabcdx").matches.map(\.id)) == [1])
         #expect(Set(WAFEngineTests.run(rules, target: "/?q=").matches.map(\.id)) == [2, 3])
     }
+
+    @Test("SecArgumentsLimit: the rules see only the first arguments and the request is refused (400)")
+    func argumentsLimit() throws {
+        let rules = try WAFEngineTests.load(BaseRules.text + """
+
+            SecArgumentsLimit 5
+            SecRule &ARGS "@gt 5" "id:1,phase:2,pass,log"
+            SecRule ARGS "@streq late" "id:2,phase:1,pass,log"
+            """)
+        #expect(rules.settings.argumentsLimit == 5)
+        let fine = WAFEngineTests.run(rules, target: "/?a=1&b=2&c=3&d=4&e=late")
+        #expect(fine.interruption == nil)
+        #expect(fine.matches.map(\.id) == [2])
+        // Six in the query: the sixth is never inspected, and the request is refused in phase 2.
+        let many = WAFEngineTests.run(rules, target: "/?a=1&b=2&c=3&d=4&e=5&f=late")
+        #expect(!many.matches.contains { $0.id == 1 || $0.id == 2 })
+        #expect(many.interruption?.status == 400)
+        #expect(many.interruption?.ruleID == 200002)
+        // Split between the query and a URL-encoded body.
+        let split = WAFEngineTests.run(
+            rules, method: "POST", target: "/?a=1&b=2", headers: [("Content-Type", "application/x-www-form-urlencoded")],
+            body: "c=3&d=4&e=5&f=6")
+        #expect(split.interruption?.status == 400)
+        #expect(split.matches.contains { $0.id == 200002 && $0.data.contains("too many arguments") })
+        #expect(try WAFEngineTests.load(BaseRules.text).settings.argumentsLimit == 1000)
+    }
 }
