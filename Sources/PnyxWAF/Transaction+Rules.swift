@@ -89,7 +89,7 @@ extension Transaction {
         }
     }
 
-    /// Runs the rule's operator on one value after its transformations (each (value, list) pair transformed once
+    /// Runs the rule's operator on one value after its transformations (each (value, trie node) pair transformed once
     /// per request, see ``TransformCache``), recording a match.
     @inline(__always)
     private func check(_ slot: ValueSlot, _ variable: VariableName, _ rule: Rule, _ found: inout [Entry]) {
