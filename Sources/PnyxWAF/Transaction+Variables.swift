@@ -120,11 +120,13 @@ extension Transaction {
         }
     }
 
-    /// The slot of TX variable `key` (lowercased), kept until the variable is set again.
+    /// The slot of TX variable `key` (lowercased), kept until the variable is set again. It has serial 0: TX values
+    /// change during the request and few rules transform them, so their transformed forms are not kept (each new
+    /// serial would take a row of the transform table).
     func txSlot(_ key: String) -> ValueSlot? {
         if let slot = txSlots[key] { return slot }
         guard let entry = tx[key] else { return nil }
-        let slot = ValueSlot(name: entry.name, key: entry.key, raw: entry.value, serial: takeSerial())
+        let slot = ValueSlot(name: entry.name, key: entry.key, raw: entry.value)
         txSlots[key] = slot
         return slot
     }
