@@ -72,8 +72,9 @@ struct WAFBenchCommand: ParsableCommand {
         discussion: """
             Loads CRS (Debian's modsecurity-crs by default, or --rules DIR with rules/*.conf) in blocking mode at \
             --paranoia, then evaluates a benign GET with five query parameters and a benign 1 KB URL-encoded POST, \
-            both with real browser headers, --iterations times each on one thread, and prints the mean time per \
-            request. Use a release build.
+            both with real browser headers, and the same GET with its answer (a 2.7 KB HTML page through the \
+            response phases, as the proxy inspects it), --iterations times each on one thread, and prints the mean \
+            time per request. Use a release build.
             """)
 
     @Option(help: "The CRS directory (with rules/*.conf).")
@@ -84,10 +85,22 @@ struct WAFBenchCommand: ParsableCommand {
     var paranoia: Int = 1
     @Option(help: "Requests of each kind.")
     var iterations: Int = 20000
-    @Option(help: "Which requests to run: get, post or both (one alone is handy under a profiler).")
-    var workload: Workload = .both
+    @Option(help: "Which requests to run: get, post, page (the GET and its HTML answer) or all (one alone is handy under a profiler).")
+    var workload: Workload = .all
 
-    enum Workload: String, ExpressibleByArgument, CaseIterable { case get, post, both }
+    enum Workload: String, ExpressibleByArgument, CaseIterable { case get, post, page, all }
+
+    /// The answer of the `page` workload: a 2.7 KB HTML page of ordinary text (what the proxy's response phases see).
+    static var page: [UInt8] {
+        var html = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Polling place lookup</title>"
+            + "<link rel=\"stylesheet\" href=\"/static/site.css\"></head><body><main><h1>Find your polling place</h1>"
+        let paragraph = "<p>Polls are open from 7 a.m. to 8 p.m. on Election Day. Bring an accepted photo ID; if you moved "
+            + "within the county, you can update your address at the polling place. Questions? Call the county "
+            + "elections office at 555-0100 or write to elections@example.gov.</p>"
+        while html.utf8.count < 2600 { html += paragraph }
+        html += "<script src=\"/static/lookup.js\"></script></main></body></html>"
+        return Array(html.utf8)
+    }
 
     static let headers: [(name: String, value: String)] = [
         ("Host", "vote.example.gov"),
@@ -127,18 +140,22 @@ struct WAFBenchCommand: ParsableCommand {
         postHeaders.append(("Content-Length", String(body.count)))
         let post = WAFRequest(method: "POST", target: "/register", headers: postHeaders)
         let scratch = RegexScratch()
-        var workloads = [("GET (5 query parameters)", get, [UInt8]()), ("POST (\(body.count) B form)", post, body)]
-        if workload == .get { workloads.removeLast() }
-        if workload == .post { workloads.removeFirst() }
-        for (name, request, payload) in workloads {
+        let page = Self.page
+        let all: [(Workload, String, WAFRequest, [UInt8], [UInt8]?)] = [
+            (.get, "GET (5 query parameters)", get, [], nil),
+            (.post, "POST (\(body.count) B form)", post, body, nil),
+            (.page, "GET with its answer (\(page.count) B HTML page)", get, [], page),
+        ]
+        for (kind, name, request, payload, answer) in all where workload == .all || workload == kind {
             var blocked = 0
             let sample = Transaction(rules: ruleSet, request: request, scratch: scratch)
-            sample.processRequestHeaders()
-            sample.processRequestBody(payload)
+            _ = Self.evaluate(sample, payload, answer)
             print("\(name): \(sample.rulesEvaluated) rules evaluated, \(sample.operatorRuns) operator runs on values")
-            for _ in 0..<min(200, iterations) { _ = Self.evaluate(ruleSet, request, payload, scratch) }
+            for _ in 0..<min(200, iterations) { _ = Self.evaluate(Transaction(rules: ruleSet, request: request, scratch: scratch), payload, answer) }
             let began = ContinuousClock.now
-            for _ in 0..<iterations where Self.evaluate(ruleSet, request, payload, scratch) { blocked += 1 }
+            for _ in 0..<iterations where Self.evaluate(Transaction(rules: ruleSet, request: request, scratch: scratch), payload, answer) {
+                blocked += 1
+            }
             let elapsed = ContinuousClock.now - began
             let micros = Double(elapsed.components.seconds) * 1e6 + Double(elapsed.components.attoseconds) / 1e12
             let per = (micros / Double(iterations) * 10).rounded() / 10
@@ -146,10 +163,15 @@ struct WAFBenchCommand: ParsableCommand {
         }
     }
 
-    static func evaluate(_ rules: RuleSet, _ request: WAFRequest, _ body: [UInt8], _ scratch: RegexScratch) -> Bool {
-        let transaction = Transaction(rules: rules, request: request, scratch: scratch)
+    /// Runs the request phases (and, with an answer, the response phases as the proxy does for an HTML page);
+    /// whether the transaction was interrupted.
+    static func evaluate(_ transaction: Transaction, _ body: [UInt8], _ answer: [UInt8]?) -> Bool {
         if transaction.processRequestHeaders() != nil { return true }
-        return transaction.processRequestBody(body) != nil
+        if transaction.processRequestBody(body) != nil { return true }
+        guard let answer else { return false }
+        let headers = [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", String(answer.count))]
+        if transaction.processResponseHeaders(status: 200, headers: headers) != nil { return true }
+        return transaction.processResponseBody(answer) != nil
     }
 
     static func ms(_ duration: Duration) -> Int {
