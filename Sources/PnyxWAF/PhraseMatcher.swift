@@ -8,6 +8,13 @@ public final class PhraseMatcher: Sendable {
     private let next: [Int32]
     /// Index of the phrase ending at a state (the longest; -1 if none).
     private let output: [Int32]
+    /// Each state's depth in the trie: a transition to depth + 1 is a trie edge (a phrase continues), any other
+    /// is a failure transition.
+    private let depth: [Int32]
+    /// The (folded) byte pairs phrases start with, as a 65,536-bit set, and the shortest phrase's length: what
+    /// ``contains(in:)`` uses to skip positions where no phrase can start.
+    private let starts: [UInt64]
+    private let shortest: Int
     public let phrases: [[UInt8]]
 
     public init(phrases input: [String]) {
@@ -29,6 +36,14 @@ public final class PhraseMatcher: Sendable {
         // Trie.
         var goto: [[Int32]] = [[Int32](repeating: -1, count: classes)]
         var output: [Int32] = [-1]
+        var depth: [Int32] = [0]
+        var starts = [UInt64](repeating: 0, count: 1024)
+        for phrase in phrases where phrase.count >= 2 {
+            let pair = Int(phrase[0]) << 8 | Int(phrase[1])
+            starts[pair >> 6] |= 1 << UInt64(pair & 63)
+        }
+        self.starts = starts
+        shortest = phrases.map(\.count).min() ?? 0
         for (index, phrase) in phrases.enumerated() {
             var state = 0
             for byte in phrase {
@@ -37,6 +52,7 @@ public final class PhraseMatcher: Sendable {
                     goto[state][symbol] = Int32(goto.count)
                     goto.append([Int32](repeating: -1, count: classes))
                     output.append(-1)
+                    depth.append(depth[state] + 1)
                 }
                 state = Int(goto[state][symbol])
             }
@@ -70,7 +86,51 @@ public final class PhraseMatcher: Sendable {
             }
         }
         self.output = output
+        self.depth = depth
         next = goto.flatMap { $0 }
+    }
+
+    /// Whether any phrase occurs in `subject`: the same answer as `firstMatch(in:) != nil`, found faster on long
+    /// text (a response body). Positions where no phrase starts (their byte pair is not one a phrase starts with)
+    /// are skipped with one bit test; from the others the trie is walked only as far as a phrase continues. A
+    /// phrase that occurs starts at some position, and is found from it; the automaton's scan, by contrast, reads
+    /// the large transition table at every byte.
+    public func contains(in subject: UnsafeRawBufferPointer) -> Bool {
+        guard !phrases.isEmpty else { return false }
+        guard shortest >= 2 else { return firstMatch(in: subject) != nil }
+        let count = subject.count
+        guard count >= shortest else { return false }
+        let classCount = self.classCount
+        return next.withUnsafeBufferPointer { next in
+            classOf.withUnsafeBufferPointer { classOf in
+                output.withUnsafeBufferPointer { output in
+                    depth.withUnsafeBufferPointer { depth in
+                        starts.withUnsafeBufferPointer { starts in
+                            var position = 0
+                            var current = Int(Self.fold(subject[0]))
+                            while position <= count - shortest {
+                                let following = Int(Self.fold(subject[position + 1]))
+                                let pair = current << 8 | following
+                                current = following
+                                if starts[pair >> 6] & (1 << UInt64(pair & 63)) != 0 {
+                                    var state = 0
+                                    var cursor = position
+                                    while cursor < count {
+                                        let target = Int(next[state &* classCount &+ Int(classOf[Int(subject[cursor])])])
+                                        if depth[target] != depth[state] + 1 { break }
+                                        if output[target] >= 0 { return true }
+                                        state = target
+                                        cursor += 1
+                                    }
+                                }
+                                position += 1
+                            }
+                            return false
+                        }
+                    }
+                }
+            }
+        }
     }
 
     static func fold(_ byte: UInt8) -> UInt8 { byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte }

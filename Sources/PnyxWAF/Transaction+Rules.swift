@@ -164,7 +164,7 @@ extension Transaction {
             return regex._withUnsafeGuaranteedRef { regexMatch($0, value, capture: rule.capture) } != rule.negated
         }
         if !rule.capture, let phrases = rule.phrases {
-            return phrases._withUnsafeGuaranteedRef { $0.firstMatch(in: value) != nil } != rule.negated
+            return phrases._withUnsafeGuaranteedRef { $0.contains(in: value) } != rule.negated
         }
         return apply(rule.op, to: value, capture: rule.capture) != rule.negated
     }
@@ -178,7 +178,8 @@ extension Transaction {
             guard let regex = try? Regex(macro.expandString(self)) else { return false }
             return regexMatch(regex, value, capture: capture)
         case .pm(let matcher):
-            guard let index = matcher.firstMatch(in: value) else { return false }
+            // Most values hold no phrase: the quick scan says so; the automaton finds which phrase to capture.
+            guard matcher.contains(in: value), let index = matcher.firstMatch(in: value) else { return false }
             if capture { setCapture([matcher.phrases[index]]) }
             return true
         case .streq(let macro): return value.elementsEqual(macro.expand(self))

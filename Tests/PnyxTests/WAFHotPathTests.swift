@@ -116,4 +116,34 @@ struct WAFHotPathTests {
         #expect(split.matches.contains { $0.id == 200002 && $0.data.contains("too many arguments") })
         #expect(try WAFEngineTests.load(BaseRules.text).settings.argumentsLimit == 1000)
     }
+
+    @Test("@pm's quick scan gives the automaton's answer: random phrase lists and texts, upper and lower case")
+    func phraseScan() {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet = Array("abcAB <>/.".utf8)
+        func random(_ length: Int) -> [UInt8] {
+            (0..<length).map { _ in alphabet[Int(generator.next() % UInt64(alphabet.count))] }
+        }
+        var found = 0, absent = 0
+        for round in 0..<300 {
+            // Some lists have a one-byte phrase (the scan then defers to the automaton).
+            let shortest = round % 5 == 0 ? 1 : 2
+            let phrases = (0..<(1 + round % 7)).map { _ in
+                String(decoding: random(shortest + Int(generator.next() % 5)), as: UTF8.self)
+            }
+            let matcher = PhraseMatcher(phrases: phrases)
+            for _ in 0..<20 {
+                let text = random(Int(generator.next() % 40))
+                let expected = matcher.firstMatch(in: text) != nil
+                let answer = text.withUnsafeBytes { matcher.contains(in: $0) }
+                #expect(answer == expected, "phrases \(phrases), text \(String(decoding: text, as: UTF8.self))")
+                if expected { found += 1 } else { absent += 1 }
+            }
+        }
+        #expect(found > 500 && absent > 500, "both answers are exercised (\(found) found, \(absent) absent)")
+        let errors = PhraseMatcher(phrases: ["<b>Warning</b>", "Fatal error", "SQL syntax"])
+        let page = Array("<html><p>No warning here, a fatal flaw at most.</p><P>You have an error in your SQL SYNTAX</p>".utf8)
+        #expect(page.withUnsafeBytes { errors.contains(in: $0) })
+        #expect(!Array("<b>Warn</b> fatal err".utf8).withUnsafeBytes { errors.contains(in: $0) })
+    }
 }
