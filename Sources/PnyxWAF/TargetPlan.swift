@@ -1,7 +1,7 @@
 /// How the engine reads one rule target on the hot path, worked out once when the rule set is built. Most CRS
 /// targets are a whole request collection (`ARGS`, `REQUEST_HEADERS`), one key of it (`REQUEST_HEADERS:User-Agent`),
 /// a value fixed for the request (`REQUEST_URI`) or one TX variable: those are read straight from the transaction's
-/// slots, without the general visitor (a closure per target and a switch over every variable). Everything else
+/// slots, without the general visitor (a closure per target and a switch over every variable).
 /// A whole collection with exclusions (`REQUEST_COOKIES|!REQUEST_COOKIES:/__utm/`) reads a filtered list of slots,
 /// made once per request for each distinct exclusion list (``RuleSet`` numbers them). Everything else (counts,
 /// regex selectors, values that change during the request) goes through the visitor.
