@@ -80,7 +80,7 @@ final class SMTPSink: @unchecked Sendable {
             Thread {
                 var bytes = Data()
                 while true {
-                    let chunk = output.fileHandleForReading.availableData
+                    let chunk = PipeReading.readSome(output.fileHandleForReading)
                     if chunk.isEmpty { break }
                     bytes.append(chunk)
                     if bytes.contains(UInt8(ascii: "\n")) { break }
@@ -90,7 +90,7 @@ final class SMTPSink: @unchecked Sendable {
         }
         guard let line, line.hasPrefix("ready "), let port = Int(line.dropFirst(6).trimmingCharacters(in: .whitespacesAndNewlines)) else {
             process.terminate()
-            let stderr = String(decoding: errors.fileHandleForReading.availableData, as: UTF8.self)
+            let stderr = String(decoding: PipeReading.readSome(errors.fileHandleForReading), as: UTF8.self)
             throw TestFailure("the SMTP sink (aiosmtpd) did not start: \(line ?? "") \(stderr)")
         }
         return SMTPSink(port: port, process: process, file: file)

@@ -156,18 +156,18 @@ func runBlocking(_ executable: String, _ arguments: [String], stdin: String? = n
     let input = Pipe()
     process.standardInput = input
     try process.run()
-    if let stdin { input.fileHandleForWriting.write(stdin.data(using: .utf8)!) }
+    if let stdin { PipeReading.writeAll(input.fileHandleForWriting, Data(stdin.utf8)) }
     try input.fileHandleForWriting.close()
     // Read standard error on another thread so neither pipe can fill up and block the child.
     let errData = Mutex(Data())
     let errDone = DispatchSemaphore(value: 0)
     let errHandle = err.fileHandleForReading
     Thread {
-        let data = errHandle.readDataToEndOfFile()
+        let data = PipeReading.readToEnd(errHandle)
         errData.withLock { $0 = data }
         errDone.signal()
     }.start()
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    let outData = PipeReading.readToEnd(out.fileHandleForReading)
     errDone.wait()
     process.waitUntilExit()
     let errorText = errData.withLock { String(decoding: $0, as: UTF8.self) }
