@@ -43,6 +43,7 @@ extension ProxyHandler {
     func writeHead(_ head: ResponseHead, bodyLength: Int?, context: ChannelHandlerContext) {
         if facts.isHTTP2 {
             context.write(wrapOutboundOut(.head(head.httpResponseHead)), promise: nil)
+            clientUnflushed = true
         } else {
             timeouts?.responseStarted()
             writePending(context: context)
@@ -57,6 +58,7 @@ extension ProxyHandler {
     func writeBody(_ body: ByteBuffer, exchange: Exchange, context: ChannelHandlerContext) {
         if facts.isHTTP2 {
             context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+            clientUnflushed = true
             return
         }
         let size = body.readableBytes
@@ -71,6 +73,7 @@ extension ProxyHandler {
             } else {
                 writePending(context: context)
                 context.write(NIOAny(IOData.byteBuffer(body)), promise: nil)
+                clientUnflushed = true
             }
         case .chunked:
             guard size > 0 else { return }
@@ -86,6 +89,7 @@ extension ProxyHandler {
                 context.write(NIOAny(IOData.byteBuffer(HTTP1Serializer.chunkHeader(size, allocator: allocator))), promise: nil)
                 context.write(NIOAny(IOData.byteBuffer(body)), promise: nil)
                 context.write(NIOAny(IOData.byteBuffer(HTTP1Serializer.crlf)), promise: nil)
+                clientUnflushed = true
             }
         }
     }
@@ -96,11 +100,13 @@ extension ProxyHandler {
             pendingOutput = nil
             outputBuffer.keep(out)
             context.write(NIOAny(IOData.byteBuffer(out)), promise: nil)
+            clientUnflushed = true
         }
     }
 
     /// Writes the end of the response and flushes; `promise` completes when everything is on the wire.
     func writeEnd(exchange: Exchange, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+        clientUnflushed = false
         if facts.isHTTP2 {
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: promise)
             return

@@ -55,10 +55,16 @@ extension ProxyHandler {
             delegate: self,
             responseTimeout: exchange.route.responseTimeout,
             isHEAD: upstreamHead.method == .HEAD, now: now)
-        connection.sendHead(upstreamHead, chunked: exchange.upstreamChunked)
+        let nothingBuffered = exchange.buffered.isEmpty
+        // Nothing else to send now (the usual GET): the head is written and flushed in one pass.
+        connection.sendHead(
+            upstreamHead, chunked: exchange.upstreamChunked,
+            flush: nothingBuffered && !(exchange.requestEnded && exchange.upstreamChunked))
         forwardBuffer.keep(upstreamHead.headers.bytes)
-        for body in exchange.buffered { connection.sendBody(body) }
-        exchange.buffered.removeAll()
+        if !nothingBuffered {
+            for body in exchange.buffered { connection.sendBody(body) }
+            exchange.buffered.removeAll()
+        }
         if exchange.requestEnded { connection.sendEnd() } else { connection.flush() }
         if !exchange.requestEnded && connection.isWritable { resumeClientReads() }
     }
@@ -135,6 +141,7 @@ extension ProxyHandler {
             // Pause before flushing: the flush may drain at once and report "writable" synchronously.
             exchange.upstream?.pauseReads()
             writePending(context: context)
+            clientUnflushed = false
             context.flush()
         }
     }
@@ -142,7 +149,11 @@ extension ProxyHandler {
     func upstreamReadComplete() {
         guard let context else { return }
         writePending(context: context)
-        context.flush()
+        // Usually the response ended in this read and went out with `writeAndFlush`: nothing is left to flush.
+        if clientUnflushed {
+            clientUnflushed = false
+            context.flush()
+        }
     }
 
     func upstreamResponseEnd() {

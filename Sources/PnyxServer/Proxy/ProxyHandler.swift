@@ -44,6 +44,9 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamDelegate {
     /// HTTP/1 response bytes not yet handed to the channel: the head and small body parts are gathered so that a
     /// typical response leaves in one write.
     var pendingOutput: ByteBuffer?
+    /// Something was written to the client channel since its last flush (a flush with nothing to send still walks
+    /// the pipeline and the channel's checks).
+    var clientUnflushed = false
     /// Response heads and the origin request's fields are written into the same memory each time (see
     /// ``RecycledBuffer``).
     var outputBuffer = RecycledBuffer()

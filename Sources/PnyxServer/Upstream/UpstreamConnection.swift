@@ -87,15 +87,23 @@ final class UpstreamConnection: ChannelDuplexHandler {
         self.armTimer(at: responseDeadline)
     }
 
-    /// - Parameter chunked: the head says `Transfer-Encoding: chunked`; body parts are framed as chunks.
-    func sendHead(_ head: UpstreamRequestHead, chunked: Bool) {
+    /// - Parameters:
+    ///   - chunked: the head says `Transfer-Encoding: chunked`; body parts are framed as chunks.
+    ///   - flush: nothing follows at once (a body-less request, or the body has not arrived): written and flushed in
+    ///     one pass through the pipeline.
+    func sendHead(_ head: UpstreamRequestHead, chunked: Bool, flush: Bool = false) {
         guard let context else { return }
         requestChunked = chunked
         var buffer = headBuffer.take(minimumCapacity: HTTP1Serializer.requestHeadSize(head))
         HTTP1Serializer.writeRequestHead(head, into: &buffer)
         headBuffer.keep(buffer)
-        context.write(wrapOutboundOut(.byteBuffer(buffer)), promise: nil)
-        unflushed = true
+        if flush {
+            context.writeAndFlush(wrapOutboundOut(.byteBuffer(buffer)), promise: nil)
+            unflushed = false
+        } else {
+            context.write(wrapOutboundOut(.byteBuffer(buffer)), promise: nil)
+            unflushed = true
+        }
     }
 
     /// The response head's fields have been written to the client: their memory can carry the next head.
@@ -115,11 +123,17 @@ final class UpstreamConnection: ChannelDuplexHandler {
         }
     }
 
+    /// The request is complete: the last chunk (chunked framing) and a flush, if anything is still unflushed (a
+    /// body-less request's head was flushed when it was sent; a flush with nothing to write still walks the
+    /// pipeline and the channel's checks).
     func sendEnd() {
         guard let context else { return }
-        if requestChunked { context.write(wrapOutboundOut(.byteBuffer(HTTP1Serializer.lastChunk)), promise: nil) }
+        if requestChunked {
+            context.writeAndFlush(wrapOutboundOut(.byteBuffer(HTTP1Serializer.lastChunk)), promise: nil)
+        } else if unflushed {
+            context.flush()
+        }
         unflushed = false
-        context.flush()
     }
 
     /// Flushes what was written since the last flush (nothing to do otherwise: a flush walks the pipeline).
