@@ -229,16 +229,34 @@ extension Transaction {
         return hit
     }
 
+    /// Sets TX:0…TX:9 to a match's groups and removes the rest. A key that no write can have set (see
+    /// ``captureKeysMaybeSet``) is not looked up to be removed: a capturing rule used to cost twenty hashed
+    /// dictionary operations, whatever it captured.
     private func setCapture(_ groups: [[UInt8]]) {
+        let count = min(groups.count, 10)
         for index in 0..<10 {
-            let key = String(index)
-            txSlots[key] = nil
-            if index < groups.count {
+            let bit: UInt16 = 1 << index
+            guard index < count || captureKeysMaybeSet & bit != 0 else { continue }
+            let key = Self.captureKeys[index]
+            if !txSlots.isEmpty { txSlots[key] = nil }
+            if index < count {
                 tx[key] = Entry(name: key, key: key, value: groups[index])
+                captureKeysMaybeSet |= bit
             } else {
                 tx[key] = nil
+                captureKeysMaybeSet &= ~bit
             }
         }
+    }
+
+    static let captureKeys = (0..<10).map { String($0) }
+
+    /// Notes a write of a TX key that may be a capture key ("0"…"9"), so that ``setCapture(_:)`` removes it later.
+    @inline(__always)
+    func noteTXWrite(_ lower: String) {
+        let utf8 = lower.utf8
+        guard utf8.count == 1, let byte = utf8.first, byte >= 0x30, byte <= 0x39 else { return }
+        captureKeysMaybeSet |= 1 << (byte - 0x30)
     }
 
     static func number(_ bytes: [UInt8]) -> Int {
@@ -345,6 +363,7 @@ extension Transaction {
         if setVar.collection == .tx {
             tx[lower] = entry
             if !txSlots.isEmpty { txSlots[lower] = nil }
+            noteTXWrite(lower)
         } else {
             persistent[setVar.collection, default: [:]][lower] = entry
         }

@@ -115,6 +115,9 @@ public final class Transaction {
     var tx: [String: Entry] = [:]
     /// Slots of TX variables read by key since they were last set (rules read the same few over and over).
     var txSlots: [String: ValueSlot] = [:]
+    /// TX:0…TX:9 that may hold a value (bit n for "n"): set by every write of such a key, cleared when a capture
+    /// removes it. Never misses a key that is set, so a capture need not look up those whose bit is clear.
+    var captureKeysMaybeSet: UInt16 = 0
     var persistent: [VariableName: [String: Entry]] = [:]
     var env: [String: Entry] = [:]
     var matchedVar: Entry?
@@ -235,8 +238,10 @@ public final class Transaction {
     }
 
     public func setTX(_ name: String, _ value: String) {
-        tx[name.lowercased()] = Entry(name: name, value: Array(value.utf8))
-        txSlots[name.lowercased()] = nil
+        let lower = name.lowercased()
+        tx[lower] = Entry(name: name, value: Array(value.utf8))
+        txSlots[lower] = nil
+        noteTXWrite(lower)
     }
 
     // MARK: - Running a phase

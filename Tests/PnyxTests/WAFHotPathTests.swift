@@ -117,6 +117,27 @@ struct WAFHotPathTests {
         #expect(try WAFEngineTests.load(BaseRules.text).settings.argumentsLimit == 1000)
     }
 
+    @Test("a capture sets TX:0…TX:9 to its groups and removes the rest, including keys a setvar wrote")
+    func captureKeys() throws {
+        let rules = try WAFEngineTests.load("""
+            SecRule ARGS:a "@rx ^(x)(y)(z)$" "id:1,phase:1,pass,capture,setvar:tx.abc=%{tx.1}%{tx.2}%{tx.3}"
+            SecAction "id:2,phase:1,pass,setvar:tx.5=five"
+            SecRule ARGS:b "@rx ^(q)$" "id:3,phase:1,pass,capture"
+            SecRule TX:0 "@streq q" "id:4,phase:1,pass,log"
+            SecRule TX:1 "@streq q" "id:5,phase:1,pass,log"
+            SecRule &TX:2 "@eq 0" "id:6,phase:1,pass,log"
+            SecRule &TX:3 "@eq 0" "id:7,phase:1,pass,log"
+            SecRule &TX:5 "@eq 0" "id:8,phase:1,pass,log"
+            SecRule TX:abc "@streq xyz" "id:9,phase:1,pass,log"
+            """)
+        let result = WAFEngineTests.run(rules, target: "/?a=xyz&b=q")
+        // The second capture (one group) replaced TX:0 and TX:1 and removed TX:2, TX:3 and the setvar's TX:5.
+        #expect(Set(result.matches.map(\.id)) == [1, 2, 3, 4, 5, 6, 7, 8, 9])
+        // Without the second capture, the setvar's TX:5 and the first capture's TX:2 stay.
+        let first = WAFEngineTests.run(rules, target: "/?a=xyz")
+        #expect(Set(first.matches.map(\.id)) == [1, 2, 9])
+    }
+
     @Test("@pm's quick scan gives the automaton's answer: random phrase lists and texts, upper and lower case")
     func phraseScan() {
         var generator = SystemRandomNumberGenerator()
