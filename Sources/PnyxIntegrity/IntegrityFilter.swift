@@ -102,8 +102,10 @@ public final class IntegrityFilter: Filter {
     }
 
     public func originBody(_ context: RequestContext, head: ResponseHead) -> (any ResponseCollector)? {
-        // Asked only for origin GETs (a HEAD that leads a cache fetch goes to the origin as a GET).
-        guard head.status == .ok, let entry = sites[context.site] else { return nil }
+        // Pages are GETs: the answer to a POST is never compared, signed or scanned. (The proxy asks for any answer
+        // with a body; a client's HEAD gets here only when it leads a cache fetch, which goes to the origin as a GET.)
+        let method = context.head.method
+        guard method == .GET || method == .HEAD, head.status == .ok, let entry = sites[context.site] else { return nil }
         let sign = entry.signer != nil && entry.policy.isSigned(context.path)
         var pinned: PinnedPage?
         var pinnedKey = ""

@@ -8,9 +8,9 @@ import PnyxCore
 /// threshold is refused with 403 and a page giving its reference, and recorded as a security event with the rule
 /// ids, the score and short, masked evidence. In `detect` mode it is recorded as an alert and let through.
 ///
-/// The origin's answer to a request that passed goes through phase 3 (status and headers) and, for a GET whose
-/// response is one of `SecResponseBodyMimeType`'s types and no longer than `SecResponseBodyLimit`, phase 4 (the
-/// body, gathered before the client sees any of it): CRS's RESPONSE-95x rules (SQL, Java, PHP, IIS error
+/// The origin's answer to a request that passed goes through phase 3 (status and headers) and, when it is one of
+/// `SecResponseBodyMimeType`'s types and no longer than `SecResponseBodyLimit`, phase 4 (the body, gathered before
+/// the client sees any of it; the answer to any method but HEAD, a form POST's too): CRS's RESPONSE-95x rules (SQL, Java, PHP, IIS error
 /// leakage) and its outbound anomaly score. A response that reaches the outbound threshold is replaced by the same
 /// 403 page and recorded; in `detect` mode it is served and recorded as an alert.
 public final class WAFFilter: Filter {
@@ -91,7 +91,7 @@ public final class WAFFilter: Filter {
         return responseVerdict(interruption, inspection.transaction, site: site, context: context)
     }
 
-    /// Phase 4: gathers a GET's response body of a type CRS inspects (up to the response body limit).
+    /// Phase 4: gathers a response body of a type CRS inspects (up to the response body limit), whatever the method.
     public func originBody(_ context: RequestContext, head: ResponseHead) -> (any ResponseCollector)? {
         guard let inspection = context.inspection as? ResponseInspection, let site = sites[context.site],
             site.inspectsResponseBodies, let type = head.headers.first(name: "content-type")

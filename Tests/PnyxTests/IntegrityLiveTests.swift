@@ -86,9 +86,20 @@ struct IntegrityLiveTests {
     @Test("signed results: pnyx verify passes on the live response and fails on a tampered copy; unsigned paths carry no signature")
     func signedResults() async throws {
         let origin = try await DemoSite.start()
-        let pnyx = try await PnyxProcess.start(yaml: try Self.config(origin, integrity: "{ signed_paths: [/results/**] }"))
+        let pnyx = try await PnyxProcess.start(yaml: try Self.config(origin, integrity: "{ signed_paths: [/results/**, /register] }"))
         defer { Task { await pnyx.stop(); await origin.stop() } }
         let binary = PnyxProcess.binary.path
+
+        // A signed path's page is signed; the answer to a form POST to the same path is not (pages are GETs).
+        let form = try await RawHTTP.get(port: pnyx.httpPort, path: "/register", host: "127.0.0.1")
+        #expect(form.status == 200 && form.header("content-digest") != nil)
+        let body = "name=Mary+O%27Brien&dob=1960-01-02&street=12+Main+St+%235&zip=12345"
+        let posted = RawHTTP.Response(raw: try await RawHTTP.exchange(
+            port: pnyx.httpPort,
+            "POST /register HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                + "Content-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"))
+        #expect(posted.status == 200)
+        #expect(posted.header("content-digest") == nil && posted.header("signature") == nil)
         let url = "http://127.0.0.1:\(pnyx.httpPort)/results/summary.json"
 
         let verified = try await run(binary, ["verify", url])

@@ -50,7 +50,7 @@ struct WAFLiveTests {
         })
     }
 
-    @Test("responses: a page leaking a database error is withheld (phase 4, 403 with a reference); ordinary pages pass unchanged")
+    @Test("responses: a page leaking a database error is withheld (phase 4, 403 with a reference), the answer to a POST too; ordinary pages pass unchanged")
     func responsePhases() async throws {
         let (origin, pnyx) = try await Self.start(waf: "{ mode: block, paranoia_level: 1 }")
         defer { Task { await pnyx.stop(); await origin.stop() } }
@@ -61,6 +61,14 @@ struct WAFLiveTests {
         let page = try await RawHTTP.get(port: pnyx.httpPort, path: "/page", host: "vote.test")
         #expect(page.status == 200)
         #expect(page.body == "page\n")
+        // The answer to a form POST is inspected too (where a probe through a form would see the leak), and a
+        // clean POST's answer passes unchanged.
+        let postLeak = try await Self.post(pnyx.httpPort, "/leak", "name=O%27Brien&zip=12345")
+        #expect(postLeak.status == 403)
+        #expect(!postLeak.body.contains("SQL syntax"))
+        let echo = try await Self.post(pnyx.httpPort, "/echo", "name=O%27Brien&zip=12345")
+        #expect(echo.status == 200)
+        #expect(echo.body == "name=O%27Brien&zip=12345")
         #expect(try await eventually {
             let events = try await adminGET(pnyx, "/api/v1/events?limit=20").body
             return events.contains("\"filter\":\"waf\"") && events.contains("951") && events.contains("outbound=")

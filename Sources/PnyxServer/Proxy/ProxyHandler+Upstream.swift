@@ -82,10 +82,11 @@ extension ProxyHandler {
             return
         }
         let chain = exchange.snapshot.chain
-        if chain.collectsOriginBodies, exchange.upstreamHead?.method == .GET,
+        if chain.collectsOriginBodies, let method = exchange.upstreamHead?.method, method != .HEAD,
             let collector = chain.originBody(requestContext, head: head)
         {
-            // A filter wants the whole body first (integrity): nothing goes to the client or the cache until it ends.
+            // A filter wants the whole body first (integrity for GETs, the WAF's phase 4 for any method's answer):
+            // nothing goes to the client or the cache until it ends.
             exchange.collecting = OriginCollection(collector: collector, head: head)
             return
         }

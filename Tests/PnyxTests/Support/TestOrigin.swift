@@ -76,6 +76,14 @@ final class TestOrigin: Sendable {
                 body: .init(byteBuffer: ByteBuffer(
                     string: "<p>You have an error in your SQL syntax; check the manual that corresponds to your MySQL server version</p>\n")))
         }
+        // The same leak in the answer to a form POST (a registration form whose database query broke).
+        router.post("/leak") { request, _ -> Response in
+            _ = try await request.body.collect(upTo: 1 << 20)
+            return Response(
+                status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(
+                    string: "<p>You have an error in your SQL syntax; check the manual that corresponds to your MySQL server version</p>\n")))
+        }
         router.get("/hop") { _, _ -> Response in
             Response(
                 status: .ok,
