@@ -21,13 +21,13 @@ struct ConfigSchema {
     static let globalLimitKeys = [
         "max_header_bytes", "max_uri_bytes", "max_body_bytes", "header_read_timeout", "idle_timeout",
         "upstream_connect_timeout", "upstream_response_timeout", "shutdown_drain_timeout", "max_connections",
-        "max_connections_per_ip", "min_body_rate", "min_send_rate", "slow_rate_grace", "http2",
+        "max_connections_per_ip", "min_body_rate", "min_send_rate", "slow_rate_grace", "http2", "max_cookies",
     ]
     static let siteKeys = [
         "name", "hosts", "aliases", "origins", "tls", "limits", "security_headers", "hsts", "access", "rate_limits",
         "critical_paths", "escalation", "cache", "health_check", "static_fallback", "challenge", "integrity", "waf", "status_page",
     ]
-    static let siteLimitKeys = ["max_body_bytes", "upstream_connect_timeout", "upstream_response_timeout"]
+    static let siteLimitKeys = ["max_body_bytes", "upstream_connect_timeout", "upstream_response_timeout", "max_cookies"]
     static let tlsKeys = ["certificate", "key"]
     static let accessLogKeys = ["path"]
     static let eventKeys = ["queue_capacity"]
@@ -209,6 +209,7 @@ struct ConfigSchema {
     func siteLimits(_ map: ConfigMap, defaults: SiteLimits) -> SiteLimits {
         var limits = defaults
         if let v = map.bytes("max_body_bytes", range: 0...(1 << 50)) { limits.maxBodyBytes = v }
+        if let v = map.int("max_cookies", range: 1...100_000) { limits.maxCookies = v }
         if let v = map.duration("upstream_connect_timeout") {
             limits.upstreamConnectTimeout = positive(v, map, "upstream_connect_timeout")
         }

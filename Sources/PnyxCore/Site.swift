@@ -72,15 +72,20 @@ public struct SiteLimits: Sendable, Equatable {
     public var upstreamConnectTimeout: Duration
     /// Time allowed between sending the request and the origin's response head (504 beyond).
     public var upstreamResponseTimeout: Duration
+    /// Most cookies a request may carry (431 beyond). Browsers keep at most 150–180 per site; the WAF runs its
+    /// rules on every cookie, so thousands of tiny ones in a 32 KiB head would cost a hundred milliseconds of CPU.
+    public var maxCookies: Int
 
     public init(
         maxBodyBytes: Int64 = 10 * 1024 * 1024,
         upstreamConnectTimeout: Duration = .seconds(5),
-        upstreamResponseTimeout: Duration = .seconds(60)
+        upstreamResponseTimeout: Duration = .seconds(60),
+        maxCookies: Int = 200
     ) {
         self.maxBodyBytes = maxBodyBytes
         self.upstreamConnectTimeout = upstreamConnectTimeout
         self.upstreamResponseTimeout = upstreamResponseTimeout
+        self.maxCookies = maxCookies
     }
 }
 

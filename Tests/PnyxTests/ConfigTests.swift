@@ -22,6 +22,7 @@ struct ConfigTests {
         #expect(site.hosts == ["vote.example.gov"])
         #expect(site.origins == [OriginAddress(host: "127.0.0.1", port: 9000)])
         #expect(site.limits.maxBodyBytes == 10 * 1024 * 1024)
+        #expect(site.limits.maxCookies == 200)
         #expect(site.securityHeaders)
         #expect(config.admin.listen == ListenAddress(host: "127.0.0.1", port: 9901))
         #expect(config.limits.headerReadTimeout == .seconds(10))
@@ -100,9 +101,10 @@ struct ConfigTests {
                 hosts: vote.a.gov
                 origins: http://127.0.0.1:1
                 security_headers: maybe
-                limits: { max_body_bytes: 2GiB, upstream_response_timeout: 0s }
+                limits: { max_body_bytes: 2GiB, upstream_response_timeout: 0s, max_cookies: 0 }
             """)
         #expect(errors.contains { $0.key == "events.queue_capacity" })
+        #expect(errors.contains { $0.key == "sites[0].limits.max_cookies" })
         #expect(errors.contains { $0.key == "sites[0].security_headers" && $0.message.contains("true or false") })
         #expect(errors.contains { $0.key == "sites[0].limits.upstream_response_timeout" })
         #expect(!errors.contains { $0.key == "sites[0].limits.max_body_bytes" })

@@ -173,6 +173,35 @@ struct ProxyTests {
         #expect(unauthorized.status == 401)
     }
 
+    @Test("more cookies than the site allows get 431 and never reach the origin or the WAF; a browser's worth pass")
+    func cookieLimit() async throws {
+        let origin = try await TestOrigin.start()
+        let pnyx = try await PnyxProcess.start(
+            yaml: siteConfig(originPort: origin.port, extraTop: "limits: { max_cookies: 160 }"))
+        defer { Task { await pnyx.stop(); await origin.stop() } }
+        func get(_ cookieFields: [String]) async throws -> RawHTTP.Response {
+            let fields = cookieFields.map { "Cookie: \($0)\r\n" }.joined()
+            return RawHTTP.Response(raw: try await RawHTTP.exchange(
+                port: pnyx.httpPort, "GET /page HTTP/1.1\r\nHost: vote.test\r\n\(fields)Connection: close\r\n\r\n"))
+        }
+        func cookies(_ count: Int, from first: Int = 0) -> String {
+            (first..<(first + count)).map { "c\($0)=v" }.joined(separator: "; ")
+        }
+        let browser = try await get([cookies(150)])
+        #expect(browser.status == 200)
+        let before = origin.requests.count
+        // Thousands of empty cookies in one 30 KB head (what a CPU-exhaustion attempt sends).
+        let flood = try await get([String(repeating: "a=;", count: 10_000)])
+        #expect(flood.status == 431)
+        #expect(flood.body.contains("cookies"))
+        // The pairs of every Cookie field count together (HTTP/2 splits cookies into several fields).
+        let split = try await get([cookies(100), cookies(100, from: 100)])
+        #expect(split.status == 431)
+        #expect(origin.requests.count == before)
+        let events = try await adminGET(pnyx, "/api/v1/events?site=county")
+        #expect(events.body.contains("\"rule\":\"max_cookies\""))
+    }
+
     @Test("keep-alive: many requests on one client connection reuse pooled origin connections")
     func keepAlive() async throws {
         let origin = try await TestOrigin.start()

@@ -3,18 +3,40 @@ import NIOHTTP1
 import PnyxCore
 
 /// Refuses request bodies larger than the site allows: at once from `Content-Length`, or as soon as a streamed
-/// (chunked) body goes past the limit. Nothing beyond the limit reaches the origin.
+/// (chunked) body goes past the limit. Nothing beyond the limit reaches the origin. Refuses requests with more
+/// cookies than the site allows (431), before any protection spends time on each of them.
 public final class RequestLimitsFilter: Filter {
     public let name: FilterName = "limits"
     public var phases: PhaseSet { [.requestHead, .requestBody] }
     public init() {}
 
     public func requestHead(_ context: RequestContext) -> Verdict {
-        let limit = context.site.configuration.limits.maxBodyBytes
-        if let text = context.head.headers.first(name: "content-length"), let length = Int64(text), length > limit {
-            return .block(tooLarge(limit: limit, evidence: "content-length=\(length)"))
+        let limits = context.site.configuration.limits
+        let headers = context.head.headers
+        if let text = headers.first(name: "content-length"), let length = Int64(text), length > limits.maxBodyBytes {
+            return .block(tooLarge(limit: limits.maxBodyBytes, evidence: "content-length=\(length)"))
+        }
+        if headers.contains(name: "cookie") {
+            let count = Self.cookieCount(headers)
+            if count > limits.maxCookies {
+                return .block(Block(
+                    status: .requestHeaderFieldsTooLarge, filter: name, rule: "max_cookies",
+                    message: "Your browser sent more cookies than this site accepts (\(limits.maxCookies)). Clearing this site's cookies in your browser will fix it.",
+                    evidence: "cookies=\(count)"))
+            }
         }
         return .continue
+    }
+
+    /// Cookies in every `Cookie` field (HTTP/2 may split them into several): the `;`-separated pairs, counted
+    /// without making a string of any of them.
+    static func cookieCount(_ headers: HTTPHeaders) -> Int {
+        var count = 0
+        for header in headers where header.name.utf8.count == 6 && header.name.lowercased() == "cookie" {
+            count += 1
+            for byte in header.value.utf8 where byte == UInt8(ascii: ";") { count += 1 }
+        }
+        return count
     }
 
     public func requestBody(_ context: RequestContext, chunk: ByteBuffer, totalBytes: Int) -> Verdict {
