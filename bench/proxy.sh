@@ -4,7 +4,8 @@
 # Starts an nginx origin serving a small (2.7 KB) page, nginx as a reverse proxy in front of it (its own instance)
 # (worker_processes auto, upstream keepalive), and Pnyx (release build, full pipeline: limits, rate limit, security
 # headers, metrics; access log off like nginx's, and a second Pnyx with its JSON access log on), then runs
-# wrk against each in turn for several rounds and prints requests/s, p99 latency and the Pnyx/nginx ratio.
+# wrk against each in turn for several rounds and prints requests/s, p99 latency, each server's own CPU time per
+# request (steadier than requests/s on a shared machine) and the Pnyx/nginx ratio.
 #
 #   bench/proxy.sh                 # 3 rounds of 10 s, 50 connections
 #   ROUNDS=5 DURATION=15 CONNECTIONS=100 bench/proxy.sh
@@ -139,12 +140,32 @@ for p in "${PORTS[@]}"; do
   curl -sf -o /dev/null "http://127.0.0.1:$p/" || { echo "port $p did not come up" >&2; exit 1; }
 done
 
-# One wrk run (port [cookie]): prints "req_per_s p99_ms"
+# The processes that serve a target (nginx: the master's workers), for CPU accounting.
+pids_of() {
+  case $1 in
+    origin) pgrep -P "$(cat "$D/origin.pid")";; nginx) pgrep -P "$(cat "$D/proxy.pid")";;
+    pnyx) echo "$P1";; pnyxlog) echo "$P2";; bare) echo "$P4";; relay) echo "$P3";; challenge) echo "$P5";;
+  esac
+}
+# User + system CPU of the processes (all their threads), in clock ticks.
+cpu_ticks() {
+  local sum=0 p a
+  for p in "$@"; do read -r -a a < "/proc/$p/stat" && sum=$((sum + a[13] + a[14])); done
+  echo "$sum"
+}
+TICK_US=$((1000000 / $(getconf CLK_TCK)))
+
+# One wrk run (port cookie pids…): prints "req_per_s p99_ms cpu_us_per_request" (the server's own CPU time per
+# request: steadier than req/s on a shared machine, since it does not count what wrk and the origin take).
 measure() {
-  local out rps p99 unit
+  local out rps p99 unit before after requests
   local header=()
   [ -n "${2:-}" ] && header=(-H "Cookie: $2")
+  local pids=("${@:3}")
+  before=$(cpu_ticks "${pids[@]}")
   out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "${header[@]}" "http://127.0.0.1:$1/")
+  after=$(cpu_ticks "${pids[@]}")
+  requests=$(awk '/requests in/ {print $1}' <<<"$out")
   rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
   p99=$(awk '$1=="99%" {print $2}' <<<"$out")
   case "$p99" in
@@ -155,10 +176,10 @@ measure() {
   local errors; errors=$(awk '/Non-2xx|Socket errors/ {print}' <<<"$out")
   if [ -n "$errors" ]; then
     echo "  error ($1): $errors" >&2
-    echo "ERR ERR"
+    echo "ERR ERR ERR"
     return
   fi
-  echo "$rps $p99"
+  echo "$rps $p99 $(awk -v t=$((after - before)) -v u=$TICK_US -v n="$requests" 'BEGIN{printf "%.1f", t*u/n}')"
 }
 
 echo "warming up…" >&2
@@ -166,8 +187,8 @@ for p in "${PORTS[@]}"; do wrk -t1 -c"$CONNECTIONS" -d2s "http://127.0.0.1:$p/" 
 [ "$CHALLENGE" = 1 ] && wrk -t1 -c"$CONNECTIONS" -d2s -H "Cookie: $COOKIE" "http://127.0.0.1:$PNYX_CHALLENGE_PORT/" >/dev/null
 
 printf "\nwrk -t%s -c%s -d%ss, %s rounds, 2.7 KB page, loopback, %s cores\n" "$THREADS" "$CONNECTIONS" "$DURATION" "$ROUNDS" "$(nproc)"
-printf "%-6s %-22s %12s %10s\n" round server "req/s" "p99 ms"
-declare -a R_ORIGIN R_NGINX R_PNYX R_PNYXLOG R_RELAY R_BARE R_CHALLENGE
+printf "%-6s %-22s %12s %10s %12s\n" round server "req/s" "p99 ms" "cpu µs/req"
+declare -a R_ORIGIN R_NGINX R_PNYX R_PNYXLOG R_RELAY R_BARE R_CHALLENGE C_NGINX C_PNYX C_RELAY
 for r in $(seq "$ROUNDS"); do
   for target in "${TARGETS[@]}"; do
     case $target in
@@ -180,9 +201,10 @@ for r in $(seq "$ROUNDS"); do
       challenge) port=$PNYX_CHALLENGE_PORT; label="pnyx, cookie checked";;
     esac
     cookie=""; [ "$target" = challenge ] && cookie=$COOKIE
-    read -r rps p99 < <(measure $port "$cookie")
+    read -r rps p99 cpu < <(measure $port "$cookie" $(pids_of $target))
     if [ "$rps" = ERR ]; then echo "$label answered errors, so the measurement is invalid; see $D/logs" >&2; exit 1; fi
-    printf "%-6s %-22s %12s %10s\n" "$r" "$label" "$rps" "$p99"
+    printf "%-6s %-22s %12s %10s %12s\n" "$r" "$label" "$rps" "$p99" "$cpu"
+    case $target in nginx) C_NGINX+=("$cpu");; pnyx) C_PNYX+=("$cpu");; relay) C_RELAY+=("$cpu");; esac
     case $target in
       origin) R_ORIGIN+=("$rps");; nginx) R_NGINX+=("$rps");; pnyx) R_PNYX+=("$rps");; pnyxlog) R_PNYXLOG+=("$rps");; relay) R_RELAY+=("$rps");; bare) R_BARE+=("$rps");; challenge) R_CHALLENGE+=("$rps");;
     esac
@@ -195,6 +217,9 @@ echo
 printf "median req/s: origin %.0f · nginx proxy %.0f · pnyx %.0f · pnyx+log %.0f\n" "$mo" "$mn" "$mp" "$ml"
 printf "ratio pnyx/nginx:            %.2f\n" "$(awk -v a="$mp" -v b="$mn" 'BEGIN{print a/b}')"
 printf "ratio pnyx+access log/nginx: %.2f\n" "$(awk -v a="$ml" -v b="$mn" 'BEGIN{print a/b}')"
+cn=$(median "${C_NGINX[@]}"); cx=$(median "${C_PNYX[@]}")
+printf "median cpu µs per request: nginx proxy %.1f · pnyx %.1f%s (pnyx/nginx %.2f×)\n" "$cn" "$cx" \
+  "$([ "$RELAY" = 1 ] && printf " · relay %.1f" "$(median "${C_RELAY[@]}")")" "$(awk -v a="$cx" -v b="$cn" 'BEGIN{print a/b}')"
 if [ "$BARE" = 1 ]; then
   mb=$(median "${R_BARE[@]}")
   printf "ratio pnyx with/without its traffic defenses: %.3f\n" "$(awk -v a="$mp" -v b="$mb" 'BEGIN{print a/b}')"
