@@ -62,52 +62,54 @@ public struct BodyHold: Sendable {
     public var rejectLarger: Bool
 }
 
-public final class RequestContext {
-    public let id: RequestID
-    public let site: Site
-    public let client: ClientIdentity
+/// Open so that the proxy's own per-exchange state can extend it (one object per request instead of two); every
+/// member is final, so filters read them directly.
+open class RequestContext {
+    public final let id: RequestID
+    public final let site: Site
+    public final let client: ClientIdentity
     /// The request head as the client sent it.
-    public let head: HTTPRequestHead
+    public final let head: HTTPRequestHead
     /// The request target (`head.uri`), read once: filters ask for it and for ``path`` many times per request.
-    public let uri: String
+    public final let uri: String
     /// Where the path ends in ``uri`` (at `?`, or the end).
-    @usableFromInline let pathEnd: String.Index
+    @usableFromInline final let pathEnd: String.Index
     /// `https` or `http`: the scheme the client used to reach Pnyx.
-    public let scheme: String
+    public final let scheme: String
     /// Host the client asked for, lower-case, without port.
-    public let host: String
+    public final let host: String
     /// Monotonic start time.
-    public let start: NIODeadline
+    public final let start: NIODeadline
     /// Wall-clock start time, milliseconds since the epoch.
-    public let startWallMillis: Int64
-    public let events: any EventSink
+    public final let startWallMillis: Int64
+    public final let events: any EventSink
 
     /// The client is on an allow list: later protections let it through (an administrator can never lock
     /// themselves out).
-    public var allowListed = false
+    public final var allowListed = false
     /// A protection asks for the bot challenge (a rate-limit rule with `action: challenge`): its rule name.
-    public var challengeRequestedBy: String?
-    public var outcome: RequestOutcome = .forwarded
+    public final var challengeRequestedBy: String?
+    public final var outcome: RequestOutcome = .forwarded
     /// The filter that responded or blocked, if any.
-    public var decidedBy: FilterName?
+    public final var decidedBy: FilterName?
     /// The rule that blocked, if any.
-    public var rule: String?
-    public var status: Int = 0
+    public final var rule: String?
+    public final var status: Int = 0
     /// What the cache did (nil before the cache phase, and for requests refused before it).
-    public var cacheStatus: CacheStatus?
-    public var requestBodyBytes: Int64 = 0
-    public var responseBodyBytes: Int64 = 0
+    public final var cacheStatus: CacheStatus?
+    public final var requestBodyBytes: Int64 = 0
+    public final var responseBodyBytes: Int64 = 0
     /// Origin the request went to, if any.
-    public var origin: OriginAddress?
+    public final var origin: OriginAddress?
     /// When the upstream request started and when its response head arrived.
-    public var upstreamStart: NIODeadline?
-    public var upstreamHeadAt: NIODeadline?
-    public var end: NIODeadline?
+    public final var upstreamStart: NIODeadline?
+    public final var upstreamHeadAt: NIODeadline?
+    public final var end: NIODeadline?
     /// Set in `requestHead` by a filter that must see the whole body before the origin gets any of it (the WAF):
     /// the proxy holds the body back (up to `limit` bytes) and runs the `inspectBody` phase at its end.
-    public private(set) var bodyHold: BodyHold?
+    public final private(set) var bodyHold: BodyHold?
     /// Per-request state of the inspecting filter (the WAF's transaction), kept between its phases.
-    public var inspection: AnyObject?
+    public final var inspection: AnyObject?
 
     public init(
         id: RequestID, site: Site, client: ClientIdentity, head: HTTPRequestHead, scheme: String, host: String,
@@ -130,7 +132,7 @@ public final class RequestContext {
     /// Records a security event for this request without waiting.
     /// Asks the proxy to hold the request body back for the `inspectBody` phase. A body longer than `limit` is
     /// refused with 413 if `rejectLarger`, else sent on uninspected (the filter is told through `bodyOverflowed`).
-    public func holdBody(limit: Int, rejectLarger: Bool) {
+    public final func holdBody(limit: Int, rejectLarger: Bool) {
         if let bodyHold {
             self.bodyHold = BodyHold(limit: max(bodyHold.limit, limit), rejectLarger: bodyHold.rejectLarger || rejectLarger)
         } else {
@@ -139,9 +141,9 @@ public final class RequestContext {
     }
 
     /// The held body was longer than the limit and went to the origin uninspected.
-    public var bodyOverflowed = false
+    public final var bodyOverflowed = false
 
-    public func emit(filter: FilterName, rule: String, action: SecurityEvent.Action, evidence: String) {
+    public final func emit(filter: FilterName, rule: String, action: SecurityEvent.Action, evidence: String) {
         events.emit(
             SecurityEvent(
                 timeMillis: startWallMillis, site: site.name.rawValue, client: client.addressText,
@@ -151,7 +153,7 @@ public final class RequestContext {
 
     /// Path part of the request target (before `?`).
     @inlinable
-    public var path: Substring { uri[..<pathEnd] }
+    public final var path: Substring { uri[..<pathEnd] }
 }
 
 /// A site as the data path sees it: its configuration plus what was built from it once.

@@ -182,7 +182,7 @@ extension ProxyHandler {
             return
         }
         _ = BackgroundRefresh.run(
-            fill: fill, stale: stale, route: exchange.route, requestHeaders: exchange.context.head.headers, pool: pool,
+            fill: fill, stale: stale, route: exchange.route, requestHeaders: exchange.head.headers, pool: pool,
             cache: runtime.cache, snapshot: exchange.snapshot)
     }
 }

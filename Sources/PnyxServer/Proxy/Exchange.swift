@@ -3,8 +3,9 @@ import NIOHTTP1
 import PnyxCache
 import PnyxCore
 
-/// One request/response exchange on a client connection or HTTP/2 stream.
-final class Exchange {
+/// One request/response exchange on a client connection or HTTP/2 stream: the request's context the filters see,
+/// extended with what the proxy keeps for it (one object per request).
+final class Exchange: RequestContext {
     enum Phase {
         /// Waiting for an upstream connection; body parts are buffered (reads are paused, so at most one read).
         case connecting
@@ -18,10 +19,10 @@ final class Exchange {
         case holding
     }
 
-    let context: RequestContext
     let snapshot: ProxySnapshot
     let route: SiteRoute
-    let origin: ResolvedOrigin?
+    /// The origin picked for this request (``RequestContext/origin`` is set once a connection to it is attached).
+    let resolvedOrigin: ResolvedOrigin?
     /// What is sent to the origin, once the request-head filters let the request through.
     var upstreamHead: UpstreamRequestHead?
     /// The request body goes to the origin with chunked framing.
@@ -56,16 +57,18 @@ final class Exchange {
     var collecting: OriginCollection?
 
     init(
-        context: RequestContext, snapshot: ProxySnapshot, route: SiteRoute, origin: ResolvedOrigin?,
-        upstreamHead: UpstreamRequestHead?, keepAlive: Bool, retryable: Bool
+        id: RequestID, site: Site, client: ClientIdentity, head: HTTPRequestHead, scheme: String, host: String,
+        start: NIODeadline, startWallMillis: Int64, events: any EventSink,
+        snapshot: ProxySnapshot, route: SiteRoute, origin: ResolvedOrigin?, keepAlive: Bool, retryable: Bool
     ) {
-        self.context = context
         self.snapshot = snapshot
         self.route = route
-        self.origin = origin
-        self.upstreamHead = upstreamHead
+        self.resolvedOrigin = origin
         self.keepAlive = keepAlive
         self.retryable = retryable
+        super.init(
+            id: id, site: site, client: client, head: head, scheme: scheme, host: host, start: start,
+            startWallMillis: startWallMillis, events: events)
     }
 }
 

@@ -9,7 +9,7 @@ extension ProxyHandler {
     /// Looks the request up. Returns true when it was answered (or is waiting); false when it goes to the origin,
     /// with `exchange.cache` set if the response may be stored or a stale copy may stand in.
     func lookUpCache(_ exchange: Exchange) -> Bool {
-        let requestContext = exchange.context
+        let requestContext = exchange
         let policy = exchange.route.cachePolicy
         let head = requestContext.head
         guard policy.enabled, head.method == .GET || head.method == .HEAD else {
@@ -85,12 +85,12 @@ extension ProxyHandler {
                 serveCached(stale, status: .stale, exchange: exchange)
                 return true
             }
-            if exchange.route.staticPages?.page(for: exchange.context.path) != nil {
+            if exchange.route.staticPages?.page(for: exchange.path) != nil {
                 completeFill(cache, .failed(.unreachable), now: now)
                 return serveStaticPage(exchange)
             }
         }
-        exchange.context.cacheStatus = cache.stale == nil ? .miss : .expired
+        exchange.cacheStatus = cache.stale == nil ? .miss : .expired
         return false
     }
 
@@ -114,12 +114,12 @@ extension ProxyHandler {
         let now = ProxyRuntime.wallMillis() / 1000
         if cache.stale == nil, result == nil || result?.isFailure == true {
             // The leader may have found a copy since this request began waiting (the disk tier's, after a restart).
-            let headers = exchange.context.head.headers
+            let headers = exchange.head.headers
             cache.stale = runtime.cache.store.peek(cache.key, requestValue: { headers[$0] })
         }
         switch result {
         case .stored(let object):
-            let headers = exchange.context.head.headers
+            let headers = exchange.head.headers
             if ResponseStore.variant(in: [object], requestValue: { headers[$0] }) != nil {
                 cacheFront?.put(object)
                 serveCached(object, status: .hit, exchange: exchange)
@@ -131,8 +131,8 @@ extension ProxyHandler {
                 return
             }
             if serveStaticPage(exchange) { return }
-            exchange.context.outcome = .upstreamError
-            exchange.context.decidedBy = .core
+            exchange.outcome = .upstreamError
+            exchange.decidedBy = .core
             respondLocally(exchange, Self.originErrorPage(failure, exchange: exchange), runResponseFilters: true)
             return
         case nil:
@@ -144,13 +144,13 @@ extension ProxyHandler {
         case .uncacheable, .abandoned:
             break
         }
-        exchange.context.cacheStatus = .miss
+        exchange.cacheStatus = .miss
         exchange.phase = .connecting
         forward(exchange)
     }
 
     static func originErrorPage(_ failure: FillFailure, exchange: Exchange) -> LocalResponse {
-        let context = exchange.context
+        let context = exchange
         if failure == .timeout {
             return ErrorPage.response(
                 status: .gatewayTimeout, title: "Site is slow to respond",
@@ -183,7 +183,7 @@ extension ProxyHandler {
     /// response (a stale copy stands in for a 5xx, or a 304 confirmed the stored copy).
     func cacheResponseHead(_ head: inout ResponseHead, exchange: Exchange) -> Bool {
         guard let cache = exchange.cache else {
-            if exchange.context.cacheStatus != nil { addCacheStatus(&head, exchange.context) }
+            if exchange.cacheStatus != nil { addCacheStatus(&head, exchange) }
             return false
         }
         let status = Int(head.status.code)
@@ -192,7 +192,7 @@ extension ProxyHandler {
         if status == 304, let stale = cache.stale, cache.fill != nil {
             let object: CachedObject
             if let fresh = stale.revalidated(
-                by: head.headers, requestHasAuthorization: exchange.context.head.headers.contains(name: "authorization"),
+                by: head.headers, requestHasAuthorization: exchange.head.headers.contains(name: "authorization"),
                 rule: cache.rule, policy: exchange.route.cachePolicy, requestTime: cache.requestTime, responseTime: now,
                 maxObjectBytes: store.maxObjectBytes)
             {
@@ -222,7 +222,7 @@ extension ProxyHandler {
         } else if cache.fill != nil {
             let plan = StorePlan.decide(
                 status: status, headers: head.headers,
-                requestHasAuthorization: exchange.context.head.headers.contains(name: "authorization"), rule: cache.rule,
+                requestHasAuthorization: exchange.head.headers.contains(name: "authorization"), rule: cache.rule,
                 policy: exchange.route.cachePolicy, requestTime: cache.requestTime, responseTime: now,
                 maxObjectBytes: store.maxObjectBytes)
             switch plan {
@@ -236,7 +236,7 @@ extension ProxyHandler {
                 completeFill(cache, .uncacheable, now: now)
             }
         }
-        addCacheStatus(&head, exchange.context)
+        addCacheStatus(&head, exchange)
         return false
     }
 
@@ -262,7 +262,7 @@ extension ProxyHandler {
     func cacheResponseEnd(exchange: Exchange) {
         guard let cache = exchange.cache, let plan = cache.plan, let body = cache.body, cache.fill != nil else { return }
         let now = ProxyRuntime.wallMillis() / 1000
-        let headers = exchange.context.head.headers
+        let headers = exchange.head.headers
         let vary = VaryKey(varyNames: plan.varyNames, requestValues: { headers[$0] })
         let object = CachedObject(
             key: cache.key, vary: vary, status: cache.status, headers: plan.storedHeaders(cache.headers, bodyLength: body.readableBytes),
@@ -298,7 +298,7 @@ extension ProxyHandler {
     /// `Pnyx-Cache`.
     func serveCached(_ object: CachedObject, status: CacheStatus, exchange: Exchange) {
         guard let context else { return }
-        let requestContext = exchange.context
+        let requestContext = exchange
         exchange.cache?.waitTimer?.cancel()
         if let cache = exchange.cache { completeFill(cache, .abandoned, now: requestContext.startWallMillis / 1000) }
         exchange.phase = .local
@@ -368,11 +368,11 @@ extension ProxyHandler {
 
     /// Serves the site's emergency static page for the request's path, if there is one.
     func serveStaticPage(_ exchange: Exchange) -> Bool {
-        guard let pages = exchange.route.staticPages, exchange.context.head.method == .GET || exchange.context.head.method == .HEAD,
-            let page = pages.page(for: exchange.context.path)
+        guard let pages = exchange.route.staticPages, exchange.head.method == .GET || exchange.head.method == .HEAD,
+            let page = pages.page(for: exchange.path)
         else { return false }
-        exchange.context.outcome = .cached
-        exchange.context.cacheStatus = .static
+        exchange.outcome = .cached
+        exchange.cacheStatus = .static
         var headers = HTTPHeaders()
         headers.add(name: "content-type", value: page.contentType)
         headers.add(name: "cache-control", value: "no-store")

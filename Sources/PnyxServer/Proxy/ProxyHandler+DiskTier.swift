@@ -10,7 +10,7 @@ extension ProxyHandler {
         guard let context, let fill = exchange.cache?.fill else { return }
         exchange.phase = .waiting
         let epoch = runtime.cache.purgeEpoch
-        let headers = exchange.context.head.headers
+        let headers = exchange.head.headers
         disk.read(fill.key, requestValue: { headers[$0] }, eventLoop: context.eventLoop).assumeIsolated().whenSuccess {
             object in
             self.diskReadEnded(object, exchange: exchange, fill: fill, epoch: epoch)

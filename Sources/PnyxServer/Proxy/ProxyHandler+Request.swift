@@ -25,16 +25,13 @@ extension ProxyHandler {
         }
 
         func early(_ status: HTTPResponseStatus, _ title: String, _ message: String, route: SiteRoute? = nil) {
-            let requestContext = RequestContext(
+            let exchange = Exchange(
                 id: id, site: route?.site ?? ProxyRuntime.unmatchedSite, client: client, head: head,
                 scheme: facts.scheme, host: host ?? "", start: .now(), startWallMillis: ProxyRuntime.wallMillis(),
-                events: snapshot.events)
-            requestContext.outcome = .clientError
-            requestContext.decidedBy = .core
-            let exchange = Exchange(
-                context: requestContext, snapshot: snapshot, route: route ?? ProxyRuntime.unmatchedRoute,
-                origin: nil,
-                upstreamHead: nil, keepAlive: keepAlive && status != .badRequest && !quiescing, retryable: false)
+                events: snapshot.events, snapshot: snapshot, route: route ?? ProxyRuntime.unmatchedRoute, origin: nil,
+                keepAlive: keepAlive && status != .badRequest && !quiescing, retryable: false)
+            exchange.outcome = .clientError
+            exchange.decidedBy = .core
             self.exchange = exchange
             respondLocally(
                 exchange, ErrorPage.response(status: status, title: title, message: message, requestID: id, wantsJSON: ErrorPage.wantsJSON(head)),
@@ -66,19 +63,18 @@ extension ProxyHandler {
             return
         }
 
-        let requestContext = RequestContext(
-            id: id, site: route.site, client: client, head: head, scheme: facts.scheme, host: host, start: .now(),
-            startWallMillis: ProxyRuntime.wallMillis(), events: snapshot.events)
-
         let hasBody = head.announcesBody
         let retryable = !hasBody && (head.method == .GET || head.method == .HEAD || head.method == .OPTIONS)
         guard !route.origins.isEmpty else {
             early(.badGateway, "Site unavailable", "No origin is configured for this site.", route: route)
             return
         }
+        // The exchange is the request's context too: the filters see it as a `RequestContext`.
         let exchange = Exchange(
-            context: requestContext, snapshot: snapshot, route: route, origin: route.pickOrigin(), upstreamHead: nil,
-            keepAlive: keepAlive && !quiescing, retryable: retryable)
+            id: id, site: route.site, client: client, head: head, scheme: facts.scheme, host: host, start: .now(),
+            startWallMillis: ProxyRuntime.wallMillis(), events: snapshot.events, snapshot: snapshot, route: route,
+            origin: route.pickOrigin(), keepAlive: keepAlive && !quiescing, retryable: retryable)
+        let requestContext: RequestContext = exchange
         self.exchange = exchange
 
         if apply(snapshot.chain.requestHead(requestContext), to: exchange) { return }
@@ -95,7 +91,7 @@ extension ProxyHandler {
     /// A filter asked to see the whole body first: read it here (nothing goes upstream yet).
     func startHolding(_ exchange: Exchange, context: ChannelHandlerContext) {
         exchange.phase = .holding
-        let head = exchange.context.head
+        let head = exchange.head
         if !facts.isHTTP2, head.version == .http1_1,
             head.headers.first(name: "expect")?.lowercased() == "100-continue"
         {
@@ -106,7 +102,7 @@ extension ProxyHandler {
 
     /// The held body ended (or went past the hold limit with `rejectLarger` off): run `inspectBody`, then go on.
     func finishHolding(_ exchange: Exchange, inspect: Bool) {
-        let requestContext = exchange.context
+        let requestContext = exchange
         let snapshot = exchange.snapshot
         exchange.phase = .connecting
         if inspect {
@@ -121,7 +117,7 @@ extension ProxyHandler {
     /// Builds the origin request head (forwarding headers, the cache's conditionals) and sends it.
     func forward(_ exchange: Exchange) {
         guard let context else { return }
-        let requestContext = exchange.context
+        let requestContext = exchange
         let head = requestContext.head
         let host = requestContext.host
         let client = requestContext.client
@@ -135,7 +131,7 @@ extension ProxyHandler {
         let forwarded = ForwardingHeaders.build(
             from: head.headers, client: client, peerText: facts.peerText, scheme: facts.scheme, host: host,
             requestID: id, httpVersion: head.version, forwardedElement: forwardedElement,
-            hostOverride: host.isEmpty ? exchange.origin?.address.authority : nil, recycling: &forwardBuffer)
+            hostOverride: host.isEmpty ? exchange.resolvedOrigin?.address.authority : nil, recycling: &forwardBuffer)
         var upstreamHead = UpstreamRequestHead(method: head.method, uri: requestContext.uri, headers: forwarded.headers)
         exchange.upstreamChunked = forwarded.chunked
         if facts.isHTTP2 && !forwarded.chunked && !upstreamHead.headers.contains(name: "content-length")
@@ -171,11 +167,11 @@ extension ProxyHandler {
             return false
         case .respond(let response):
             // A filter may have said more precisely what it did (the challenge sets `.challenged`).
-            if exchange.context.outcome == .forwarded { exchange.context.outcome = .responded }
+            if exchange.outcome == .forwarded { exchange.outcome = .responded }
             respondLocally(exchange, response, runResponseFilters: true)
             return true
         case .block(let block):
-            let requestContext = exchange.context
+            let requestContext = exchange
             requestContext.outcome = .blocked
             requestContext.decidedBy = block.filter
             requestContext.rule = block.rule
@@ -190,7 +186,7 @@ extension ProxyHandler {
             respondLocally(exchange, page, runResponseFilters: true)
             return true
         case .consume(let consumer):
-            if exchange.context.outcome == .forwarded { exchange.context.outcome = .responded }
+            if exchange.outcome == .forwarded { exchange.outcome = .responded }
             exchange.phase = .local
             exchange.consumer = consumer
             if exchange.requestEnded { finishConsuming(exchange) }
@@ -202,7 +198,7 @@ extension ProxyHandler {
     func finishConsuming(_ exchange: Exchange) {
         guard let consumer = exchange.consumer else { return }
         exchange.consumer = nil
-        respondLocally(exchange, consumer.finish(exchange.context), runResponseFilters: true)
+        respondLocally(exchange, consumer.finish(exchange), runResponseFilters: true)
     }
 
     static func title(for status: HTTPResponseStatus) -> String {
@@ -227,7 +223,7 @@ extension ProxyHandler {
         guard let exchange else { return }
         timeouts?.bodyReceived(body.readableBytes)
         exchange.bodyBytes += body.readableBytes
-        exchange.context.requestBodyBytes = Int64(exchange.bodyBytes)
+        exchange.requestBodyBytes = Int64(exchange.bodyBytes)
         if let consumer = exchange.consumer {
             guard exchange.bodyBytes <= consumer.limit else {
                 exchange.consumer = nil
@@ -236,7 +232,7 @@ extension ProxyHandler {
                     exchange,
                     ErrorPage.response(
                         status: .payloadTooLarge, title: "Request too large", message: "The request body is larger than this address accepts.",
-                        requestID: exchange.context.id, wantsJSON: true),
+                        requestID: exchange.id, wantsJSON: true),
                     runResponseFilters: true)
                 return
             }
@@ -244,7 +240,7 @@ extension ProxyHandler {
             return
         }
         if exchange.phase == .local { return }
-        let verdict = exchange.snapshot.chain.requestBody(exchange.context, chunk: body, totalBytes: exchange.bodyBytes)
+        let verdict = exchange.snapshot.chain.requestBody(exchange, chunk: body, totalBytes: exchange.bodyBytes)
         if case .continue = verdict {
         } else {
             exchange.upstream?.abort()
@@ -259,7 +255,7 @@ extension ProxyHandler {
         }
         switch exchange.phase {
         case .holding:
-            let hold = exchange.context.bodyHold
+            let hold = exchange.bodyHold
             if let hold, exchange.bodyBytes > hold.limit {
                 if hold.rejectLarger {
                     exchange.keepAlive = false
@@ -272,7 +268,7 @@ extension ProxyHandler {
                 // Too long to inspect, and the policy is to pass it: it goes on uninspected.
                 var body = body
                 exchange.held.writeBuffer(&body)
-                exchange.context.bodyOverflowed = true
+                exchange.bodyOverflowed = true
                 finishHolding(exchange, inspect: false)
                 return
             }

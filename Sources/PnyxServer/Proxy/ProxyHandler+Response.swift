@@ -15,7 +15,7 @@ extension ProxyHandler {
             return nil
         }
         let contentLength = head.headers.firstInteger(name: "content-length")
-        let requestHead = exchange.context.head
+        let requestHead = exchange.head
         let version: HTTPVersion = requestHead.version == .http1_0 ? .http1_0 : .http1_1
         if head.version != version { head.version = version }  // setting it unconditionally copies the head
         let code = head.status.code
@@ -138,16 +138,16 @@ extension ProxyHandler {
         exchange.buffered.removeAll()
         // A request body that has not been read would have to be drained: close instead. A body-less request's
         // `end` part is simply ignored when it arrives, and the connection stays open.
-        if !exchange.requestEnded && exchange.context.head.announcesBody { exchange.keepAlive = false }
+        if !exchange.requestEnded && exchange.head.announcesBody { exchange.keepAlive = false }
         var head = ResponseHead(status: response.status, headers: HeaderBlock(response.headers))
         head.headers.replaceOrAdd(name: "content-length", value: String(response.body.readableBytes))
-        if runResponseFilters { exchange.snapshot.chain.response(exchange.context, head: &head) }
+        if runResponseFilters { exchange.snapshot.chain.response(exchange, head: &head) }
         let bodyLength = prepare(&head, for: exchange)
-        exchange.context.status = Int(head.status.code)
+        exchange.status = Int(head.status.code)
         exchange.responseStarted = true
         writeHead(head, bodyLength: bodyLength, context: context)
-        if response.body.readableBytes > 0 && exchange.context.head.method != .HEAD {
-            exchange.context.responseBodyBytes = Int64(response.body.readableBytes)
+        if response.body.readableBytes > 0 && exchange.head.method != .HEAD {
+            exchange.responseBodyBytes = Int64(response.body.readableBytes)
             writeBody(response.body, exchange: exchange, context: context)
         }
         endResponse(exchange, context: context)
@@ -156,7 +156,7 @@ extension ProxyHandler {
     /// Writes the end of the response, closes (or lingers) when the connection cannot be reused, and finishes.
     func endResponse(_ exchange: Exchange, context: ChannelHandlerContext) {
         let close = !exchange.keepAlive
-        let linger = close && !exchange.requestEnded && !facts.isHTTP2 && exchange.context.head.announcesBody
+        let linger = close && !exchange.requestEnded && !facts.isHTTP2 && exchange.head.announcesBody
         exchange.responseEnded = true
         if linger {
             discardingBody = true

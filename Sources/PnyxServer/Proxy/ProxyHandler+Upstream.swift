@@ -7,7 +7,7 @@ extension ProxyHandler {
     // MARK: upstream
 
     func connectUpstream(_ exchange: Exchange, forceNew: Bool) {
-        guard let pool, let origin = exchange.origin else { return }
+        guard let pool, let origin = exchange.resolvedOrigin else { return }
         exchange.phase = .connecting
         if !exchange.requestEnded { pauseClientReads() }
         if !forceNew, let connection = pool.takeIdle(origin) {
@@ -28,14 +28,14 @@ extension ProxyHandler {
                 case .failure:
                     guard self.exchange === exchange else { return }
                     if self.cacheOriginFailed(.unreachable, exchange: exchange) { return }
-                    exchange.context.outcome = .upstreamError
-                    exchange.context.decidedBy = .core
+                    exchange.outcome = .upstreamError
+                    exchange.decidedBy = .core
                     self.respondLocally(
                         exchange,
                         ErrorPage.response(
                             status: .badGateway, title: "Site temporarily unavailable",
                             message: "The election site's server could not be reached. Please try again in a few minutes.",
-                            requestID: exchange.context.id, wantsJSON: ErrorPage.wantsJSON(exchange.context.head)),
+                            requestID: exchange.id, wantsJSON: ErrorPage.wantsJSON(exchange.head)),
                         runResponseFilters: true)
                 }
             }
@@ -48,9 +48,9 @@ extension ProxyHandler {
         }
         exchange.upstream = connection
         exchange.phase = .forwarding
-        exchange.context.origin = exchange.origin?.address
+        exchange.origin = exchange.resolvedOrigin?.address
         let now = NIODeadline.now()
-        exchange.context.upstreamStart = now
+        exchange.upstreamStart = now
         connection.begin(
             delegate: self,
             responseTimeout: exchange.route.responseTimeout,
@@ -71,7 +71,7 @@ extension ProxyHandler {
 
     func upstreamResponseHead(_ head: consuming ResponseHead) {
         guard let exchange, let context else { return }
-        let requestContext = exchange.context
+        let requestContext = exchange
         requestContext.upstreamHeadAt = .now()
         let verdict = exchange.snapshot.chain.upstreamResponse(requestContext, head: &head)
         if case .continue = verdict {
@@ -98,14 +98,14 @@ extension ProxyHandler {
     func sendResponseHead(_ head: inout ResponseHead, exchange: Exchange, context: ChannelHandlerContext) {
         if cacheResponseHead(&head, exchange: exchange) { return }
         // The cache has the origin's head; what the client gets may be rewritten (its length is then unknown).
-        if head.status == .ok, let rewriter = exchange.snapshot.chain.rewriteResponse(exchange.context, head: &head) {
+        if head.status == .ok, let rewriter = exchange.snapshot.chain.rewriteResponse(exchange, head: &head) {
             exchange.rewriter = rewriter
             head.headers.remove(name: "content-length")
         }
         // Hop-by-hop headers were already consumed by the upstream parser.
-        exchange.snapshot.chain.response(exchange.context, head: &head)
+        exchange.snapshot.chain.response(exchange, head: &head)
         let bodyLength = prepare(&head, for: exchange)
-        exchange.context.status = Int(head.status.code)
+        exchange.status = Int(head.status.code)
         exchange.responseStarted = true
         writeHead(head, bodyLength: bodyLength, context: context)
     }
@@ -119,7 +119,7 @@ extension ProxyHandler {
             }
             // Too long to judge: send on what was gathered, then stream the rest unchanged.
             exchange.collecting = nil
-            collecting.collector.overflowed(exchange.context, head: collecting.head)
+            collecting.collector.overflowed(exchange, head: collecting.head)
             var head = collecting.head
             sendResponseHead(&head, exchange: exchange, context: context)
             guard exchange.phase == .forwarding else { return }
@@ -133,10 +133,10 @@ extension ProxyHandler {
             if cache.serveAfterEnd != nil || exchange.phase == .local { return }
             cacheResponseBody(body, exchange: exchange)
             // A HEAD request that leads a fetch asked the origin for the body (to store it): the client gets none.
-            if facts.isHTTP2 && exchange.context.head.method == .HEAD { return }
+            if facts.isHTTP2 && exchange.head.method == .HEAD { return }
         }
         let body = exchange.rewriter?.rewrite(body) ?? body
-        exchange.context.responseBodyBytes += Int64(body.readableBytes)
+        exchange.responseBodyBytes += Int64(body.readableBytes)
         writeBody(body, exchange: exchange, context: context)
         if !clientWritable {
             // Pause before flushing: the flush may drain at once and report "writable" synchronously.
@@ -164,7 +164,7 @@ extension ProxyHandler {
             exchange.collecting = nil
             var head = collecting.head
             var body = collecting.body
-            let verdict = collecting.collector.finish(exchange.context, head: &head, body: &body)
+            let verdict = collecting.collector.finish(exchange, head: &head, body: &body)
             if case .continue = verdict {
                 sendResponseHead(&head, exchange: exchange, context: context)
                 if exchange.phase == .forwarding && body.readableBytes > 0 { relayResponseBody(body, exchange: exchange, context: context) }
@@ -173,7 +173,7 @@ extension ProxyHandler {
             }
         }
         let now = NIODeadline.now()
-        exchange.context.end = now
+        exchange.end = now
         if let upstream = exchange.upstream {
             exchange.upstream = nil
             if exchange.requestEnded && upstream.responseKeepAlive {
@@ -202,8 +202,8 @@ extension ProxyHandler {
         if let rewriter = exchange.rewriter {
             exchange.rewriter = nil
             let tail = rewriter.finish()
-            if tail.readableBytes > 0 && !(facts.isHTTP2 && exchange.context.head.method == .HEAD) {
-                exchange.context.responseBodyBytes += Int64(tail.readableBytes)
+            if tail.readableBytes > 0 && !(facts.isHTTP2 && exchange.head.method == .HEAD) {
+                exchange.responseBodyBytes += Int64(tail.readableBytes)
                 writeBody(tail, exchange: exchange, context: context)
             }
         }
@@ -217,18 +217,18 @@ extension ProxyHandler {
         if exchange.responseStarted {
             if let cache = exchange.cache { completeFill(cache, .abandoned, now: ProxyRuntime.wallMillis() / 1000) }
             // Nothing sensible can be said mid-response: drop the client connection so it sees the truncation.
-            exchange.context.outcome = .upstreamError
+            exchange.outcome = .upstreamError
             context.close(promise: nil)
             return
         }
-        if case .closed = failure, exchange.retryable, !exchange.retried, exchange.context.upstreamHeadAt == nil {
+        if case .closed = failure, exchange.retryable, !exchange.retried, exchange.upstreamHeadAt == nil {
             exchange.retried = true
             connectUpstream(exchange, forceNew: true)
             return
         }
         if cacheOriginFailed(failure.isTimeout ? .timeout : .unreachable, exchange: exchange) { return }
-        exchange.context.outcome = .upstreamError
-        exchange.context.decidedBy = .core
+        exchange.outcome = .upstreamError
+        exchange.decidedBy = .core
         let page = Self.originErrorPage(failure.isTimeout ? .timeout : .unreachable, exchange: exchange)
         respondLocally(exchange, page, runResponseFilters: true)
     }

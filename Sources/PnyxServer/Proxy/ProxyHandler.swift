@@ -157,7 +157,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamDelegate {
             // The client went away before its response was complete (logged as 499 if nothing was sent).
             exchange.upstream?.abort()
             exchange.upstream = nil
-            if exchange.context.outcome == .forwarded && !exchange.responseEnded { exchange.context.outcome = .clientError }
+            if exchange.outcome == .forwarded && !exchange.responseEnded { exchange.outcome = .clientError }
             finish(exchange, notifyTimeouts: false)
         }
         lingerTimer?.cancel()
@@ -227,7 +227,7 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamDelegate {
             cache.waitTimer?.cancel()
             completeFill(cache, .abandoned, now: ProxyRuntime.wallMillis() / 1000)
         }
-        let requestContext = exchange.context
+        let requestContext = exchange
         if requestContext.end == nil { requestContext.end = .now() }
         if requestContext.status == 0 { requestContext.status = 499 }
         exchange.snapshot.chain.complete(requestContext)
