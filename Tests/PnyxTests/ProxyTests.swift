@@ -202,6 +202,38 @@ struct ProxyTests {
         #expect(events.body.contains("\"rule\":\"max_cookies\""))
     }
 
+    @Test("HTTP/2: cookies split into several fields count together, and a header list of more than 128 fields gets 431")
+    func http2FieldLimits() async throws {
+        let certs = try await TestCertificates.make(hosts: ["a.test"])
+        let origin = try await TestOrigin.start()
+        let pnyx = try await PnyxProcess.start(yaml: """
+            listen: { http: 127.0.0.1:0, https: 127.0.0.1:0 }
+            admin: { listen: off }
+            data_dir: DATA_DIR
+            limits: { max_cookies: 160 }
+            sites:
+              - name: alpha
+                hosts: [a.test]
+                origins: [http://127.0.0.1:\(origin.port)]
+                tls: { certificate: \(certs.certificate("a.test")), key: \(certs.key("a.test")) }
+            """)
+        defer { Task { await pnyx.stop(); await origin.stop() } }
+        let port = try #require(pnyx.httpsPort)
+        func curl(_ headers: [String]) async throws -> String {
+            try await run("curl", [
+                "-sS", "--http2", "--cacert", certs.caPath, "--resolve", "a.test:\(port):127.0.0.1", "-o", "/dev/null",
+                "-w", "%{http_code} %{http_version}",
+            ] + headers.flatMap { ["-H", $0] } + ["https://a.test:\(port)/page"]).output
+        }
+        func cookies(_ count: Int, from first: Int) -> String {
+            "Cookie: " + (first..<(first + count)).map { "c\($0)=v" }.joined(separator: "; ")
+        }
+        #expect(try await curl([cookies(80, from: 0), cookies(70, from: 80)]) == "200 2")
+        #expect(try await curl([cookies(100, from: 0), cookies(100, from: 100)]) == "431 2")
+        #expect(try await curl((0..<100).map { "X-Field-\($0): v" }) == "200 2")
+        #expect(try await curl((0..<200).map { "X-Field-\($0): v" }) == "431 2")
+    }
+
     @Test("keep-alive: many requests on one client connection reuse pooled origin connections")
     func keepAlive() async throws {
         let origin = try await TestOrigin.start()

@@ -4,7 +4,8 @@ import PnyxCore
 
 /// Refuses request bodies larger than the site allows: at once from `Content-Length`, or as soon as a streamed
 /// (chunked) body goes past the limit. Nothing beyond the limit reaches the origin. Refuses requests with more
-/// cookies than the site allows (431), before any protection spends time on each of them.
+/// cookies than the site allows, or more header fields than the HTTP/1 parser takes (431), before any protection
+/// spends time on each of them.
 public final class RequestLimitsFilter: Filter {
     public let name: FilterName = "limits"
     public var phases: PhaseSet { [.requestHead, .requestBody] }
@@ -15,6 +16,14 @@ public final class RequestLimitsFilter: Filter {
         let headers = context.head.headers
         if let text = headers.first(name: "content-length"), let length = Int64(text), length > limits.maxBodyBytes {
             return .block(tooLarge(limit: limits.maxBodyBytes, evidence: "content-length=\(length)"))
+        }
+        // HTTP/1 heads with more fields were refused by the parser; an HTTP/2 header list of 32 KiB could hold a
+        // thousand (the WAF runs its rules on each).
+        if headers.count > HTTP1RequestParser.maxHeaders {
+            return .block(Block(
+                status: .requestHeaderFieldsTooLarge, filter: name, rule: "max_header_fields",
+                message: "The request has more header fields than this site accepts (\(HTTP1RequestParser.maxHeaders)).",
+                evidence: "header fields=\(headers.count)"))
         }
         if headers.contains(name: "cookie") {
             let count = Self.cookieCount(headers)
