@@ -9,26 +9,25 @@ extension ProxyHandler {
     /// Looks the request up. Returns true when it was answered (or is waiting); false when it goes to the origin,
     /// with `exchange.cache` set if the response may be stored or a stale copy may stand in.
     func lookUpCache(_ exchange: Exchange) -> Bool {
-        let requestContext = exchange
         let policy = exchange.route.cachePolicy
-        let head = requestContext.head
+        let head = exchange.head
         guard policy.enabled, head.method == .GET || head.method == .HEAD else {
-            requestContext.cacheStatus = .bypass
+            exchange.cacheStatus = .bypass
             return false
         }
-        let rule = policy.rules.isEmpty ? nil : policy.rule(for: requestContext.path)
+        let rule = policy.rules.isEmpty ? nil : policy.rule(for: exchange.path)
         if let rule, rule.action == .bypass {
-            requestContext.cacheStatus = .bypass
+            exchange.cacheStatus = .bypass
             return false
         }
         if !(rule?.shareAuthorized ?? false) && head.headers.contains(name: "authorization") {
-            requestContext.cacheStatus = .bypass
+            exchange.cacheStatus = .bypass
             return false
         }
         let key = CacheKey(
-            site: requestContext.site.name.rawValue, host: requestContext.host, target: head.uri,
+            site: exchange.site.name.rawValue, host: exchange.host, target: head.uri,
             ignoreQuery: rule?.ignoreQuery ?? false)
-        let now = requestContext.startWallMillis / 1000
+        let now = exchange.startWallMillis / 1000
         let headers = head.headers
         let requestValue: (String) -> [String] = { headers[$0] }
 
@@ -69,7 +68,7 @@ extension ProxyHandler {
                 serveCached(stale, status: .stale, exchange: exchange)
                 return true
             }
-            requestContext.cacheStatus = .miss
+            exchange.cacheStatus = .miss
             exchange.cache = CacheExchange(key: key, rule: rule, fill: nil, stale: stale, requestTime: now)
             return false
         }
@@ -298,15 +297,14 @@ extension ProxyHandler {
     /// `Pnyx-Cache`.
     func serveCached(_ object: CachedObject, status: CacheStatus, exchange: Exchange) {
         guard let context else { return }
-        let requestContext = exchange
         exchange.cache?.waitTimer?.cancel()
-        if let cache = exchange.cache { completeFill(cache, .abandoned, now: requestContext.startWallMillis / 1000) }
+        if let cache = exchange.cache { completeFill(cache, .abandoned, now: exchange.startWallMillis / 1000) }
         exchange.phase = .local
         exchange.buffered.removeAll()
-        requestContext.outcome = .cached
-        requestContext.cacheStatus = status
+        exchange.outcome = .cached
+        exchange.cacheStatus = status
         let now = ProxyRuntime.wallMillis() / 1000
-        let requestHeaders = requestContext.head.headers
+        let requestHeaders = exchange.head.headers
         var head = ResponseHead(status: HTTPResponseStatus(statusCode: object.status), headers: object.headers)
         var body = object.body
         _ = head.headers.add(name: "age", value: String(max(0, object.facts.currentAge(now: now))))
@@ -346,7 +344,7 @@ extension ProxyHandler {
             }
         }
         if head.status == .ok, body.readableBytes > 0,
-            let rewriter = exchange.snapshot.chain.rewriteResponse(requestContext, head: &head)
+            let rewriter = exchange.snapshot.chain.rewriteResponse(exchange, head: &head)
         {
             var rewritten = rewriter.rewrite(body)
             var tail = rewriter.finish()
@@ -354,13 +352,13 @@ extension ProxyHandler {
             body = rewritten
             head.headers.replaceOrAdd(name: "content-length", value: String(body.readableBytes))
         }
-        exchange.snapshot.chain.response(requestContext, head: &head)
+        exchange.snapshot.chain.response(exchange, head: &head)
         let bodyLength = prepare(&head, for: exchange)
-        requestContext.status = Int(head.status.code)
+        exchange.status = Int(head.status.code)
         exchange.responseStarted = true
         writeHead(head, bodyLength: bodyLength, context: context)
-        if body.readableBytes > 0 && requestContext.head.method != .HEAD && head.status != .notModified {
-            requestContext.responseBodyBytes = Int64(body.readableBytes)
+        if body.readableBytes > 0 && exchange.head.method != .HEAD && head.status != .notModified {
+            exchange.responseBodyBytes = Int64(body.readableBytes)
             writeBody(body, exchange: exchange, context: context)
         }
         endResponse(exchange, context: context)

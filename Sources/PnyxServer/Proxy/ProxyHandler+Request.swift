@@ -74,15 +74,14 @@ extension ProxyHandler {
             id: id, site: route.site, client: client, head: head, scheme: facts.scheme, host: host, start: .now(),
             startWallMillis: ProxyRuntime.wallMillis(), events: snapshot.events, snapshot: snapshot, route: route,
             origin: route.pickOrigin(), keepAlive: keepAlive && !quiescing, retryable: retryable)
-        let requestContext: RequestContext = exchange
         self.exchange = exchange
 
-        if apply(snapshot.chain.requestHead(requestContext), to: exchange) { return }
-        if requestContext.bodyHold != nil, hasBody {
+        if apply(snapshot.chain.requestHead(exchange), to: exchange) { return }
+        if exchange.bodyHold != nil, hasBody {
             startHolding(exchange, context: context)
             return
         }
-        if apply(snapshot.chain.cache(requestContext), to: exchange) { return }
+        if apply(snapshot.chain.cache(exchange), to: exchange) { return }
 
         if lookUpCache(exchange) { return }
         forward(exchange)
@@ -102,26 +101,24 @@ extension ProxyHandler {
 
     /// The held body ended (or went past the hold limit with `rejectLarger` off): run `inspectBody`, then go on.
     func finishHolding(_ exchange: Exchange, inspect: Bool) {
-        let requestContext = exchange
         let snapshot = exchange.snapshot
         exchange.phase = .connecting
         if inspect {
-            if apply(snapshot.chain.inspectBody(requestContext, body: exchange.held), to: exchange) { return }
+            if apply(snapshot.chain.inspectBody(exchange, body: exchange.held), to: exchange) { return }
         }
         exchange.buffered = [exchange.held]
         exchange.held = ByteBuffer()
-        if apply(snapshot.chain.cache(requestContext), to: exchange) { return }
+        if apply(snapshot.chain.cache(exchange), to: exchange) { return }
         forward(exchange)
     }
 
     /// Builds the origin request head (forwarding headers, the cache's conditionals) and sends it.
     func forward(_ exchange: Exchange) {
         guard let context else { return }
-        let requestContext = exchange
-        let head = requestContext.head
-        let host = requestContext.host
-        let client = requestContext.client
-        let id = requestContext.id
+        let head = exchange.head
+        let host = exchange.host
+        let client = exchange.client
+        let id = exchange.id
         let snapshot = exchange.snapshot
         if host != forwardedForHost {
             forwardedForHost = host
@@ -132,7 +129,7 @@ extension ProxyHandler {
             from: head.headers, client: client, peerText: facts.peerText, scheme: facts.scheme, host: host,
             requestID: id, httpVersion: head.version, forwardedElement: forwardedElement,
             hostOverride: host.isEmpty ? exchange.resolvedOrigin?.address.authority : nil, recycling: &forwardBuffer)
-        var upstreamHead = UpstreamRequestHead(method: head.method, uri: requestContext.uri, headers: forwarded.headers)
+        var upstreamHead = UpstreamRequestHead(method: head.method, uri: exchange.uri, headers: forwarded.headers)
         exchange.upstreamChunked = forwarded.chunked
         if facts.isHTTP2 && !forwarded.chunked && !upstreamHead.headers.contains(name: "content-length")
             && (head.method == .POST || head.method == .PUT || head.method == .PATCH)
@@ -143,7 +140,7 @@ extension ProxyHandler {
         }
         let expectsContinue = forwarded.expectsContinue
         if let cache = exchange.cache { prepareCacheFetch(cache, head: &upstreamHead) }
-        snapshot.chain.upstream(requestContext, head: &upstreamHead)
+        snapshot.chain.upstream(exchange, head: &upstreamHead)
         exchange.upstreamHead = upstreamHead
 
         if expectsContinue && !facts.isHTTP2 && head.version == .http1_1 && !exchange.continueSent {
@@ -171,17 +168,16 @@ extension ProxyHandler {
             respondLocally(exchange, response, runResponseFilters: true)
             return true
         case .block(let block):
-            let requestContext = exchange
-            requestContext.outcome = .blocked
-            requestContext.decidedBy = block.filter
-            requestContext.rule = block.rule
+            exchange.outcome = .blocked
+            exchange.decidedBy = block.filter
+            exchange.rule = block.rule
             if block.record {
-                requestContext.emit(filter: block.filter, rule: block.rule, action: .block, evidence: block.evidence)
+                exchange.emit(filter: block.filter, rule: block.rule, action: .block, evidence: block.evidence)
             }
             if block.closeConnection { exchange.keepAlive = false }
             var page = ErrorPage.response(
                 status: block.status, title: Self.title(for: block.status), message: block.message,
-                requestID: requestContext.id, wantsJSON: ErrorPage.wantsJSON(requestContext.head))
+                requestID: exchange.id, wantsJSON: ErrorPage.wantsJSON(exchange.head))
             if let seconds = block.retryAfterSeconds { page.headers.add(name: "retry-after", value: String(seconds)) }
             respondLocally(exchange, page, runResponseFilters: true)
             return true

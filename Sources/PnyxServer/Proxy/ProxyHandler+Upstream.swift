@@ -71,9 +71,8 @@ extension ProxyHandler {
 
     func upstreamResponseHead(_ head: consuming ResponseHead) {
         guard let exchange, let context else { return }
-        let requestContext = exchange
-        requestContext.upstreamHeadAt = .now()
-        let verdict = exchange.snapshot.chain.upstreamResponse(requestContext, head: &head)
+        exchange.upstreamHeadAt = .now()
+        let verdict = exchange.snapshot.chain.upstreamResponse(exchange, head: &head)
         if case .continue = verdict {
         } else {
             exchange.upstream?.abort()
@@ -83,7 +82,7 @@ extension ProxyHandler {
         }
         let chain = exchange.snapshot.chain
         if chain.collectsOriginBodies, let method = exchange.upstreamHead?.method, method != .HEAD,
-            let collector = chain.originBody(requestContext, head: head)
+            let collector = chain.originBody(exchange, head: head)
         {
             // A filter wants the whole body first (integrity for GETs, the WAF's phase 4 for any method's answer):
             // nothing goes to the client or the cache until it ends.

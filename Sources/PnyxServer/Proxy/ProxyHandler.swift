@@ -227,10 +227,9 @@ final class ProxyHandler: ChannelDuplexHandler, UpstreamDelegate {
             cache.waitTimer?.cancel()
             completeFill(cache, .abandoned, now: ProxyRuntime.wallMillis() / 1000)
         }
-        let requestContext = exchange
-        if requestContext.end == nil { requestContext.end = .now() }
-        if requestContext.status == 0 { requestContext.status = 499 }
-        exchange.snapshot.chain.complete(requestContext)
+        if exchange.end == nil { exchange.end = .now() }
+        if exchange.status == 0 { exchange.status = 499 }
+        exchange.snapshot.chain.complete(exchange)
         if notifyTimeouts { timeouts?.responseFinished() }
         if !pipelined.isEmpty {
             context?.eventLoop.assumeIsolated().execute { self.replayPipelined() }
