@@ -39,6 +39,12 @@ struct HTTP1RequestParser {
 
     /// Consumes bytes, appending the events they complete to `events`.
     mutating func feed(_ input: ByteBuffer, into events: inout [Event]) throws(ParseError) {
+        try feed(input) { events.append($0) }
+    }
+
+    /// Consumes bytes, handing each event they complete to `deliver` as soon as it is parsed (no list to fill and
+    /// empty on every read). `deliver` must not use this parser.
+    mutating func feed(_ input: ByteBuffer, each deliver: (Event) -> Void) throws(ParseError) {
         var buffer = ByteBuffer.resuming(&pending, with: input)
         while buffer.readableBytes > 0 {
             switch state {
@@ -56,10 +62,10 @@ struct HTTP1RequestParser {
                 }
                 guard headLength <= maxHeadBytes + 4 else { throw .headerTooLarge }
                 let (head, framing) = try Self.parseHead(buffer.readSlice(length: headLength)!)
-                events.append(.head(head))
+                deliver(.head(head))
                 switch framing {
                 case .none:
-                    events.append(.end)
+                    deliver(.end)
                 case .length(let n):
                     state = .fixed(remaining: n)
                 case .chunked:
@@ -68,10 +74,10 @@ struct HTTP1RequestParser {
                 }
             case .fixed(let remaining):
                 let n = min(remaining, buffer.readableBytes)
-                events.append(.body(buffer.readSlice(length: n)!))
+                deliver(.body(buffer.readSlice(length: n)!))
                 if n == remaining {
                     state = .head
-                    events.append(.end)
+                    deliver(.end)
                 } else {
                     state = .fixed(remaining: remaining - n)
                 }
@@ -84,10 +90,10 @@ struct HTTP1RequestParser {
                 }
                 switch step {
                 case .data(let data):
-                    events.append(.body(data))
+                    deliver(.body(data))
                 case .end:
                     state = .head
-                    events.append(.end)
+                    deliver(.end)
                 case .needMore:
                     pending = buffer
                     return

@@ -13,8 +13,6 @@ final class HTTP1ServerDecoder: ChannelInboundHandler {
     /// The connection's idle and header-read deadlines, when this handler owns them (plain HTTP).
     private let timer: ConnectionTimer?
     private var failed = false
-    /// Reused between reads (no allocation per read once warmed up).
-    private var events: [HTTP1RequestParser.Event] = []
 
     init(maxHeadBytes: Int, proxy: ProxyHandler, timer: ConnectionTimer?) {
         self.parser = HTTP1RequestParser(maxHeadBytes: maxHeadBytes)
@@ -38,26 +36,19 @@ final class HTTP1ServerDecoder: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !failed else { return }
         timer?.bytesArrived()
-        var events = self.events
-        self.events = []
-        defer {
-            events.removeAll(keepingCapacity: true)
-            self.events = events
-        }
-        var failure: HTTP1RequestParser.ParseError?
+        let proxy = self.proxy
         do {
-            try parser.feed(unwrapInboundIn(data), into: &events)
-        } catch {
-            failure = error
-            failed = true
-        }
-        for event in events {
-            switch event {
-            case .head(let head): proxy.receive(.head(head))
-            case .body(let body): proxy.receive(.body(body))
-            case .end: proxy.receive(.end(nil))
+            // Each request part goes to the proxy as soon as it is parsed (the proxy never touches the parser).
+            try parser.feed(unwrapInboundIn(data)) { event in
+                switch event {
+                case .head(let head): proxy.receive(.head(head))
+                case .body(let body): proxy.receive(.body(body))
+                case .end: proxy.receive(.end(nil))
+                }
             }
+        } catch {
+            failed = true
+            proxy.requestMalformed(error)
         }
-        if let failure { proxy.requestMalformed(failure) }
     }
 }

@@ -74,7 +74,8 @@ final class UpstreamConnection: ChannelDuplexHandler {
     var isReused: Bool { requestCount > 1 }
     /// Whether the connection can carry another request after the response that just ended.
     private(set) var responseKeepAlive = true
-    var isWritable: Bool { context?.channel.isWritable ?? false }
+    /// Tracked from the channel's writability events (no channel call per request).
+    private(set) var isWritable = false
 
     // MARK: used by the exchange
 
@@ -172,6 +173,7 @@ final class UpstreamConnection: ChannelDuplexHandler {
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         channelActive = context.channel.isActive
+        isWritable = context.channel.isWritable
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -182,6 +184,7 @@ final class UpstreamConnection: ChannelDuplexHandler {
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
         channelActive = false
+        isWritable = false
         timer?.cancel()
     }
 
@@ -263,7 +266,8 @@ final class UpstreamConnection: ChannelDuplexHandler {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        delegate?.upstreamWritabilityChanged(isWritable: context.channel.isWritable)
+        isWritable = context.channel.isWritable
+        delegate?.upstreamWritabilityChanged(isWritable: isWritable)
         context.fireChannelWritabilityChanged()
     }
 
