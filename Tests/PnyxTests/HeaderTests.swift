@@ -85,4 +85,17 @@ struct HeaderTests {
         #expect(HostRouter.normalize("a/b") == nil)
         #expect(HostRouter.normalize("x:port") == nil)
     }
+
+    @Test("cookies are counted as the WAF parses them: the non-blank pieces of every Cookie field")
+    func cookieCount() {
+        func count(_ fields: [String]) -> Int {
+            RequestLimitsFilter.cookieCount(HTTPHeaders(fields.map { ("Cookie", $0) } + [("Host", "vote.test")]))
+        }
+        #expect(count([]) == 0)
+        #expect(count(["a=1"]) == 1)
+        #expect(count(["a=1; b=2; c"]) == 3)
+        #expect(count(["a=1;; ; ;b=2;"]) == 2)
+        #expect(count(["a=1; b=2", "c=3"]) == 3)
+        #expect(RequestLimitsFilter.cookieCount(HTTPHeaders([("COOKIE", "a=1;b=2"), ("Cookies", "x=1")])) == 2)
+    }
 }

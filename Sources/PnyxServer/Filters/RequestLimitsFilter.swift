@@ -37,13 +37,21 @@ public final class RequestLimitsFilter: Filter {
         return .continue
     }
 
-    /// Cookies in every `Cookie` field (HTTP/2 may split them into several): the `;`-separated pairs, counted
-    /// without making a string of any of them.
+    /// Cookies in every `Cookie` field (HTTP/2 may split them into several): the `;`-separated pieces that are not
+    /// blank (what the WAF makes a cookie of), counted without making a string of any of them.
     static func cookieCount(_ headers: HTTPHeaders) -> Int {
         var count = 0
         for header in headers where header.name.utf8.count == 6 && header.name.lowercased() == "cookie" {
-            count += 1
-            for byte in header.value.utf8 where byte == UInt8(ascii: ";") { count += 1 }
+            var pieceHasContent = false
+            for byte in header.value.utf8 {
+                if byte == UInt8(ascii: ";") {
+                    if pieceHasContent { count += 1 }
+                    pieceHasContent = false
+                } else if byte != UInt8(ascii: " ") && byte != UInt8(ascii: "\t") {
+                    pieceHasContent = true
+                }
+            }
+            if pieceHasContent { count += 1 }
         }
         return count
     }
