@@ -206,24 +206,12 @@ struct ProxyTests {
     func http2FieldLimits() async throws {
         let certs = try await TestCertificates.make(hosts: ["a.test"])
         let origin = try await TestOrigin.start()
-        let pnyx = try await PnyxProcess.start(yaml: """
-            listen: { http: 127.0.0.1:0, https: 127.0.0.1:0 }
-            admin: { listen: off }
-            data_dir: DATA_DIR
-            limits: { max_cookies: 160 }
-            sites:
-              - name: alpha
-                hosts: [a.test]
-                origins: [http://127.0.0.1:\(origin.port)]
-                tls: { certificate: \(certs.certificate("a.test")), key: \(certs.key("a.test")) }
-            """)
+        let pnyx = try await PnyxProcess.start(
+            yaml: tlsSiteConfig(originPort: origin.port, certs: certs, extraTop: "limits: { max_cookies: 160 }"))
         defer { Task { await pnyx.stop(); await origin.stop() } }
         let port = try #require(pnyx.httpsPort)
         func curl(_ headers: [String]) async throws -> String {
-            try await run("curl", [
-                "-sS", "--http2", "--cacert", certs.caPath, "--resolve", "a.test:\(port):127.0.0.1", "-o", "/dev/null",
-                "-w", "%{http_code} %{http_version}",
-            ] + headers.flatMap { ["-H", $0] } + ["https://a.test:\(port)/page"]).output
+            try await curlHTTP2(port: port, certs: certs, headers.flatMap { ["-H", $0] } + ["https://a.test:\(port)/page"])
         }
         func cookies(_ count: Int, from first: Int) -> String {
             "Cookie: " + (first..<(first + count)).map { "c\($0)=v" }.joined(separator: "; ")

@@ -79,25 +79,12 @@ struct WAFLiveTests {
     func http2Bodies() async throws {
         let certs = try await TestCertificates.make(hosts: ["a.test"])
         let origin = try await TestOrigin.start()
-        let pnyx = try await PnyxProcess.start(yaml: """
-            listen: { http: 127.0.0.1:0, https: 127.0.0.1:0 }
-            admin: { listen: off }
-            data_dir: DATA_DIR
-            access_log: { path: DATA_DIR/access.log }
-            sites:
-              - name: alpha
-                hosts: [a.test]
-                origins: [http://127.0.0.1:\(origin.port)]
-                tls: { certificate: \(certs.certificate("a.test")), key: \(certs.key("a.test")) }
-            """)
+        let pnyx = try await PnyxProcess.start(
+            yaml: tlsSiteConfig(originPort: origin.port, certs: certs, extraSite: "waf: { mode: block }"))
         defer { Task { await pnyx.stop(); await origin.stop() } }
         let port = try #require(pnyx.httpsPort)
         func curl(_ arguments: [String], stdin: String? = nil) async throws -> String {
-            let result = try await run("curl", [
-                "-sS", "--http2", "--cacert", certs.caPath, "--resolve", "a.test:\(port):127.0.0.1", "-o", "/dev/null",
-                "-w", "%{http_code} %{http_version}", "-H", "User-Agent: Mozilla/5.0", "-H", "Accept: text/html",
-            ] + arguments, stdin: stdin)
-            return result.output
+            try await curlHTTP2(port: port, certs: certs, arguments, stdin: stdin)
         }
         #expect(try await curl(["https://a.test:\(port)/page?name=O%27Brien"]) == "200 2")
         let before = origin.requests.count

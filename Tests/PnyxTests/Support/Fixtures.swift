@@ -25,6 +25,34 @@ func siteConfig(
     """
 }
 
+/// One HTTPS site `a.test` (its certificate from `certs`) in front of `originPort`, with HTTP and HTTPS listeners on
+/// port 0 and no admin listener. The WAF is off unless `extraSite` configures it (see ``siteConfig``).
+func tlsSiteConfig(originPort: Int, certs: TestCertificates, extraTop: String = "", extraSite: String = "") -> String {
+    """
+    listen: { http: 127.0.0.1:0, https: 127.0.0.1:0 }
+    admin: { listen: off }
+    data_dir: DATA_DIR
+    access_log: { path: DATA_DIR/access.log }
+    \(extraTop)
+    sites:
+      - name: alpha
+        hosts: [a.test]
+        origins: [http://127.0.0.1:\(originPort)]
+        tls: { certificate: \(certs.certificate("a.test")), key: \(certs.key("a.test")) }
+    \(extraSite.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n"))
+    \(extraSite.contains("waf:") ? "" : "    waf: { engine: off }")
+    """
+}
+
+/// `curl --http2` with a browser's User-Agent and Accept to `https://a.test:port…` (the URL is among `arguments`),
+/// trusting `certs`; returns "STATUS HTTP-VERSION".
+func curlHTTP2(port: Int, certs: TestCertificates, _ arguments: [String], stdin: String? = nil) async throws -> String {
+    try await run("curl", [
+        "-sS", "--http2", "--cacert", certs.caPath, "--resolve", "a.test:\(port):127.0.0.1", "-o", "/dev/null",
+        "-w", "%{http_code} %{http_version}", "-H", "User-Agent: Mozilla/5.0", "-H", "Accept: text/html",
+    ] + arguments, stdin: stdin).output
+}
+
 /// The next candidate for ``unusedPort()``: below the kernel's ephemeral range (32768–60999 on Linux), so no
 /// outgoing connection of another test can take the port between the check and its use, and handed out in turn so
 /// two tests of this process never get the same one.
